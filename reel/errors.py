@@ -1,0 +1,9 @@
+"""Errors a user can act on: the CLI prints their message as one line, no traceback."""
+
+
+class UserError(Exception):
+    """Bad input or missing setup; the message says what was wrong and what to do."""
+
+
+class BackendUnavailable(UserError):
+    """A model backend cannot run here (missing extra, weights or binary)."""

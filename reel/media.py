@@ -1,0 +1,62 @@
+"""ffmpeg access: the static binary shipped by imageio-ffmpeg, and a probe without ffprobe."""
+
+from __future__ import annotations
+
+import functools
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from reel.errors import BackendUnavailable
+
+
+@functools.cache
+def ffmpeg_exe() -> str:
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception as exc:  # noqa: BLE001 - any failure means the same fix
+        raise BackendUnavailable(f"ffmpeg not found ({exc}); run `pip install imageio-ffmpeg`") from exc
+
+
+def run_ffmpeg(args: list[str], what: str) -> str:
+    """Run ffmpeg with args; return its stderr. Raise with the tail of its log on failure."""
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
+        raise RuntimeError(f"ffmpeg failed while {what}:\n{tail}")
+    return proc.stderr
+
+
+@dataclass
+class MediaInfo:
+    duration: float
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    video_codec: str | None = None
+    pix_fmt: str | None = None
+    audio_codec: str | None = None
+    sample_rate: int | None = None
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Read duration, size and codecs from `ffmpeg -i` (the bundled ffmpeg has no ffprobe)."""
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    err = proc.stderr
+    m = re.search(r"Duration: (\d+):(\d+):(\d+\.\d+)", err)
+    if not m:
+        raise RuntimeError(f"cannot read media info from {path}: {err.strip().splitlines()[-1:]}")
+    info = MediaInfo(duration=int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3]))
+    v = re.search(r"Stream #\S+.*?: Video: (\w+)[^,]*(?:\([^)]*\))?, (\w+)[^,]*(?:\([^)]*\))?, (\d+)x(\d+)", err)
+    if v:
+        info.video_codec, info.pix_fmt = v[1], v[2]
+        info.width, info.height = int(v[3]), int(v[4])
+        f = re.search(r"(\d+(?:\.\d+)?) fps", err)
+        info.fps = float(f[1]) if f else None
+    a = re.search(r"Stream #\S+.*?: Audio: (\w+)[^,]*, (\d+) Hz", err)
+    if a:
+        info.audio_codec, info.sample_rate = a[1], int(a[2])
+    return info

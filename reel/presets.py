@@ -1,0 +1,59 @@
+"""Render presets: the one table of quality/speed knobs (figures from the seed project)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from reel.errors import UserError
+
+
+class Preset(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    frames: int
+    fps: int
+    hero_steps: int
+    broll_steps: int
+    fbcache: float | None
+    pass_threshold: float
+    attempts: int
+    backends: str  # "gpu" or "preview": which backend family each role uses by default
+    flow_shift_hero: float = 5.0
+    flow_shift_broll: float = 8.0
+    guidance: float = 3.5  # high-noise expert
+    guidance_2: float = 3.0  # low-noise expert
+    render_size: tuple[int, int] = (832, 480)
+    master_size: tuple[int, int] = (1280, 704)
+    final_size: tuple[int, int] = (1280, 704)
+    image_steps: int = 4
+
+    @property
+    def shot_seconds(self) -> float:
+        return self.frames / self.fps
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset(name="default", frames=81, fps=16, hero_steps=30, broll_steps=24, fbcache=0.08,
+               pass_threshold=7, attempts=3, backends="gpu"),
+        # 121 frames at 24 fps rippled on Wan2.2-A14B in the seed's tests; kept for those who want it.
+        Preset(name="cinematic", frames=121, fps=24, hero_steps=30, broll_steps=24, fbcache=0.05,
+               pass_threshold=7, attempts=3, backends="gpu"),
+        Preset(name="fast", frames=81, fps=16, hero_steps=20, broll_steps=18, fbcache=0.08,
+               pass_threshold=6, attempts=2, backends="gpu"),
+        Preset(name="draft", frames=81, fps=16, hero_steps=14, broll_steps=14, fbcache=0.10,
+               pass_threshold=5, attempts=1, backends="gpu"),
+        # CPU animatic: measured critic, no diffusion steps.
+        Preset(name="preview", frames=81, fps=16, hero_steps=0, broll_steps=0, fbcache=None,
+               pass_threshold=6, attempts=2, backends="preview"),
+    ]
+}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UserError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}") from None

@@ -1,0 +1,167 @@
+"""The artifact store: one reel's files under `<root>/<reel_id>/`, on local disk or S3 (fsspec).
+
+Every write is atomic (temp name, then rename; an S3 object appears only when its upload
+completes), and every artifact record carries the sha256 of its bytes so a later run can tell
+a finished artifact from a missing, partial or edited one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import fsspec
+from pydantic import BaseModel
+
+from reel.settings import get_settings
+
+
+class Artifact(BaseModel):
+    """A file in the store: its path relative to the reel root and the digest of its bytes."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _filesystem(root: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    if root.startswith("s3://"):
+        s = get_settings()
+        client_kwargs = {"endpoint_url": s.s3_endpoint_url} if s.s3_endpoint_url else {}
+        fs = fsspec.filesystem(
+            "s3",
+            key=s.s3_key or None,
+            secret=s.s3_secret or None,
+            client_kwargs=client_kwargs,
+            # rclone's and other S3 servers reject the newer default checksums on range reads.
+            config_kwargs={
+                "request_checksum_calculation": "when_required",
+                "response_checksum_validation": "when_required",
+            },
+            skip_instance_cache=True,
+        )
+        return fs, root[len("s3://"):].rstrip("/")
+    return fsspec.filesystem("file"), str(Path(root).expanduser().resolve())
+
+
+class ArtifactStore:
+    def __init__(self, root: str, reel_id: str):
+        self.root = root
+        self.reel_id = reel_id
+        self.fs, base = _filesystem(root)
+        self.base = f"{base}/{reel_id}"
+        self.is_local = not root.startswith("s3://")
+        self._cache_dir: Path | None = None
+
+    # -- addressing -------------------------------------------------------------------------
+    def url(self, rel: str) -> str:
+        return f"s3://{self.base}/{rel}" if not self.is_local else f"{self.base}/{rel}"
+
+    def _full(self, rel: str) -> str:
+        return f"{self.base}/{rel}"
+
+    def exists(self, rel: str) -> bool:
+        return self.fs.exists(self._full(rel))
+
+    # -- writing ----------------------------------------------------------------------------
+    def put_file(self, rel: str, local: str | Path) -> Artifact:
+        """Copy a finished local file into the store atomically and return its record."""
+        digest, size = sha256_file(local), os.path.getsize(local)
+        full = self._full(rel)
+        if self.is_local:
+            Path(full).parent.mkdir(parents=True, exist_ok=True)
+            tmp = f"{full}.tmp-{uuid.uuid4().hex[:8]}"
+            shutil.copyfile(local, tmp)
+            os.replace(tmp, full)
+        else:
+            self.fs.put_file(str(local), full)
+        return Artifact(path=rel, sha256=digest, size=size)
+
+    def write_bytes(self, rel: str, data: bytes) -> Artifact:
+        with tempfile.NamedTemporaryFile(delete=False, dir=self.scratch()) as f:
+            f.write(data)
+        try:
+            return self.put_file(rel, f.name)
+        finally:
+            os.unlink(f.name)
+
+    def write_json(self, rel: str, obj: Any) -> Artifact:
+        return self.write_bytes(rel, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode())
+
+    def append_jsonl(self, rel: str, obj: Any) -> None:
+        """Append one line (read-modify-write, atomic replace: logs here are small)."""
+        old = self.read_bytes(rel) if self.exists(rel) else b""
+        self.write_bytes(rel, old + (json.dumps(obj, ensure_ascii=False) + "\n").encode())
+
+    # -- reading ----------------------------------------------------------------------------
+    def read_bytes(self, rel: str) -> bytes:
+        with self.fs.open(self._full(rel), "rb") as f:
+            return f.read()
+
+    def read_json(self, rel: str) -> Any:
+        return json.loads(self.read_bytes(rel))
+
+    def read_jsonl(self, rel: str) -> list[Any]:
+        if not self.exists(rel):
+            return []
+        return [json.loads(line) for line in self.read_bytes(rel).decode().splitlines() if line.strip()]
+
+    def local_path(self, artifact: Artifact | str) -> Path:
+        """A local file with the artifact's bytes: the file itself on disk, a cached download on S3."""
+        rel = artifact.path if isinstance(artifact, Artifact) else artifact
+        if self.is_local:
+            return Path(self._full(rel))
+        local = self.scratch() / "cache" / rel
+        digest = artifact.sha256 if isinstance(artifact, Artifact) else None
+        if not (local.exists() and (digest is None or sha256_file(local) == digest)):
+            local.parent.mkdir(parents=True, exist_ok=True)
+            tmp = local.with_name(local.name + f".tmp-{uuid.uuid4().hex[:8]}")
+            self.fs.get_file(self._full(rel), str(tmp))
+            os.replace(tmp, local)
+        return local
+
+    def verify(self, artifact: Artifact) -> bool:
+        """True when the artifact is present and its bytes still match its digest."""
+        full = self._full(artifact.path)
+        try:
+            if self.fs.size(full) != artifact.size:
+                return False
+        except FileNotFoundError:
+            return False
+        if self.is_local:
+            return sha256_file(full) == artifact.sha256
+        h = hashlib.sha256()
+        with self.fs.open(full, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest() == artifact.sha256
+
+    # -- scratch space ------------------------------------------------------------------------
+    def scratch(self) -> Path:
+        """A local working folder for backends to write into before `put_file`."""
+        if self._cache_dir is None:
+            if self.is_local:
+                d = Path(self.base) / ".work"
+            else:
+                d = Path(tempfile.gettempdir()) / "reel-scratch" / self.base.replace("/", "_")
+            d.mkdir(parents=True, exist_ok=True)
+            self._cache_dir = d
+        return self._cache_dir
+
+    def results_url(self) -> str:
+        """Where Prefect persists this reel's task results (cache records)."""
+        return self.url(".results")
