@@ -95,3 +95,20 @@ def create(role: str, name: str, **kwargs) -> Backend:
     module_name, cls_name = known[name].split(":")
     module = importlib.import_module(module_name)
     return getattr(module, cls_name)(**kwargs)
+
+
+def backend_class(role: str, name: str) -> type:
+    name = resolve_name(role, name)
+    if name not in REGISTRY.get(role, {}):
+        create(role, name)  # raises the clear error
+    module_name, cls_name = REGISTRY[role][name].split(":")
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+def identity(role: str, name: str) -> str:
+    """Backend name and model revision, for cache keys, without loading any weights."""
+    cls = backend_class(role, name)
+    model_id = getattr(cls, "model_id", None)
+    if not isinstance(model_id, str):
+        model_id = create(role, name).model_id
+    return f"{resolve_name(role, name)}:{model_id}"

@@ -57,3 +57,18 @@ def get_preset(name: str) -> Preset:
         return PRESETS[name]
     except KeyError:
         raise UserError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
+
+
+ASPECTS = ("16:9", "9:16")
+
+
+def for_aspect(preset: Preset, aspect: str) -> Preset:
+    """The preset with its frame sizes turned for a vertical reel."""
+    if aspect not in ASPECTS:
+        raise UserError(f"unknown aspect {aspect!r}; choose one of: {', '.join(ASPECTS)}")
+    if aspect == "16:9":
+        return preset
+    swap = lambda s: (s[1], s[0])  # noqa: E731
+    return preset.model_copy(update={"render_size": swap(preset.render_size),
+                                     "master_size": swap(preset.master_size),
+                                     "final_size": swap(preset.final_size)})

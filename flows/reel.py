@@ -1,0 +1,92 @@
+"""The `reel` flow: the whole story of one reel, stage by stage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from flows.shot import shot_flow
+from models.base import resolve_name
+from reel import progress
+from reel.gpu import ensure_gpu_limit
+from reel.ids import reel_id_for
+from reel.manifest import build_manifest, write_manifest
+from reel.presets import for_aspect, get_preset
+from reel.records import ReelRef
+from reel.schema import Plan
+from reel.settings import ROLES, get_settings
+from reel.stage import Ledger, collect, run, submit
+from reel.store import ArtifactStore
+from tasks.keyframes import keyframe_stage
+from tasks.masters import master_stage, subjects
+from tasks.mix import mix_stage
+from tasks.music import music_stage
+from tasks.plan import check_prompt, parse_plan, plan_stage
+from tasks.voice import voice_stage
+
+
+def choose_backends(family: str, override: str | None) -> dict[str, str]:
+    """Backend per role: REEL_BACKEND_<ROLE> settings win, then the override family, then the preset's."""
+    s = get_settings()
+    return {role: resolve_name(role, s.backend_for(role, override or family)) for role in ROLES}
+
+
+def reel_ref(prompt: str | None, plan: dict | None, preset: str, reel_id: str | None, aspect: str, seed: int,
+             root: str | None, n_shots: int) -> ReelRef:
+    ask = {"preset": preset, "aspect": aspect, "seed": seed, "n_shots": n_shots}
+    return ReelRef(root=root or get_settings().root,
+                   reel_id=reel_id or reel_id_for(prompt or "", **ask, plan=plan))
+
+
+@flow(name="reel", flow_run_name="reel-{preset}-{seed}", log_prints=True)
+def reel(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "default", reel_id: str | None = None,
+         aspect: str = "16:9", seed: int = 0, root: str | None = None, backends: str | None = None,
+         n_shots: int = 6) -> str:
+    """Make a reel from a prompt (or a ready plan); returns the final mp4's location."""
+    knobs = for_aspect(get_preset(preset), aspect)
+    if plan is None:
+        prompt = check_prompt(prompt)
+    else:
+        parse_plan(plan)
+    ref = reel_ref(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)
+    roles = choose_backends(knobs.backends, backends)
+    ensure_gpu_limit()
+    store = ArtifactStore(ref.root, ref.reel_id)
+    # What was asked, so `reel resume <id>` can run the same request again after a crash.
+    store.write_json("request.json", {"prompt": prompt or None, "plan": plan, "preset": preset, "aspect": aspect,
+                                      "seed": seed, "backends": backends, "n_shots": n_shots})
+    progress.say(f"reel {ref.reel_id} -> {store.url('')}")
+    ledger = Ledger()
+
+    planned = run(plan_stage, ref, ledger, prompt=prompt or None, plan_data=plan, n_shots=n_shots, seed=seed,
+                  director=roles["director"])
+    the_plan = Plan.model_validate(planned.meta["plan"])
+    n = len(the_plan.shots)
+
+    music_job = submit(music_stage, ref, brief=the_plan.music_style, seconds=n * knobs.shot_seconds, seed=seed,
+                       backend=roles["music"])
+    voice_jobs = [submit(voice_stage, ref, line=line, lang=the_plan.vo_lang, shot_index=i, backend=roles["voice"])
+                  for i, line in enumerate(the_plan.vo_script_per_shot)]
+
+    masters = {s: run(master_stage, ref, ledger, plan=the_plan, subject=s, preset=knobs, seed=seed,
+                      backend=roles["image"]) for s in subjects(the_plan)}
+    keyframes = [run(keyframe_stage, ref, ledger, plan=the_plan, shot_index=i, masters=masters, preset=knobs,
+                     seed=seed, backend=roles["image"]) for i in range(n)]
+    shots = [shot_flow(ref=ref, plan=the_plan, shot_index=i, keyframe=keyframes[i], masters=masters, preset=knobs,
+                       seed=seed, backends=roles) for i in range(n)]
+    for outcome in shots:
+        ledger.extend(outcome.ledger)
+
+    music = collect(music_job, ledger)
+    voices = [collect(job, ledger) for job in voice_jobs]
+    final = run(mix_stage, ref, ledger, clips=[s.clip for s in shots], music=music, voices=voices, preset=knobs)
+
+    write_manifest(store, build_manifest(
+        ref.reel_id, prompt or None, preset, seed, roles, ledger.entries,
+        [{"shot": s.shot_index, "shipped_attempt": s.shipped, "clip": s.clip.artifact().path,
+          "attempts": [a.model_dump(mode="json") for a in s.attempts]} for s in shots],
+        final.artifact().path))
+    url = store.url(final.artifact().path)
+    progress.say(f"reel ready: {url}")
+    return url

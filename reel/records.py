@@ -1,0 +1,37 @@
+"""What a stage returns: small records of paths, digests and metadata (never the bytes)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reel.store import Artifact
+
+
+class ReelRef(BaseModel):
+    """Where one reel lives: enough to open its artifact store from any process."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: str
+    reel_id: str
+
+
+class StageRecord(BaseModel):
+    stage: str
+    subject: str = ""  # e.g. "A", "shot 3", "shot 3 attempt 2"
+    artifacts: dict[str, Artifact] = Field(default_factory=dict)
+    backend: str = ""
+    model_id: str = ""
+    meta: dict[str, Any] = Field(default_factory=dict)
+    started: float = Field(default_factory=time.time)
+    ended: float = 0.0
+
+    def artifact(self, name: str = "main") -> Artifact:
+        return self.artifacts[name]
+
+    def finish(self) -> "StageRecord":
+        self.ended = time.time()
+        return self

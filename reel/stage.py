@@ -1,0 +1,107 @@
+"""How a stage becomes a Prefect task, declared once: cache policy, persisted results under
+the reel's root, and how the flow calls it (cached or not, timed, on the run's ledger)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from prefect import Task, task
+from prefect.filesystems import LocalFileSystem, RemoteFileSystem
+
+from reel import progress
+from reel.caching import StageCache
+from reel.records import ReelRef, StageRecord
+from reel.settings import get_settings
+
+
+def stage(name: str, version: str, key_parts: Callable[..., dict[str, Any]], **task_kwargs: Any):
+    """Decorator: a cached, persisted Prefect task for one pipeline stage."""
+
+    def wrap(fn: Callable[..., StageRecord]) -> Task:
+        return task(
+            fn,
+            name=name,
+            cache_policy=StageCache(stage=name, version=version, key_parts=key_parts),
+            persist_result=True,
+            **task_kwargs,
+        )
+
+    return wrap
+
+
+_saved_blocks: dict[str, Any] = {}
+
+
+def result_storage(ref: ReelRef):
+    """Prefect result storage inside the reel's own root (`<root>/<reel_id>/.results`).
+
+    Prefect only accepts storage blocks saved server-side, so one block per results folder is
+    saved under a name derived from its location (idempotent, any process may save it).
+    """
+    from reel.ids import digest
+    from reel.store import ArtifactStore
+
+    url = ArtifactStore(ref.root, ref.reel_id).results_url()
+    if url not in _saved_blocks:
+        block = _storage_block(url)
+        block.save(f"reel-results-{digest(url, 16)}", overwrite=True)
+        _saved_blocks[url] = block
+    return _saved_blocks[url]
+
+
+def _storage_block(url: str):
+    if url.startswith("s3://"):
+        s = get_settings()
+        settings: dict[str, Any] = {"key": s.s3_key, "secret": s.s3_secret,
+                                    "config_kwargs": {"request_checksum_calculation": "when_required",
+                                                      "response_checksum_validation": "when_required"}}
+        if s.s3_endpoint_url:
+            settings["client_kwargs"] = {"endpoint_url": s.s3_endpoint_url}
+        return RemoteFileSystem(basepath=url, settings=settings)
+    return LocalFileSystem(basepath=url)
+
+
+class Ledger:
+    """What happened to each stage in this run: the manifest's timings and cached flags."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    def add(self, record: StageRecord, cached: bool) -> None:
+        self.entries.append({"stage": record.stage, "subject": record.subject, "cached": cached,
+                             "started": record.started, "ended": record.ended,
+                             "seconds": round(record.ended - record.started, 3),
+                             "record": record.model_dump(mode="json")})
+        progress.say(progress.stage_line(record.stage, record.subject, cached, record.ended - record.started))
+
+    def extend(self, entries: list[dict[str, Any]]) -> None:
+        self.entries.extend(entries)
+
+
+def _bound(t: Task, ref: ReelRef) -> Task:
+    return t.with_options(result_storage=result_storage(ref))
+
+
+def run(t: Task, ref: ReelRef, ledger: Ledger, **kwargs: Any) -> StageRecord:
+    """Call a stage task now; note on the ledger whether it came from the cache."""
+    state = _bound(t, ref)(ref=ref, **kwargs, return_state=True)
+    record: StageRecord = state.result()
+    ledger.add(record, cached=state.name == "Cached")
+    return record
+
+
+def submit(t: Task, ref: ReelRef, **kwargs: Any):
+    """Start a stage task in the background (music and voice do not wait for the shots)."""
+    return _bound(t, ref).submit(ref=ref, **kwargs)
+
+
+def collect(future, ledger: Ledger) -> StageRecord:
+    record: StageRecord = future.result()
+    ledger.add(record, cached=future.state.name == "Cached")
+    return record
+
+
+def timed(stage_name: str, subject: str = "") -> StageRecord:
+    """A fresh record for a stage body to fill in (started now)."""
+    return StageRecord(stage=stage_name, subject=subject, started=time.time())

@@ -1,0 +1,52 @@
+"""Stage 2: masters. One canonical image per character, a group composition and a scene plate;
+they pin identity for every keyframe after them."""
+
+from __future__ import annotations
+
+from models import base
+from reel import host
+from reel.gpu import gpu_slot
+from reel.ids import seed_for
+from reel.presets import Preset
+from reel.records import ReelRef, StageRecord
+from reel.schema import Plan
+from reel.stage import stage, timed
+from reel.store import ArtifactStore
+
+
+def subjects(plan: Plan) -> list[str]:
+    return [*plan.characters, "group", "scene"]
+
+
+def master_inputs(plan: Plan, subject: str) -> dict:
+    """The plan slice a master depends on."""
+    if subject in plan.characters:
+        return {"portrait": plan.characters[subject]}
+    if subject == "group":
+        return {"characters": plan.characters, "logline": plan.story_logline}
+    return {"logline": plan.story_logline, "first_shot": plan.shots[0].prompt}
+
+
+def paint_master(store: ArtifactStore, plan: Plan, subject: str, size: tuple[int, int], seed: int,
+                 backend: str) -> StageRecord:
+    record = timed("master", subject)
+    out = store.scratch() / f"master_{subject}.png"
+    with gpu_slot() as held:
+        model = host.get("image", backend)
+        model.master(plan, subject, seed=seed, size=size, out=out)
+    record.artifacts["main"] = store.put_file(f"masters/master_{subject}.png", out)
+    record.backend, record.model_id = model.name, model.model_id
+    record.meta = {"seed": seed, "gpu_window": held.window}
+    out.unlink(missing_ok=True)
+    return record.finish()
+
+
+def _key(ref, plan, subject, preset, seed, backend):
+    return {"slice": master_inputs(plan, subject), "subject": subject, "size": preset.master_size,
+            "seed": seed_for(seed, "master", subject), "backend": base.identity("image", backend)}
+
+
+@stage("master", version="1", key_parts=_key, task_run_name="master-{subject}")
+def master_stage(ref: ReelRef, plan: Plan, subject: str, preset: Preset, seed: int, backend: str) -> StageRecord:
+    return paint_master(ArtifactStore(ref.root, ref.reel_id), plan, subject, preset.master_size,
+                        seed_for(seed, "master", subject), backend)

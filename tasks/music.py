@@ -1,0 +1,34 @@
+"""Stage 6: music. A score for the whole reel from the director's brief (no wait on the shots)."""
+
+from __future__ import annotations
+
+from models import base
+from reel import host
+from reel.gpu import gpu_slot
+from reel.ids import seed_for
+from reel.records import ReelRef, StageRecord
+from reel.stage import stage, timed
+from reel.store import ArtifactStore
+
+
+def score_music(store: ArtifactStore, brief: str, seconds: float, seed: int, backend: str) -> StageRecord:
+    record = timed("music")
+    out = store.scratch() / "music.wav"
+    with gpu_slot() as held:
+        model = host.get("music", backend)
+        model.compose(brief, seconds=seconds, seed=seed, out=out)
+    record.artifacts["main"] = store.put_file("music.wav", out)
+    record.backend, record.model_id = model.name, model.model_id
+    record.meta = {"seed": seed, "brief": brief, "seconds": seconds, "gpu_window": held.window}
+    out.unlink(missing_ok=True)
+    return record.finish()
+
+
+def _key(ref, brief, seconds, seed, backend):
+    return {"brief": brief, "seconds": round(seconds, 3), "seed": seed_for(seed, "music"),
+            "backend": base.identity("music", backend)}
+
+
+@stage("music", version="1", key_parts=_key, task_run_name="music")
+def music_stage(ref: ReelRef, brief: str, seconds: float, seed: int, backend: str) -> StageRecord:
+    return score_music(ArtifactStore(ref.root, ref.reel_id), brief, seconds, seed_for(seed, "music"), backend)

@@ -1,0 +1,72 @@
+"""Stage 1: the plan. A director writes it from the prompt, or a user hands one in (edited)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from models import base
+from reel import host, prompts
+from reel.errors import UserError
+from reel.gpu import gpu_slot
+from reel.records import ReelRef, StageRecord
+from reel.schema import Plan
+from reel.stage import stage, timed
+from reel.store import ArtifactStore
+
+PROMPT_FILES = ("locales.json", "narration.json", "director_rules.json", "camera_verbs.json", "planner_system.md")
+MAX_PROMPT_CHARS = 2000
+
+
+def check_prompt(prompt: str) -> str:
+    prompt = " ".join((prompt or "").split())
+    if not prompt:
+        raise UserError("the prompt is empty; describe the reel in one sentence, e.g. \"a violinist plays in a "
+                        "Brooklyn subway station at midnight\"")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise UserError(f"the prompt is {len(prompt)} characters; keep it under {MAX_PROMPT_CHARS} (one or two "
+                        "sentences), or write the plan yourself and pass it with --plan")
+    return prompt
+
+
+def parse_plan(data: Any, source: str = "plan") -> Plan:
+    """Validate plan data; a UserError lists each failing field by its path."""
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(plan)'}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
+        raise UserError(f"{source} does not match the plan schema: {problems}") from None
+
+
+def make_plan(store: ArtifactStore, prompt: str | None, plan_data: dict | None, n_shots: int, seed: int,
+              director: str) -> StageRecord:
+    record = timed("plan")
+    if plan_data is not None:
+        plan = parse_plan(plan_data)
+        record.backend, record.model_id = "user", "edited plan"
+    else:
+        with gpu_slot() as held:
+            d = host.get("director", director)
+            plan = d.plan(check_prompt(prompt or ""), n_shots=n_shots, seed=seed)
+        record.backend, record.model_id = d.name, d.model_id
+        record.meta["gpu_window"] = held.window
+    record.artifacts["main"] = store.write_json("plan.json", plan.model_dump(mode="json"))
+    record.meta |= {"plan": plan.model_dump(mode="json"), "prompt": prompt, "seed": seed}
+    return record.finish()
+
+
+def _key(ref: ReelRef, prompt: str | None, plan_data: dict | None, n_shots: int, seed: int, director: str):
+    if plan_data is not None:
+        return {"plan": plan_data}
+    return {"prompt": prompt, "n_shots": n_shots, "seed": seed, "director": base.identity("director", director),
+            "prompts": prompts.digest(*PROMPT_FILES)}
+
+
+@stage("plan", version="1", key_parts=_key, task_run_name="plan")
+def plan_stage(ref: ReelRef, prompt: str | None, plan_data: dict | None, n_shots: int, seed: int,
+               director: str) -> StageRecord:
+    return make_plan(ArtifactStore(ref.root, ref.reel_id), prompt, plan_data, n_shots, seed, director)

@@ -1,0 +1,78 @@
+"""Stage 4: render. One attempt of one shot: the keyframe animated with the attempt's knobs."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from models import base
+from reel import host, prompts
+from reel.caching import artifact_digests
+from reel.gpu import gpu_slot
+from reel.ids import seed_for
+from reel.presets import Preset
+from reel.records import ReelRef, StageRecord
+from reel.schema import Plan, RenderKnobs
+from reel.settings import get_settings
+from reel.stage import stage, timed
+from reel.store import ArtifactStore
+
+NEGATIVE_FILE = "wan_negative.txt"
+
+
+class InjectedFault(RuntimeError):
+    """Raised by REEL_FAIL_AT drills: a render that fails on purpose."""
+
+
+def first_knobs(plan: Plan, shot_index: int, preset: Preset, seed: int) -> RenderKnobs:
+    """Attempt 1 of a shot: the preset's knobs, hero or b-roll."""
+    shot = plan.shots[shot_index]
+    width, height = preset.render_size
+    return RenderKnobs(
+        seed=seed_for(seed, "render", shot_index, 1),
+        prompt=shot.prompt,
+        negative_prompt=prompts.text(NEGATIVE_FILE).strip(),
+        frames=preset.frames, fps=preset.fps, width=width, height=height,
+        steps=preset.hero_steps if shot.is_hero else preset.broll_steps,
+        flow_shift=preset.flow_shift_hero if shot.is_hero else preset.flow_shift_broll,
+        guidance=preset.guidance, guidance_2=preset.guidance_2, fbcache=preset.fbcache,
+    )
+
+
+def clip_path(shot_index: int, attempt: int) -> str:
+    return f"clips/shot_{shot_index:02d}_attempt_{attempt}.mp4"
+
+
+def _drill(shot_index: int) -> None:
+    """REEL_FAIL_AT=shot:K raises in shot K's render; kill:shot:K SIGKILLs the process there."""
+    target = get_settings().fail_at
+    if target == f"shot:{shot_index}":
+        raise InjectedFault(f"injected failure in shot {shot_index} (REEL_FAIL_AT={target})")
+    if target == f"kill:shot:{shot_index}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int, keyframe: StageRecord,
+                knobs: RenderKnobs, backend: str) -> StageRecord:
+    _drill(shot_index)
+    record = timed("render", f"shot {shot_index} attempt {attempt}")
+    out = store.scratch() / f"render_{shot_index}_{attempt}.mp4"
+    with gpu_slot() as held:
+        model = host.get("video", backend)
+        model.render(plan, plan.shots[shot_index], store.local_path(keyframe.artifact()), None, knobs, out)
+    record.artifacts["main"] = store.put_file(clip_path(shot_index, attempt), out)
+    record.backend, record.model_id = model.name, model.model_id
+    record.meta = {"attempt": attempt, "knobs": knobs.model_dump(), "gpu_window": held.window}
+    out.unlink(missing_ok=True)
+    return record.finish()
+
+
+def _key(ref, plan, shot_index, attempt, keyframe, knobs, backend):
+    return {"shot": plan.shots[shot_index].model_dump(), "attempt": attempt, "keyframe": artifact_digests(keyframe),
+            "knobs": knobs.model_dump(), "backend": base.identity("video", backend)}
+
+
+@stage("render", version="1", key_parts=_key, task_run_name="render-shot-{shot_index}-attempt-{attempt}")
+def render_stage(ref: ReelRef, plan: Plan, shot_index: int, attempt: int, keyframe: StageRecord,
+                 knobs: RenderKnobs, backend: str) -> StageRecord:
+    return render_clip(ArtifactStore(ref.root, ref.reel_id), plan, shot_index, attempt, keyframe, knobs, backend)

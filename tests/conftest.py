@@ -1,0 +1,79 @@
+"""Test session setup: a real `prefect server` on 127.0.0.1 shared by every test (in-process
+flows and `reel` subprocesses alike), a private PREFECT_HOME, and a private gpu lock file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_HOME = Path(tempfile.mkdtemp(prefix="reel-tests-"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+PORT = _free_port()
+# Set before Prefect is imported anywhere in the session.
+os.environ.update({
+    "PREFECT_HOME": str(_HOME / "prefect"),
+    "PREFECT_API_URL": f"http://127.0.0.1:{PORT}/api",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "REEL_GPU_LOCK": str(_HOME / "gpu.lock"),
+    "REEL_ROOT": str(_HOME / "outputs"),
+})
+
+
+def _healthy() -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """A real Prefect server for the whole session, stopped at the end."""
+    log = open(_HOME / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                             "--port", str(PORT)], stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+    deadline = time.time() + 180
+    while not _healthy():
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            raise RuntimeError(f"prefect server did not start; log: {(_HOME / 'server.log').read_text()[-2000:]}")
+        time.sleep(0.5)
+    yield os.environ["PREFECT_API_URL"]
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def reel_root(tmp_path) -> Path:
+    root = tmp_path / "outputs"
+    root.mkdir()
+    return root
+
+
+def reel_cli(*args: str, env: dict | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run the real `reel` command in a subprocess, as a user would."""
+    return subprocess.run([sys.executable, "-m", "reel.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
