@@ -22,7 +22,7 @@ from tasks.keyframes import keyframe_stage
 from tasks.masters import master_stage, subjects
 from tasks.mix import mix_stage
 from tasks.music import music_stage
-from tasks.plan import check_prompt, parse_plan, plan_stage
+from tasks.plan import check_prompt, check_shots, parse_plan, plan_stage
 from tasks.voice import voice_stage
 
 
@@ -39,7 +39,7 @@ def reel_ref(prompt: str | None, plan: dict | None, preset: str, reel_id: str | 
                    reel_id=reel_id or reel_id_for(prompt or "", **ask, plan=plan))
 
 
-@flow(name="reel", flow_run_name="reel-{preset}-{seed}", log_prints=True)
+@flow(name="reel", flow_run_name="reel-{preset}-{seed}")
 def reel(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "default", reel_id: str | None = None,
          aspect: str = "16:9", seed: int = 0, root: str | None = None, backends: str | None = None,
          n_shots: int = 6) -> str:
@@ -47,6 +47,7 @@ def reel(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "de
     knobs = for_aspect(get_preset(preset), aspect)
     if plan is None:
         prompt = check_prompt(prompt)
+        check_shots(n_shots)
     else:
         parse_plan(plan)
     ref = reel_ref(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)

@@ -3,7 +3,8 @@
 Backends import their heavy libraries (torch, diffusers, vllm, kokoro) inside their own
 module, so the preview profile never needs them. Each backend exposes `name` (registry key)
 and `model_id` (what made the artifact, recorded in the manifest), plus `load()`/`unload()`
-for the model host.
+for the model host. A backend that reads tables from prompts/ lists them in `data_files`: their
+hashes join its identity in every cache key, so editing a table re-runs exactly its stages.
 """
 
 from __future__ import annotations
@@ -106,9 +107,13 @@ def backend_class(role: str, name: str) -> type:
 
 
 def identity(role: str, name: str) -> str:
-    """Backend name and model revision, for cache keys, without loading any weights."""
+    """Backend name, model revision and the digest of the prompt tables it reads, for cache keys,
+    without loading any weights."""
+    from reel import prompts
+
     cls = backend_class(role, name)
     model_id = getattr(cls, "model_id", None)
     if not isinstance(model_id, str):
         model_id = create(role, name).model_id
-    return f"{resolve_name(role, name)}:{model_id}"
+    files = getattr(cls, "data_files", ())
+    return f"{resolve_name(role, name)}:{model_id}:{prompts.digest(*files) if files else '-'}"

@@ -135,6 +135,7 @@ def to_kana(text: str) -> str:
 
 class EspeakVoice:
     name = "preview"
+    data_files = ('locales.json',)
 
     def __init__(self) -> None:
         self.model_id = "espeak-ng"

@@ -33,11 +33,12 @@ def cmd_make(args: argparse.Namespace) -> int:
     for_aspect(get_preset(args.preset), args.aspect)  # fail fast on bad names, before Prefect starts
     plan = _load_plan_file(args.plan) if args.plan else None
     if plan is None:
-        from tasks.plan import check_prompt
+        from tasks.plan import check_prompt, check_shots
 
         check_prompt(args.prompt or "")
+        check_shots(args.shots)
     return _run_reel(prompt=args.prompt or "", plan=plan, preset=args.preset, reel_id=args.reel_id,
-                     aspect=args.aspect, seed=args.seed, root=args.out, backends=args.backends)
+                     aspect=args.aspect, seed=args.seed, root=args.out, backends=args.backends, n_shots=args.shots)
 
 
 def _run_reel(**params) -> int:
@@ -61,7 +62,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     request = store.read_json("request.json")
     return _run_reel(prompt=request["prompt"] or "", plan=request["plan"], preset=request["preset"],
                      reel_id=args.reel_id, aspect=request["aspect"], seed=request["seed"], root=root,
-                     backends=request.get("backends"))
+                     backends=request.get("backends"), n_shots=request.get("n_shots", 6))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -96,6 +97,7 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("--out", default=None, help=f"artifact root, a folder or s3://bucket/prefix (default {s.root})")
     make.add_argument("--aspect", default="16:9", help="16:9 or 9:16")
     make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--shots", type=int, default=6, help="number of shots (default 6)")
     make.add_argument("--backends", default=None, help="backend family for every role: preview or gpu")
     make.set_defaults(func=cmd_make)
 

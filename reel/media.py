@@ -60,3 +60,24 @@ def probe(path: str | Path) -> MediaInfo:
     if a:
         info.audio_codec, info.sample_rate = a[1], int(a[2])
     return info
+
+
+def decode_mono(path: str | Path, rate: int = 16000):
+    """Mono float32 samples of a media file's audio track."""
+    import numpy as np
+
+    proc = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-ac", "1", "-ar", str(rate), "-f", "s16le",
+                           "-"], capture_output=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"cannot decode audio of {path}: {proc.stderr.decode(errors='replace')[-300:]}")
+    return np.frombuffer(proc.stdout, dtype=np.int16).astype(np.float32) / 32768.0
+
+
+def rms_db(samples) -> float:
+    """RMS level in dBFS (active samples only, so silences do not drag it down)."""
+    import numpy as np
+
+    active = samples[np.abs(samples) > 1e-3]
+    if active.size == 0:
+        return -120.0
+    return float(20 * np.log10(np.sqrt(np.mean(active ** 2)) + 1e-9))

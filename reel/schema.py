@@ -107,7 +107,7 @@ class Plan(BaseModel):
 
 def short_reference(portrait: str, words: int = 12) -> str:
     """The opening words of a bible portrait: repeated verbatim in every shot the character is in."""
-    return " ".join(portrait.split()[:words])
+    return " ".join(portrait.split()[:words]).rstrip(".,;:!?")
 
 
 class FailureLabel(str, Enum):

@@ -11,7 +11,7 @@ from pathlib import Path
 import ffmpeg
 
 from reel.caching import artifact_digests
-from reel.media import ffmpeg_exe, run_ffmpeg
+from reel.media import decode_mono, ffmpeg_exe, rms_db, run_ffmpeg
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.stage import stage, timed
@@ -19,7 +19,9 @@ from reel.store import ArtifactStore
 
 TARGET_LUFS, TRUE_PEAK, LRA = -18.0, -1.5, 11.0
 SAMPLE_RATE = 48000
-MUSIC_GAIN = 0.7  # the bed sits under the voice before ducking
+# Levels before mastering (RMS of the active signal): the voice sits well above the bed, and
+# the bed is ducked further while a line is spoken.
+VOICE_RMS_DB, MUSIC_RMS_DB = -18.0, -28.0
 
 
 def _compile(stream, what: str) -> None:
@@ -27,15 +29,21 @@ def _compile(stream, what: str) -> None:
     run_ffmpeg(args[1:], what)
 
 
+def gain_to(path: Path, target_db: float) -> float:
+    """Linear gain that brings a file's active RMS to target_db (capped at +24 dB)."""
+    return 10 ** (min(target_db - rms_db(decode_mono(path)), 24.0) / 20)
+
+
 def premix_audio(music: Path, voices: list[Path], starts: list[float], total: float, out: Path) -> None:
     """Music bed ducked under the narration, each line delayed to its shot's start."""
     bed = (ffmpeg.input(str(music)).audio
            .filter("aformat", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
            .filter("apad").filter("atrim", duration=total)
-           .filter("volume", MUSIC_GAIN)
+           .filter("volume", f"{gain_to(music, MUSIC_RMS_DB):.4f}")
            .filter("afade", t="out", st=max(total - 2.0, 0), d=2.0))
     lines = [ffmpeg.input(str(v)).audio
              .filter("aformat", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
+             .filter("volume", f"{gain_to(v, VOICE_RMS_DB):.4f}")
              .filter("adelay", delays=int(s * 1000), all=1)
              for v, s in zip(voices, starts)]
     vo = (ffmpeg.filter(lines, "amix", inputs=len(lines), normalize=0, duration="longest")
@@ -115,7 +123,7 @@ def mix_reel(store: ArtifactStore, clips: list[StageRecord], music: StageRecord,
 def _key(ref, clips, music, voices, preset):
     return {"clips": artifact_digests(*clips), "music": artifact_digests(music), "voices": artifact_digests(*voices),
             "size": preset.final_size, "fps": preset.fps, "shot_seconds": preset.shot_seconds,
-            "target": [TARGET_LUFS, TRUE_PEAK, LRA, MUSIC_GAIN]}
+            "target": [TARGET_LUFS, TRUE_PEAK, LRA, VOICE_RMS_DB, MUSIC_RMS_DB]}
 
 
 @stage("mix", version="1", key_parts=_key, task_run_name="mix")

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from models import base
-from reel import host, prompts
+from reel import host
 from reel.errors import UserError
 from reel.gpu import gpu_slot
 from reel.records import ReelRef, StageRecord
@@ -15,7 +15,6 @@ from reel.schema import Plan
 from reel.stage import stage, timed
 from reel.store import ArtifactStore
 
-PROMPT_FILES = ("locales.json", "narration.json", "director_rules.json", "camera_verbs.json", "planner_system.md")
 MAX_PROMPT_CHARS = 2000
 
 
@@ -28,6 +27,12 @@ def check_prompt(prompt: str) -> str:
         raise UserError(f"the prompt is {len(prompt)} characters; keep it under {MAX_PROMPT_CHARS} (one or two "
                         "sentences), or write the plan yourself and pass it with --plan")
     return prompt
+
+
+def check_shots(n_shots: int) -> int:
+    if not 1 <= n_shots <= 12:
+        raise UserError(f"--shots is {n_shots}; a reel has 1-12 shots (6 is the designed arc)")
+    return n_shots
 
 
 def parse_plan(data: Any, source: str = "plan") -> Plan:
@@ -62,8 +67,7 @@ def make_plan(store: ArtifactStore, prompt: str | None, plan_data: dict | None, 
 def _key(ref: ReelRef, prompt: str | None, plan_data: dict | None, n_shots: int, seed: int, director: str):
     if plan_data is not None:
         return {"plan": plan_data}
-    return {"prompt": prompt, "n_shots": n_shots, "seed": seed, "director": base.identity("director", director),
-            "prompts": prompts.digest(*PROMPT_FILES)}
+    return {"prompt": prompt, "n_shots": n_shots, "seed": seed, "director": base.identity("director", director)}
 
 
 @stage("plan", version="1", key_parts=_key, task_run_name="plan")

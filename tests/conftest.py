@@ -71,9 +71,3 @@ def reel_root(tmp_path) -> Path:
     root = tmp_path / "outputs"
     root.mkdir()
     return root
-
-
-def reel_cli(*args: str, env: dict | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run the real `reel` command in a subprocess, as a user would."""
-    return subprocess.run([sys.executable, "-m", "reel.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)

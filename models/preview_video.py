@@ -1,0 +1,137 @@
+"""CPU preview video backend: the shot's camera verb made real over its keyframe.
+
+A virtual camera crops an eased, moving window out of the keyframe (dolly = zoom, pan/track =
+horizontal shift, tilt/crane = vertical shift, orbit = shift + slight zoom, static = a barely
+breathing frame), film grain seeded by the attempt's seed makes each attempt distinct, and the
+frames are piped as raw RGB into the bundled ffmpeg's libx264. No diffusion, no invented motion.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from reel.camera import camera_move, move_vector
+from reel.media import ffmpeg_exe
+from reel.schema import Plan, RenderKnobs, Shot
+
+MARGIN = 0.02  # extra over-scale so resampling never reaches the keyframe's edge
+GRAIN = 2.0  # grain strength in 8-bit levels (more makes x264 spend most of its time on noise)
+BREATH = 0.004  # static shots: peak scale change of the "breathing" frame
+
+
+def _ease(t: float) -> float:
+    """Ease-in-out (cosine): a camera starts and stops gently, as a dolly grip would."""
+    return 0.5 - 0.5 * math.cos(math.pi * t)
+
+
+def _cover(img: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Resize to fill w x h exactly, centre-cropping whatever the aspect ratio leaves over."""
+    ih, iw = img.shape[:2]
+    k = max(w / iw, h / ih)
+    cw, ch = min(iw, round(w / k)), min(ih, round(h / k))
+    x0, y0 = (iw - cw) // 2, (ih - ch) // 2
+    return cv2.resize(img[y0:y0 + ch, x0:x0 + cw], (w, h), interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC)
+
+
+CAPTION_KEY = "reel:caption_px"  # written by models.preview_image on its captioned frames
+
+
+def _read_rgb(path: Path) -> np.ndarray:
+    """The picture as RGB, without an animatic caption strip: a caption riding the camera move
+    would slide half out of frame, and would be "motion" the critic has to ignore."""
+    with Image.open(path) as im:
+        strip = int(im.info.get(CAPTION_KEY, 0))
+        rgb = np.asarray(im.convert("RGB"))
+    return rgb[: rgb.shape[0] - strip] if 0 < strip < rgb.shape[0] // 2 else rgb
+
+
+def camera_path(move: str, frames: int) -> list[tuple[float, float, float]]:
+    """(zoom, dx, dy) per frame. zoom z shows 1/z of the keyframe; dx, dy place the window centre in
+    window widths/heights from the keyframe centre. Travel is centred so it stays inside the keyframe."""
+    v = move_vector(move)
+    base = 1.0 + MARGIN + max(abs(v["dx"]), abs(v["dy"]))  # room for the travel on both sides
+    path = []
+    for i in range(frames):
+        t = i / max(1, frames - 1)
+        e = _ease(t)
+        if v["zoom"] >= 0:
+            z = base * (1 + v["zoom"] * e)
+        else:  # pull back: start magnified, end at the base framing
+            z = base * (1 - v["zoom"] * (1 - e))
+        if move == "static":
+            z *= 1 + BREATH * math.sin(math.pi * t)  # one slow breath over the shot
+        path.append((z, v["dx"] * (e - 0.5), v["dy"] * (e - 0.5)))
+    return path
+
+
+def _window(src: np.ndarray, w: int, h: int, zoom: float, dx: float, dy: float) -> np.ndarray:
+    """The output frame seen through a camera at (dx, dy) with magnification `zoom` over src."""
+    sh, sw = src.shape[:2]
+    # zoom z shows 1/z of the keyframe's width; the shift is in window widths/heights, so a pan
+    # moves the picture by the same number of output pixels whatever the zoom.
+    s = zoom * w / sw  # output pixels per source pixel
+    cx = sw / 2 + dx * sw / zoom
+    cy = sh / 2 + dy * sh / zoom
+    m = np.float32([[s, 0, w / 2 - s * cx], [0, s, h / 2 - s * cy]])
+    return cv2.warpAffine(src, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+class CameraMoveVideo:
+    """Animates a keyframe with the camera move its prompt names (VideoModel protocol)."""
+
+    name = "preview"
+    data_files = ('camera_verbs.json',)
+    model_id = "camera-move-animatic-v1"
+
+    def load(self) -> None:  # nothing to load: OpenCV and ffmpeg only
+        pass
+
+    def unload(self) -> None:
+        pass
+
+    def render(self, plan: Plan, shot: Shot, keyframe: Path, end_frame: Path | None,
+               knobs: RenderKnobs, out: Path) -> None:
+        w, h, n = knobs.width, knobs.height, knobs.frames
+        if w % 2 or h % 2:
+            raise ValueError(f"render size {w}x{h} must be even for yuv420p")
+        # knobs.prompt, not shot.prompt: a retry strategy may have rewritten the camera sentence.
+        move = camera_move(knobs.prompt)
+        path = camera_path(move, n)
+        zmax = max(z for z, _, _ in path)
+        # Resample the keyframe once at the largest magnification, so each frame only shrinks it.
+        src = _cover(_read_rgb(keyframe), math.ceil(w * zmax), math.ceil(h * zmax))
+        end = _cover(_read_rgb(end_frame), w, h) if end_frame else None
+        fade_from = n - max(1, n // 3)
+        rng = np.random.default_rng(knobs.seed)
+        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(knobs.fps), "-i", "-",
+               "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+               "-movflags", "+faststart", "-f", "mp4", str(out)]
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for i, (z, dx, dy) in enumerate(path):
+                frame = _window(src, w, h, z, dx, dy)
+                if end is not None and i >= fade_from:
+                    a = _ease((i - fade_from + 1) / (n - fade_from))  # reaches 1 on the last frame
+                    frame = cv2.addWeighted(frame, 1 - a, end, a, 0)
+                proc.stdin.write(self._grain(frame, rng).tobytes())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg died; its stderr below says why
+        err = proc.stderr.read().decode(errors="replace")
+        if proc.wait() != 0:
+            raise RuntimeError(f"ffmpeg failed while encoding {out.name}: {err.strip()[-800:]}")
+
+    @staticmethod
+    def _grain(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Monochrome grain at half resolution (softer, filmic, and 4x cheaper to draw)."""
+        h, w = frame.shape[:2]
+        g = rng.standard_normal(((h + 1) // 2, (w + 1) // 2), dtype=np.float32) * GRAIN
+        g = cv2.resize(g, (w, h), interpolation=cv2.INTER_LINEAR)
+        return cv2.add(frame, cv2.merge([g, g, g]), dtype=cv2.CV_8U)  # saturating, no float copy of the frame

@@ -1,0 +1,265 @@
+"""The CPU preview picture backends: drawn masters/keyframes and camera-move clips.
+
+Pixel checks stand in for eyes: bible colours must be present, a character must look the same
+in every shot, night must be darker than noon, and each camera verb must produce the global
+motion it names (measured with OpenCV, the way the preview critic measures it).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from models.preview_image import CAPTION_KEY, AnimaticImage, camera_phrase, look_of, time_of_day
+from models.preview_video import CameraMoveVideo
+from reel.media import ffmpeg_exe, probe
+from reel.schema import Plan, RenderKnobs, short_reference
+
+MARA = ("Mara, a tall woman in her thirties with short jet-black hair, wearing a mustard yellow raincoat over a navy "
+        "sweater, charcoal trousers and red sneakers, silver hoop earrings, calm focused eyes, a battered leather camera "
+        "bag across her shoulder, walking with long determined strides through the rain")
+THEO = ("Theo, a stocky older man with silver hair and a trimmed beard, wearing a teal wool coat, an olive scarf, "
+        "dark grey trousers and brown boots, round glasses, a folded newspaper under his arm, moving slowly with a "
+        "slight limp and a warm crinkled smile")
+MUSTARD, TEAL = (214, 168, 30), (20, 128, 128)
+A, B = short_reference(MARA), short_reference(THEO)
+
+
+def make_plan(place: str = "a rainy city street at noon") -> Plan:
+    def prompt(camera: str, action: str) -> str:
+        return f"{camera} on {place}. {action} Nobody else enters the frame. Shot on a 35mm lens."
+
+    shots = [
+        ("wide", "scene", True, prompt("Slow dolly in", f"{A} walks while {B} waits.")),
+        ("medium", "A", True, prompt("Pan left", f"{A} crosses the road.")),
+        ("insert", "B", True, prompt("Static camera", f"{B} folds the newspaper.")),
+        ("medium wide", "A", False, prompt("Tracking shot", f"{A} runs toward {B} now.")),
+        ("medium close-up", "B", True, prompt("Static camera", f"{B} smiles slowly.")),
+        ("wide", "scene", True, prompt("Tilt up", f"{A} and {B} walk away together.")),
+    ]
+    return Plan(
+        characters={"A": MARA, "B": THEO},
+        story_logline=f"Two strangers share an umbrella on {place}.",
+        shots=[dict(index=i, is_hero=i == 0, shot_type=t, dominant_subject=d, cut=c, prompt=p)
+               for i, (t, d, c, p) in enumerate(shots)],
+        music_style="solo piano, 80 BPM, warm and hopeful",
+        vo_script_per_shot=["The rain had not stopped all morning long."] * 6,
+        vo_lang="a",
+    )
+
+
+def rgb(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB")).astype(np.int16)
+
+
+def share_near(img: np.ndarray, colour: tuple[int, int, int], tol: int = 14) -> float:
+    """Fraction of pixels within `tol` (per channel) of `colour`."""
+    return float(np.all(np.abs(img - np.array(colour)) <= tol, axis=-1).mean())
+
+
+def luma(img: np.ndarray) -> np.ndarray:
+    return img[..., 0] * 0.299 + img[..., 1] * 0.587 + img[..., 2] * 0.114
+
+
+# --------------------------------------------------------------------------------------- images
+
+
+def test_look_is_read_from_the_portrait():
+    mara, theo = look_of("A", MARA), look_of("B", THEO)
+    assert (mara.name, mara.main, mara.secondary) == ("Mara", MUSTARD, (26, 36, 84))
+    assert mara.named["hair"] == "jet-black" and mara.named["legs"] == "charcoal" and mara.named["shoes"] == "red"
+    assert (theo.main, theo.named["hair"], theo.named["scarf"]) == (TEAL, "silver", "olive")
+    assert theo.beard and theo.glasses and theo.width > 1 and not mara.beard
+    assert look_of("A", MARA) == mara  # deterministic: no random state
+
+
+@pytest.mark.parametrize("subject", ["A", "B", "group", "scene"])
+def test_master_size_and_bible_colours(tmp_path, subject):
+    out = tmp_path / f"master_{subject}.png"
+    AnimaticImage().master(make_plan(), subject, seed=3, size=(320, 176), out=out)
+    img = rgb(out)
+    assert img.shape == (176, 320, 3)
+    mustard, teal = share_near(img, MUSTARD), share_near(img, TEAL)
+    if subject == "A":
+        assert mustard > 0.02 and teal < 0.001
+    elif subject == "B":
+        assert teal > 0.02 and mustard < 0.001
+    elif subject == "group":
+        assert mustard > 0.005 and teal > 0.005
+    else:  # the scene plate has no characters, but it is not a blank frame
+        assert mustard < 0.001 and teal < 0.001 and img.std() > 10
+
+
+def test_unknown_master_subject_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="not a character key"):
+        AnimaticImage().master(make_plan(), "Z", 0, (64, 36), tmp_path / "x.png")
+
+
+def test_same_character_same_look_across_keyframes(tmp_path):
+    plan, model = make_plan(), AnimaticImage()
+    paths = {}
+    for i in (1, 3):  # 1: medium on Mara alone; 3: medium wide with Mara and Theo
+        paths[i] = tmp_path / f"keyframe_{i}.png"
+        model.keyframe(plan, plan.shots[i], [], seed=i, size=(320, 184), out=paths[i])
+    one, three = rgb(paths[1]), rgb(paths[3])
+    assert one.shape == (184, 320, 3)
+    assert share_near(one, MUSTARD) > 0.02 and share_near(three, MUSTARD) > 0.01
+    assert share_near(one, TEAL) < 0.001 < share_near(three, TEAL)  # Theo only where he is in the shot
+
+
+def test_keyframe_is_deterministic_and_captioned(tmp_path):
+    plan, model = make_plan(), AnimaticImage()
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    for out in (a, b):
+        model.keyframe(plan, plan.shots[0], [], seed=7, size=(256, 144), out=out)
+    assert np.array_equal(rgb(a), rgb(b))
+    strip = int(Image.open(a).info[CAPTION_KEY])
+    assert 10 <= strip < 144 // 4
+    assert luma(rgb(a)[-strip:]).mean() < luma(rgb(a)[-2 * strip:-strip]).mean() - 20  # dark caption strip
+    assert camera_phrase(plan.shots[0].prompt) == "slow dolly in"
+
+
+def test_night_sky_is_darker_than_noon(tmp_path):
+    model = AnimaticImage()
+    sky = {}
+    for when in ("noon", "night"):
+        plan = make_plan(f"a quiet harbour pier at {when}")
+        assert time_of_day(plan.shots[0].prompt) == when
+        out = tmp_path / f"{when}.png"
+        model.keyframe(plan, plan.shots[0], [], seed=1, size=(256, 144), out=out)
+        sky[when] = luma(rgb(out)[:50]).mean()
+    assert sky["noon"] > 2 * sky["night"] + 40
+
+
+# --------------------------------------------------------------------------------------- clips
+
+
+def knobs(prompt: str, seed: int = 1, frames: int = 17, size: tuple[int, int] = (256, 144)) -> RenderKnobs:
+    return RenderKnobs(seed=seed, prompt=prompt, negative_prompt="", frames=frames, fps=16, width=size[0],
+                       height=size[1], steps=0, flow_shift=8.0, guidance=3.5, guidance_2=3.0)
+
+
+def decode(clip: Path, w: int, h: int) -> np.ndarray:
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(clip), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3)
+
+
+@pytest.fixture(scope="module")
+def texture(tmp_path_factory) -> Path:
+    """A keyframe with detail at every scale, so motion measurements are unambiguous."""
+    rng = np.random.default_rng(0)
+    img = sum(cv2.resize(rng.random((144 // k, 256 // k, 3)).astype(np.float32), (512, 288),
+                         interpolation=cv2.INTER_CUBIC) for k in (4, 16))
+    path = tmp_path_factory.mktemp("kf") / "texture.png"
+    Image.fromarray(np.clip(img * 127, 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+def render(tmp_path: Path, keyframe: Path, k: RenderKnobs, end: Path | None = None, name: str = "clip") -> np.ndarray:
+    plan = make_plan()
+    out = tmp_path / f"{name}.mp4"
+    CameraMoveVideo().render(plan, plan.shots[2], keyframe, end, k, out)  # shot 2's own prompt says static
+    return decode(out, k.width, k.height)
+
+
+def gray(frame: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def shift(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """How far the picture content moved from frame a to frame b (pixels, +x right, +y down)."""
+    (dx, dy), _ = cv2.phaseCorrelate(gray(a), gray(b))
+    return dx, dy
+
+
+def zoom(a: np.ndarray, b: np.ndarray) -> float:
+    """The magnification that best turns frame a's centre into frame b."""
+    h, w = a.shape[:2]
+    inner = (slice(h // 8, -h // 8), slice(w // 8, -w // 8))
+    errors = {}
+    for s in np.arange(0.95, 1.4, 0.005):
+        crop = cv2.getRectSubPix(a, (round(w / s), round(h / s)), (w / 2, h / 2))
+        errors[s] = np.abs(cv2.resize(crop, (w, h)).astype(np.float32) - b)[inner].mean()
+    return float(min(errors, key=errors.get))
+
+
+def test_clip_format_from_an_animatic_keyframe(tmp_path):
+    plan = make_plan()
+    kf = tmp_path / "keyframe_0.png"
+    AnimaticImage().keyframe(plan, plan.shots[0], [], 0, (256, 144), kf)
+    k = knobs(plan.shots[0].prompt)
+    out = tmp_path / "clip_0.mp4.partial"  # the caller's temp name: no .mp4 suffix to guess from
+    CameraMoveVideo().render(plan, plan.shots[0], kf, None, k, out)
+    info = probe(out)
+    assert (info.width, info.height, info.video_codec, info.pix_fmt) == (256, 144, "h264", "yuv420p")
+    assert abs(info.duration - 17 / 16) <= 1 / 16 and info.audio_codec is None
+    frames = decode(out, 256, 144)
+    assert len(frames) == 17
+    # The caption strip is not animated along with the picture (it would slide out of frame).
+    strip = int(Image.open(kf).info[CAPTION_KEY])
+    assert luma(frames[0][-strip:].astype(np.int16)).mean() > luma(rgb(kf)[-strip:]).mean() + 20
+
+
+def test_dolly_in_zooms_and_dolly_out_pulls_back(tmp_path, texture):
+    into = render(tmp_path, texture, knobs("Slow dolly in toward the window, steady and smooth."), name="in")
+    assert zoom(into[0], into[-1]) == pytest.approx(1.18, abs=0.03)
+    out = render(tmp_path, texture, knobs("Dolly out from the table, revealing the room."), name="out")
+    assert zoom(out[-1], out[0]) == pytest.approx(1.18, abs=0.03)
+
+
+@pytest.mark.parametrize("prompt, axis, sign", [
+    ("Pan right across the busy street corner slowly.", 0, -1),  # camera right -> picture moves left
+    ("Pan left across the busy street corner slowly.", 0, 1),
+    ("Tilt up from the wet pavement to the sky.", 1, 1),  # camera up -> picture moves down
+    ("Tracking shot following her along the quay.", 0, -1),
+])
+def test_pans_and_tilts_move_the_picture(tmp_path, texture, prompt, axis, sign):
+    frames = render(tmp_path, texture, knobs(prompt))  # knobs.prompt wins over the shot's "static" prompt
+    moved = shift(frames[0], frames[len(frames) // 2]), shift(frames[0], frames[-1])
+    half, full = moved[0][axis], moved[1][axis]
+    size = (256, 144)[axis]
+    assert sign * full > 0.1 * size and abs(moved[1][1 - axis]) < 1.5
+    assert 0.3 < half / full < 0.7  # eased: about halfway at the middle frame
+
+
+def test_static_camera_barely_moves(tmp_path, texture):
+    frames = render(tmp_path, texture, knobs("Static camera, locked off on the doorway."))
+    dx, dy = shift(frames[0], frames[-1])
+    assert abs(dx) < 0.5 and abs(dy) < 0.5
+    assert zoom(frames[0], frames[len(frames) // 2]) == pytest.approx(1.0, abs=0.015)
+    # ...but it is not a frozen frame: grain and breathing keep it alive.
+    assert np.abs(frames[0].astype(np.int16) - frames[1]).mean() > 0.3
+
+
+def test_seeds_give_different_but_similar_clips(tmp_path, texture):
+    prompt = "Static camera, locked off on the doorway."
+    a = render(tmp_path, texture, knobs(prompt, seed=1), name="a").astype(np.int16)
+    b = render(tmp_path, texture, knobs(prompt, seed=2), name="b").astype(np.int16)
+    again = render(tmp_path, texture, knobs(prompt, seed=1), name="again").astype(np.int16)
+    diff = np.abs(a - b).mean()
+    assert 0.3 < diff < 6
+    assert np.abs(a - again).mean() < diff / 4  # same seed, same clip (up to the encoder)
+
+
+def test_end_frame_cross_fade(tmp_path, texture):
+    end = tmp_path / "end.png"
+    Image.fromarray(np.full((144, 256, 3), (40, 90, 200), np.uint8)).save(end)
+    k = knobs("Pan right across the busy street corner slowly.", frames=18)
+    plain = render(tmp_path, texture, k, name="plain").astype(np.int16)
+    faded = render(tmp_path, texture, k, end=end, name="faded").astype(np.int16)
+    target = np.array((40, 90, 200))
+    assert np.abs(faded[-1] - target).mean() < 5
+    assert np.abs(faded[0] - target).mean() > 30
+    assert np.abs(faded[:12] - plain[:12]).mean() < 1.5  # untouched before the last third
+    assert np.abs(faded[13] - target).mean() > np.abs(faded[16] - target).mean()  # fading in
+
+
+def test_odd_size_is_rejected(tmp_path, texture):
+    with pytest.raises(ValueError, match="even"):
+        render(tmp_path, texture, knobs("Static camera.", size=(255, 144)))
