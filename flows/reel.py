@@ -13,6 +13,7 @@ from reel.gpu import ensure_gpu_limit
 from reel.ids import reel_id_for
 from reel.manifest import build_manifest, write_manifest
 from reel.presets import for_aspect, get_preset
+from reel.publish import publish_scorecard
 from reel.records import ReelRef
 from reel.schema import Plan
 from reel.settings import ROLES, get_settings
@@ -78,6 +79,7 @@ def reel(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "de
                        seed=seed, backends=roles) for i in range(n)]
     for outcome in shots:
         ledger.extend(outcome.ledger)
+    publish_scorecard(ref.reel_id, [(s.shot_index, s.attempts, s.shipped) for s in shots])
 
     music = collect(music_job, ledger)
     voices = [collect(job, ledger) for job in voice_jobs]
@@ -86,6 +88,7 @@ def reel(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "de
     write_manifest(store, build_manifest(
         ref.reel_id, prompt or None, preset, seed, roles, ledger.entries,
         [{"shot": s.shot_index, "shipped_attempt": s.shipped, "clip": s.clip.artifact().path,
+          "open_issues": [i.model_dump(mode="json") for i in s.attempts[s.shipped - 1].verdict.issues],
           "attempts": [a.model_dump(mode="json") for a in s.attempts]} for s in shots],
         final.artifact().path))
     url = store.url(final.artifact().path)

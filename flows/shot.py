@@ -1,5 +1,5 @@
-"""The `shot` subflow: render -> critique -> (pass | change something, render again); the best
-attempt ships and every attempt stays on the record."""
+"""The `shot` subflow: render -> critique -> (pass | change what the verdict says went wrong,
+render again); the best attempt ships and every attempt stays on the record."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from pydantic import BaseModel
 from reel import progress
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
-from reel.retry import Attempt, next_knobs, pick_shipped
+from reel.retry import Attempt, pick_shipped
 from reel.schema import Plan, Verdict
 from reel.stage import Ledger, run
+from reel.strategies import next_attempt
 from reel.store import ArtifactStore
 from reel.verdict_log import record_attempts
 from tasks.critique import critique_stage
+from tasks.keyframes import keyframe_stage
 from tasks.render import first_knobs, render_stage
 
 
@@ -33,20 +35,28 @@ def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, 
               preset: Preset, seed: int, backends: dict[str, str]) -> ShotOutcome:
     ledger = Ledger()
     knobs = first_knobs(plan, shot_index, preset, seed)
+    keyframes = {"chained": keyframe}
     attempts: list[Attempt] = []
     clips: dict[int, StageRecord] = {}
     for n in range(1, preset.attempts + 1):
-        clip = run(render_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, keyframe=keyframe,
+        if knobs.keyframe_source not in keyframes:
+            keyframes[knobs.keyframe_source] = run(
+                keyframe_stage, ref, ledger, plan=plan, shot_index=shot_index, masters=masters, preset=preset,
+                seed=seed, backend=backends["image"], source=knobs.keyframe_source)
+        start = keyframes[knobs.keyframe_source]
+        clip = run(render_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, keyframe=start,
                    knobs=knobs, backend=backends["video"])
         judged = run(critique_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, clip=clip,
-                     keyframe=keyframe, masters=masters, knobs=knobs, backend=backends["critic"])
+                     keyframe=start, masters=masters, knobs=knobs, threshold=preset.pass_threshold,
+                     backend=backends["critic"])
         verdict = Verdict.model_validate(judged.meta["verdict"])
         attempts.append(Attempt(attempt=n, knobs=knobs, verdict=verdict, passed=verdict.passes(preset.pass_threshold)))
         clips[n] = clip
         progress.say(_verdict_line(shot_index, attempts[-1]))
         if attempts[-1].passed or n == preset.attempts:
             break
-        knobs, attempts[-1].next_change = next_knobs(plan, shot_index, attempts, seed)
+        knobs, attempts[-1].next_change = next_attempt(plan, shot_index, [(a.knobs, a.verdict) for a in attempts],
+                                                       seed)
         progress.say(f"shot {shot_index}: {attempts[-1].next_change}")
     shipped = pick_shipped(attempts)
     record_attempts(ArtifactStore(ref.root, ref.reel_id), shot_index, attempts, shipped.attempt)
@@ -58,4 +68,4 @@ def _verdict_line(shot_index: int, a: Attempt) -> str:
     v = a.verdict
     score = f"{v.overall:.1f}" if v.scored and v.overall is not None else "unscored"
     labels = ", ".join(i.label.value for i in v.issues if i.label) or "no labels"
-    return f"shot {shot_index} attempt {a.attempt}: {score} {'PASS' if a.passed else 'FAIL'} ({labels})"
+    return f"shot {shot_index} attempt {a.attempt}: {score} {'PASS' if a.passed else 'FAIL'} ({labels}) [{v.critic}]"

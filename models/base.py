@@ -10,10 +10,11 @@ hashes join its identity in every cache key, so editing a table re-runs exactly 
 from __future__ import annotations
 
 import importlib
+import inspect
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from reel.errors import UserError
+from reel.errors import BackendUnavailable, UserError
 from reel.schema import Plan, RenderKnobs, Shot, Verdict
 
 
@@ -51,6 +52,16 @@ class Critic(Backend, Protocol):
                  portraits: dict[str, Path], knobs: RenderKnobs) -> Verdict: ...
 
 
+class VisionCritic(Backend, Protocol):
+    """A tier-2 critic: a vision-language model asked one question with images.
+
+    The critique stage samples the frames, writes the question from prompts/critic_system.md,
+    parses the reply into a Verdict and asks again once if it cannot; the backend only chats."""
+
+    def ask(self, system: str, prompt: str, images: list[Path]) -> str:
+        """One chat turn with images; returns the model's raw reply text."""
+
+
 class MusicModel(Backend, Protocol):
     def compose(self, brief: str, seconds: float, seed: int, out: Path) -> None:
         """Write a wav of `seconds` length scoring the music brief."""
@@ -63,12 +74,23 @@ class VoiceModel(Backend, Protocol):
 
 # role -> backend name -> "module:Class". GPU backends are added by their own modules.
 REGISTRY: dict[str, dict[str, str]] = {
-    "director": {"heuristic": "models.heuristic_director:HeuristicDirector"},
-    "image": {"preview": "models.preview_image:AnimaticImage"},
-    "video": {"preview": "models.preview_video:CameraMoveVideo"},
-    "critic": {"preview": "models.preview_critic:MeasuredCritic"},
-    "music": {"preview": "models.preview_music:MidiMusic"},
-    "voice": {"preview": "models.preview_voice:EspeakVoice"},
+    "director": {"heuristic": "models.heuristic_director:HeuristicDirector",
+                 "vllm": "models.llm_director:VllmDirector",
+                 "openai": "models.llm_director:OpenAIDirector"},
+    "image": {"preview": "models.preview_image:AnimaticImage",
+              "flux2": "models.flux2_image:Flux2KleinImage"},
+    "video": {"preview": "models.preview_video:CameraMoveVideo",
+              "faulty": "models.faulty_video:FaultyVideo",
+              "wan22": "models.wan_video:Wan22Video"},
+    # "preview" is the measured tier-1 critic alone; the others add a tier-2 vision-language model.
+    "critic": {"preview": "models.preview_critic:MeasuredCritic",
+               "vllm": "models.vlm_critic:VllmCritic",
+               "openai": "models.vlm_critic:OpenAICritic",
+               "scripted": "models.scripted_critic:ScriptedCritic"},
+    "music": {"preview": "models.preview_music:MidiMusic",
+              "acestep": "models.acestep_music:AceStepMusic"},
+    "voice": {"preview": "models.preview_voice:EspeakVoice",
+              "kokoro": "models.kokoro_voice:KokoroVoice"},
 }
 # What each role uses when a preset names a family rather than a backend.
 FAMILY_DEFAULTS: dict[str, dict[str, str]] = {
@@ -86,34 +108,36 @@ def resolve_name(role: str, choice: str) -> str:
 
 def create(role: str, name: str, **kwargs) -> Backend:
     """Instantiate the backend `name` for `role`; a clear error when it is unknown or not installed."""
-    name = resolve_name(role, name)
-    known = REGISTRY.get(role, {})
-    if name not in known:
-        raise UserError(
-            f"no {role} backend named {name!r}; available: {', '.join(sorted(known)) or 'none'}"
-            + ("" if known.get(name) else " (GPU backends need `pip install -e .[gpu]`)")
-        )
-    module_name, cls_name = known[name].split(":")
-    module = importlib.import_module(module_name)
-    return getattr(module, cls_name)(**kwargs)
+    cls = backend_class(role, name)
+    accepted = inspect.signature(cls).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+    return cls(**kwargs)
 
 
 def backend_class(role: str, name: str) -> type:
     name = resolve_name(role, name)
-    if name not in REGISTRY.get(role, {}):
-        create(role, name)  # raises the clear error
-    module_name, cls_name = REGISTRY[role][name].split(":")
-    return getattr(importlib.import_module(module_name), cls_name)
+    known = REGISTRY.get(role, {})
+    if name not in known:
+        raise UserError(f"no {role} backend named {name!r}; available: {', '.join(sorted(known)) or 'none'}")
+    module_name, cls_name = known[name].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise BackendUnavailable(f"the {role} backend {name!r} cannot be imported ({exc}); "
+                                 "install the GPU stack with `pip install -e .[gpu]`") from exc
+    return getattr(module, cls_name)
 
 
 def identity(role: str, name: str) -> str:
     """Backend name, model revision and the digest of the prompt tables it reads, for cache keys,
     without loading any weights."""
     from reel import prompts
+    from reel.settings import get_settings
 
     cls = backend_class(role, name)
     model_id = getattr(cls, "model_id", None)
-    if not isinstance(model_id, str):
-        model_id = create(role, name).model_id
+    if not isinstance(model_id, str):  # set per instance (e.g. from the model path): constructors are cheap
+        model_id = create(role, name, **get_settings().backend_options(role)).model_id
     files = getattr(cls, "data_files", ())
     return f"{resolve_name(role, name)}:{model_id}:{prompts.digest(*files) if files else '-'}"

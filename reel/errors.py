@@ -7,3 +7,7 @@ class UserError(Exception):
 
 class BackendUnavailable(UserError):
     """A model backend cannot run here (missing extra, weights or binary)."""
+
+
+class BackendCrashed(RuntimeError):
+    """A model backend died mid-task (worker exit, lost device): worth retrying as is."""

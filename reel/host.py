@@ -24,7 +24,9 @@ def get(role: str, name: str) -> Any:
     with _lock:
         if key in _resident:
             return _resident[key]
-        backend = base.create(role, name)
+        from reel.settings import get_settings
+
+        backend = base.create(role, name, **get_settings().backend_options(role))
         if getattr(backend, "heavy", False):
             for other_key, other in list(_resident.items()):
                 if getattr(other, "heavy", False):

@@ -81,3 +81,25 @@ def rms_db(samples) -> float:
     if active.size == 0:
         return -120.0
     return float(20 * np.log10(np.sqrt(np.mean(active ** 2)) + 1e-9))
+
+
+def sample_frames(clip: str | Path, fractions: list[float], out_dir: Path) -> list[Path]:
+    """PNG frames at the given fractions of the clip (0 = first, 1 = last frame)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(clip))
+    frames = []
+    ok, frame = cap.read()
+    while ok:
+        frames.append(frame)
+        ok, frame = cap.read()
+    cap.release()
+    if not frames:
+        raise RuntimeError(f"no frames could be read from {clip}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, f in enumerate(fractions):
+        path = out_dir / f"frame_{i}.png"
+        cv2.imwrite(str(path), frames[round(f * (len(frames) - 1))])
+        paths.append(path)
+    return paths

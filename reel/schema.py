@@ -172,6 +172,7 @@ class RenderKnobs(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     seed: int
+    attempt: int = 1
     prompt: str
     negative_prompt: str
     frames: int

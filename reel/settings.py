@@ -28,6 +28,19 @@ class Settings(BaseSettings):
     device_critic: str = "cuda:0"
     device_music: str = "cuda:0"
     device_voice: str = "cuda:0"
+    # Model ids or local folders for the GPU backends (defaults: the seed project's models).
+    model_director: str = "Qwen/Qwen3.5-35B-A3B"
+    model_critic: str = ""  # empty: share the director's checkpoint
+    model_image: str = "black-forest-labs/FLUX.2-klein-4B"
+    model_video: str = "Wan-AI/Wan2.2-I2V-A14B-Diffusers"
+    model_music: str = "ACE-Step/ACE-Step-v1-3.5B"
+    model_voice: str = "hexgrad/Kokoro-82M"
+    # Any OpenAI-compatible server (vLLM serve, llama.cpp server, Ollama) for the `openai` director/critic.
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    openai_model: str = ""
+    openai_api_key: str = "EMPTY"
+    # Video acceleration: selective torch.compile of transformer_2 (the seed's 1.2x win).
+    compile_video: bool = False
     # Prefect global concurrency limit held by every model task, and a host-wide lock file
     # that gives the same guarantee when no limit can be reached.
     gpu_slot: str = "gpu"
@@ -37,8 +50,10 @@ class Settings(BaseSettings):
     s3_endpoint_url: str = ""
     s3_key: str = ""
     s3_secret: str = ""
-    # Fault injection for resume tests and drills: "shot:<k>" fails shot k's render once per marker file.
+    # Fault drills (see reel/drills.py), e.g. "kill:shot:3" or "fail-once:shot:2:attempt:1".
     fail_at: str = ""
+    # Faults the `faulty` video backend injects: "shot:attempt:fault,..." (frozen, ignore_camera, drift).
+    video_faults: str = ""
 
     def backend_for(self, role: str, family: str) -> str:
         chosen = getattr(self, f"backend_{role}")
@@ -46,6 +61,18 @@ class Settings(BaseSettings):
 
     def device_for(self, role: str) -> str:
         return getattr(self, f"device_{role}")
+
+    def model_for(self, role: str) -> str:
+        if role == "critic":
+            return self.model_critic or self.model_director
+        return getattr(self, f"model_{role}")
+
+    def backend_options(self, role: str) -> dict:
+        """What the host hands a backend's constructor: it never reads the environment itself."""
+        return {"device": self.device_for(role), "model": self.model_for(role),
+                "openai_base_url": self.openai_base_url, "openai_model": self.openai_model,
+                "openai_api_key": self.openai_api_key, "compile_video": self.compile_video,
+                "faults": self.video_faults}
 
 
 def get_settings() -> Settings:

@@ -62,6 +62,25 @@ def _storage_block(url: str):
     return LocalFileSystem(basepath=url)
 
 
+INFRA_ERRORS = ("BackendCrashed", "OutOfMemoryError", "ConnectionError", "TimeoutError", "BrokenPipeError")
+
+
+def is_infra_fault(task, task_run, state) -> bool:
+    """True when the task failed for an infrastructure reason (crashed backend, out of memory,
+    lost connection), which a plain retry can fix; bad input and quality failures are not."""
+    try:
+        exc = state.result(raise_on_failure=False)
+    except Exception as err:  # noqa: BLE001 - the failure itself may be what result() raises
+        exc = err
+    names = {cls.__name__ for cls in type(exc).__mro__} if isinstance(exc, BaseException) else set()
+    return bool(names & set(INFRA_ERRORS)) or "out of memory" in str(exc).lower()
+
+
+def infra_retries() -> dict[str, Any]:
+    """Task options for model stages: retry infrastructure faults, never quality or input errors."""
+    return {"retries": 2, "retry_delay_seconds": [2, 10], "retry_condition_fn": is_infra_fault}
+
+
 class Ledger:
     """What happened to each stage in this run: the manifest's timings and cached flags."""
 

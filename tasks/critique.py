@@ -1,45 +1,90 @@
-"""Stage 5: critique. The critic grades one attempt's clip against its shot, keyframe and the
-portraits of the characters in it; the verdict is kept beside the clip."""
+"""Stage 5: critique, in two tiers. Tier 1 measures the clip (freeze, black, flicker, camera
+motion against the asked verb, colour drift, saturation) on the CPU; a clip that fails it goes
+back to render without spending the vision-language model. A clip that passes is judged by the
+tier-2 critic when one is configured: four frames, the shot prompt and the portraits in, a
+Verdict out. A reply that cannot be read is asked for again once, then the attempt is
+unscored, which never passes."""
 
 from __future__ import annotations
 
+import shutil
+import uuid
+
 from models import base
-from reel import host
+from reel import host, prompts
 from reel.caching import artifact_digests
 from reel.gpu import gpu_slot
+from reel.media import sample_frames
 from reel.records import ReelRef, StageRecord
 from reel.schema import Plan, RenderKnobs, Verdict
-from reel.stage import stage, timed
+from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
+from reel.verdict_parse import VerdictParseError, parse_verdict
+
+TIER1 = "preview"  # the measured critic's registry name
+FRAME_POSITIONS = [0.0, 1 / 3, 2 / 3, 1.0]
+
+
+def ask_vision_critic(critic, plan: Plan, shot_index: int, knobs: RenderKnobs, frames, portraits: dict) -> Verdict:
+    """Tier 2: one question, one re-ask on an unreadable reply, else unscored."""
+    who = f"{critic.name}:{critic.model_id} (tier 2)"
+    characters = "; ".join(f"{k}: {plan.characters[k]}" for k in portraits) or "none (a scene shot)"
+    question = prompts.text("critic_user.txt").format(shot_index=shot_index, attempt=knobs.attempt,
+                                                      prompt=knobs.prompt, characters=characters)
+    images = [*frames, *portraits.values()]
+    system = prompts.text("critic_system.md")
+    errors = []
+    for _ in range(2):
+        reply = critic.ask(system, question, images)
+        try:
+            return parse_verdict(reply, critic=who)
+        except VerdictParseError as exc:
+            errors.append(str(exc))
+            question = question + "\n\n" + prompts.text("critic_reask.txt").format(error=exc)
+    return Verdict.unscored(who, f"critic reply unreadable twice: {' / '.join(errors)}")
 
 
 def critique_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int, clip: StageRecord,
-                  keyframe: StageRecord, masters: dict[str, StageRecord], knobs: RenderKnobs,
+                  keyframe: StageRecord, masters: dict[str, StageRecord], knobs: RenderKnobs, threshold: float,
                   backend: str) -> StageRecord:
     record = timed("critique", f"shot {shot_index} attempt {attempt}")
     shot = plan.shots[shot_index]
+    clip_path, key_path = store.local_path(clip.artifact()), store.local_path(keyframe.artifact())
     portraits = {k: store.local_path(masters[k].artifact()) for k in plan.characters_in(shot) if k in masters}
-    with gpu_slot() as held:
-        critic = host.get("critic", backend)
-        verdict: Verdict = critic.critique(plan, shot, store.local_path(clip.artifact()),
-                                           store.local_path(keyframe.artifact()), portraits, knobs)
+    measured = host.get("critic", TIER1)
+    verdict = measured.critique(plan, shot, clip_path, key_path, portraits, knobs)
+    record.backend, record.model_id, tier = measured.name, measured.model_id, 1
+    if base.resolve_name("critic", backend) != TIER1 and verdict.passes(threshold):
+        frames_dir = store.scratch() / f"frames-{uuid.uuid4().hex[:8]}"
+        try:
+            frames = sample_frames(clip_path, FRAME_POSITIONS, frames_dir)
+            with gpu_slot() as held:
+                critic = host.get("critic", backend)
+                judged = ask_vision_critic(critic, plan, shot_index, knobs, frames, portraits)
+            record.meta["gpu_window"] = held.window
+        finally:
+            shutil.rmtree(frames_dir, ignore_errors=True)
+        verdict = judged.model_copy(update={"measurements": verdict.measurements | judged.measurements})
+        record.backend, record.model_id, tier = critic.name, critic.model_id, 2
     rel = clip.artifact().path.replace(".mp4", ".verdict.json")
     record.artifacts["main"] = store.write_json(rel, verdict.model_dump(mode="json"))
-    record.backend, record.model_id = critic.name, critic.model_id
-    record.meta = {"attempt": attempt, "verdict": verdict.model_dump(mode="json"), "gpu_window": held.window}
+    record.meta |= {"attempt": attempt, "tier": tier, "verdict": verdict.model_dump(mode="json")}
     return record.finish()
 
 
-def _key(ref, plan, shot_index, attempt, clip, keyframe, masters, knobs, backend):
+def _key(ref, plan, shot_index, attempt, clip, keyframe, masters, knobs, threshold, backend):
     shot = plan.shots[shot_index]
     portraits = [masters[k] for k in plan.characters_in(shot) if k in masters]
     return {"shot": shot.model_dump(), "attempt": attempt, "clip": artifact_digests(clip, keyframe, *portraits),
-            "knobs": knobs.model_dump(), "backend": base.identity("critic", backend)}
+            "knobs": knobs.model_dump(), "threshold": threshold, "tier1": base.identity("critic", TIER1),
+            "backend": base.identity("critic", backend),
+            "prompts": prompts.digest("critic_system.md", "critic_user.txt", "critic_reask.txt")}
 
 
-@stage("critique", version="1", key_parts=_key, task_run_name="critique-shot-{shot_index}-attempt-{attempt}")
+@stage("critique", version="2", key_parts=_key, task_run_name="critique-shot-{shot_index}-attempt-{attempt}",
+       **infra_retries())
 def critique_stage(ref: ReelRef, plan: Plan, shot_index: int, attempt: int, clip: StageRecord,
-                   keyframe: StageRecord, masters: dict[str, StageRecord], knobs: RenderKnobs,
+                   keyframe: StageRecord, masters: dict[str, StageRecord], knobs: RenderKnobs, threshold: float,
                    backend: str) -> StageRecord:
     return critique_clip(ArtifactStore(ref.root, ref.reel_id), plan, shot_index, attempt, clip, keyframe, masters,
-                         knobs, backend)
+                         knobs, threshold, backend)

@@ -11,46 +11,53 @@ from reel.ids import seed_for
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.schema import Plan
-from reel.stage import stage, timed
+from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 
 
-def references(plan: Plan, shot_index: int, masters: dict[str, StageRecord]) -> list[StageRecord]:
-    """Masters a shot is edited from: its characters, dominant one first, then the scene plate."""
+def references(plan: Plan, shot_index: int, masters: dict[str, StageRecord], source: str = "chained"
+               ) -> list[StageRecord]:
+    """Masters a shot is edited from: its characters, dominant one first, then the scene plate.
+    source "master" (a retry strategy for drifting identity) keeps only the dominant character's
+    master and the scene plate, the strongest identity reference."""
     shot = plan.shots[shot_index]
     keys = plan.characters_in(shot)
-    if len(keys) > 1 and "group" in masters and shot_index == 0:
+    if source == "master":
+        keys = keys[:1]
+    elif len(keys) > 1 and "group" in masters and shot_index == 0:
         keys = ["group", *keys]
     return [masters[k] for k in [*keys, "scene"] if k in masters]
 
 
 def paint_keyframe(store: ArtifactStore, plan: Plan, shot_index: int, refs: list[StageRecord],
-                   size: tuple[int, int], seed: int, backend: str) -> StageRecord:
-    record = timed("keyframe", f"shot {shot_index}")
+                   size: tuple[int, int], seed: int, backend: str, source: str = "chained") -> StageRecord:
+    suffix = "" if source == "chained" else f"_{source}"
+    record = timed("keyframe", f"shot {shot_index}{' from ' + source if suffix else ''}")
     shot = plan.shots[shot_index]
     ref_paths = [store.local_path(r.artifact()) for r in refs]
     out = store.scratch() / f"keyframe_{shot_index}.png"
     with gpu_slot() as held:
         model = host.get("image", backend)
         model.keyframe(plan, shot, ref_paths, seed=seed, size=size, out=out)
-    record.artifacts["main"] = store.put_file(f"keyframes/keyframe_{shot_index}.png", out)
+    record.artifacts["main"] = store.put_file(f"keyframes/keyframe_{shot_index}{suffix}.png", out)
     record.backend, record.model_id = model.name, model.model_id
     record.meta = {"seed": seed, "gpu_window": held.window, "references": [r.subject for r in refs]}
     out.unlink(missing_ok=True)
     return record.finish()
 
 
-def _key(ref, plan, shot_index, masters, preset, seed, backend):
-    refs = references(plan, shot_index, masters)
+def _key(ref, plan, shot_index, masters, preset, seed, backend, source="chained"):
+    refs = references(plan, shot_index, masters, source)
     return {"shot": plan.shots[shot_index].model_dump(), "logline": plan.story_logline,
             "characters": {k: plan.characters[k] for k in plan.characters_in(plan.shots[shot_index])},
             "refs": artifact_digests(*refs), "size": preset.render_size,
-            "seed": seed_for(seed, "keyframe", shot_index), "backend": base.identity("image", backend)}
+            "seed": seed_for(seed, "keyframe", shot_index), "backend": base.identity("image", backend), "source": source}
 
 
-@stage("keyframe", version="1", key_parts=_key, task_run_name="keyframe-shot-{shot_index}")
+@stage("keyframe", version="1", key_parts=_key, task_run_name="keyframe-shot-{shot_index}-{source}",
+       **infra_retries())
 def keyframe_stage(ref: ReelRef, plan: Plan, shot_index: int, masters: dict[str, StageRecord], preset: Preset,
-                   seed: int, backend: str) -> StageRecord:
+                   seed: int, backend: str, source: str = "chained") -> StageRecord:
     store = ArtifactStore(ref.root, ref.reel_id)
-    return paint_keyframe(store, plan, shot_index, references(plan, shot_index, masters),
-                          preset.render_size, seed_for(seed, "keyframe", shot_index), backend)
+    return paint_keyframe(store, plan, shot_index, references(plan, shot_index, masters, source),
+                          preset.render_size, seed_for(seed, "keyframe", shot_index), backend, source)

@@ -10,7 +10,7 @@ from reel.ids import seed_for
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.schema import Plan
-from reel.stage import stage, timed
+from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 
 
@@ -46,7 +46,7 @@ def _key(ref, plan, subject, preset, seed, backend):
             "seed": seed_for(seed, "master", subject), "backend": base.identity("image", backend)}
 
 
-@stage("master", version="1", key_parts=_key, task_run_name="master-{subject}")
+@stage("master", version="1", key_parts=_key, task_run_name="master-{subject}", **infra_retries())
 def master_stage(ref: ReelRef, plan: Plan, subject: str, preset: Preset, seed: int, backend: str) -> StageRecord:
     return paint_master(ArtifactStore(ref.root, ref.reel_id), plan, subject, preset.master_size,
                         seed_for(seed, "master", subject), backend)

@@ -7,7 +7,7 @@ from reel import host
 from reel.gpu import gpu_slot
 from reel.ids import seed_for
 from reel.records import ReelRef, StageRecord
-from reel.stage import stage, timed
+from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 
 
@@ -29,6 +29,6 @@ def _key(ref, brief, seconds, seed, backend):
             "backend": base.identity("music", backend)}
 
 
-@stage("music", version="1", key_parts=_key, task_run_name="music")
+@stage("music", version="1", key_parts=_key, task_run_name="music", **infra_retries())
 def music_stage(ref: ReelRef, brief: str, seconds: float, seed: int, backend: str) -> StageRecord:
     return score_music(ArtifactStore(ref.root, ref.reel_id), brief, seconds, seed_for(seed, "music"), backend)

@@ -12,7 +12,7 @@ from reel.errors import UserError
 from reel.gpu import gpu_slot
 from reel.records import ReelRef, StageRecord
 from reel.schema import Plan
-from reel.stage import stage, timed
+from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 
 MAX_PROMPT_CHARS = 2000
@@ -70,7 +70,7 @@ def _key(ref: ReelRef, prompt: str | None, plan_data: dict | None, n_shots: int,
     return {"prompt": prompt, "n_shots": n_shots, "seed": seed, "director": base.identity("director", director)}
 
 
-@stage("plan", version="1", key_parts=_key, task_run_name="plan")
+@stage("plan", version="1", key_parts=_key, task_run_name="plan", **infra_retries())
 def plan_stage(ref: ReelRef, prompt: str | None, plan_data: dict | None, n_shots: int, seed: int,
                director: str) -> StageRecord:
     return make_plan(ArtifactStore(ref.root, ref.reel_id), prompt, plan_data, n_shots, seed, director)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-
 from models import base
 from reel import host, prompts
 from reel.caching import artifact_digests
@@ -13,15 +10,11 @@ from reel.ids import seed_for
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.schema import Plan, RenderKnobs
-from reel.settings import get_settings
-from reel.stage import stage, timed
+from reel import drills
+from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 
 NEGATIVE_FILE = "wan_negative.txt"
-
-
-class InjectedFault(RuntimeError):
-    """Raised by REEL_FAIL_AT drills: a render that fails on purpose."""
 
 
 def first_knobs(plan: Plan, shot_index: int, preset: Preset, seed: int) -> RenderKnobs:
@@ -43,23 +36,17 @@ def clip_path(shot_index: int, attempt: int) -> str:
     return f"clips/shot_{shot_index:02d}_attempt_{attempt}.mp4"
 
 
-def _drill(shot_index: int) -> None:
-    """REEL_FAIL_AT=shot:K raises in shot K's render; kill:shot:K SIGKILLs the process there."""
-    target = get_settings().fail_at
-    if target == f"shot:{shot_index}":
-        raise InjectedFault(f"injected failure in shot {shot_index} (REEL_FAIL_AT={target})")
-    if target == f"kill:shot:{shot_index}":
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int, keyframe: StageRecord,
                 knobs: RenderKnobs, backend: str) -> StageRecord:
-    _drill(shot_index)
+    drills.check(shot_index, attempt, store.scratch())
     record = timed("render", f"shot {shot_index} attempt {attempt}")
     out = store.scratch() / f"render_{shot_index}_{attempt}.mp4"
+    start = store.local_path(keyframe.artifact())
+    # First-last-frame: end on the keyframe's identity, so drift cannot accumulate through the shot.
+    end = start if knobs.end_frame else None
     with gpu_slot() as held:
         model = host.get("video", backend)
-        model.render(plan, plan.shots[shot_index], store.local_path(keyframe.artifact()), None, knobs, out)
+        model.render(plan, plan.shots[shot_index], start, end, knobs, out)
     record.artifacts["main"] = store.put_file(clip_path(shot_index, attempt), out)
     record.backend, record.model_id = model.name, model.model_id
     record.meta = {"attempt": attempt, "knobs": knobs.model_dump(), "gpu_window": held.window}
@@ -72,7 +59,8 @@ def _key(ref, plan, shot_index, attempt, keyframe, knobs, backend):
             "knobs": knobs.model_dump(), "backend": base.identity("video", backend)}
 
 
-@stage("render", version="1", key_parts=_key, task_run_name="render-shot-{shot_index}-attempt-{attempt}")
+@stage("render", version="2", key_parts=_key, task_run_name="render-shot-{shot_index}-attempt-{attempt}",
+       **infra_retries())
 def render_stage(ref: ReelRef, plan: Plan, shot_index: int, attempt: int, keyframe: StageRecord,
                  knobs: RenderKnobs, backend: str) -> StageRecord:
     return render_clip(ArtifactStore(ref.root, ref.reel_id), plan, shot_index, attempt, keyframe, knobs, backend)

@@ -6,7 +6,7 @@ from models import base
 from reel import host
 from reel.gpu import gpu_slot
 from reel.records import ReelRef, StageRecord
-from reel.stage import stage, timed
+from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 
 
@@ -27,6 +27,6 @@ def _key(ref, line, lang, shot_index, backend):
     return {"line": line, "lang": lang, "shot": shot_index, "backend": base.identity("voice", backend)}
 
 
-@stage("voice", version="1", key_parts=_key, task_run_name="voice-shot-{shot_index}")
+@stage("voice", version="1", key_parts=_key, task_run_name="voice-shot-{shot_index}", **infra_retries())
 def voice_stage(ref: ReelRef, line: str, lang: str, shot_index: int, backend: str) -> StageRecord:
     return speak_line(ArtifactStore(ref.root, ref.reel_id), line, lang, shot_index, backend)
