@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from prefect import flow
 
-from flows.shot import shot_flow
+from flows.shot import ShotOutcome, shot_flow
 from models.base import resolve_name
-from reel import progress
+from reel import host, progress, verdict_log
 from reel.gpu import ensure_gpu_limit
 from reel.ids import reel_id_for
 from reel.manifest import build_manifest, write_manifest
@@ -33,6 +35,17 @@ def choose_backends(family: str, override: str | None) -> dict[str, str]:
     return {role: resolve_name(role, s.backend_for(role, override or family)) for role in ROLES}
 
 
+def run_shots(calls: list[dict[str, Any]]) -> list[ShotOutcome]:
+    """One `shot` subflow per shot. Under the affinity schedule they run at once, so the model
+    host can batch every shot's render, then every critique; `sequential` runs them in turn."""
+    if get_settings().schedule == "sequential":
+        return [shot_flow(**call) for call in calls]
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="shot") as pool:
+        # Each thread runs in a copy of this flow's context, so the subflows are its children.
+        futures = [pool.submit(contextvars.copy_context().run, shot_flow, **call) for call in calls]
+        return [f.result() for f in futures]
+
+
 def reel_ref(prompt: str | None, plan: dict | None, preset: str, reel_id: str | None, aspect: str, seed: int,
              root: str | None, n_shots: int) -> ReelRef:
     ask = {"preset": preset, "aspect": aspect, "seed": seed, "n_shots": n_shots}
@@ -54,6 +67,7 @@ def reel(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "de
     ref = reel_ref(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)
     roles = choose_backends(knobs.backends, backends)
     ensure_gpu_limit()
+    host.allow_together(knobs.fits_together)
     store = ArtifactStore(ref.root, ref.reel_id)
     # What was asked, so `reel resume <id>` can run the same request again after a crash.
     store.write_json("request.json", {"prompt": prompt or None, "plan": plan, "preset": preset, "aspect": aspect,
@@ -75,10 +89,11 @@ def reel(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "de
                       backend=roles["image"]) for s in subjects(the_plan)}
     keyframes = [run(keyframe_stage, ref, ledger, plan=the_plan, shot_index=i, masters=masters, preset=knobs,
                      seed=seed, backend=roles["image"]) for i in range(n)]
-    shots = [shot_flow(ref=ref, plan=the_plan, shot_index=i, keyframe=keyframes[i], masters=masters, preset=knobs,
-                       seed=seed, backends=roles) for i in range(n)]
+    shots = run_shots([dict(ref=ref, plan=the_plan, shot_index=i, keyframe=keyframes[i], masters=masters,
+                            preset=knobs, seed=seed, backends=roles) for i in range(n)])
     for outcome in shots:
         ledger.extend(outcome.ledger)
+    verdict_log.merge(store, n)
     publish_scorecard(ref.reel_id, [(s.shot_index, s.attempts, s.shipped) for s in shots])
 
     music = collect(music_job, ledger)

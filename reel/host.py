@@ -1,45 +1,93 @@
-"""The model host: one process-wide place that loads a backend on first use and keeps it
-resident while the next model task needs it, unloading it before another one loads.
+"""The model host: one process-wide place that decides which model task gets the GPU next,
+loads the model it needs (unloading the previous one unless they fit together) and keeps it
+resident while further tasks need it.
 
-Backends expose `load()`/`unload()`; GPU backends free their memory in `unload()`
-(del, gc, empty_cache; vLLM's subprocess exits). CPU preview backends are cheap and may stay.
+Scheduling is by model affinity: when the GPU frees up, a waiting task whose model is already
+resident goes first; otherwise the earliest waiter. With every shot's subflow running at once,
+that renders all first attempts while the video model is loaded, then critiques them all while
+the critic is loaded, then sends only the failures round again: the seed project reloaded the
+video model and the critic around every single critique.
+
+Backends expose `load()`/`unload()`; GPU backends free their memory in `unload()` (del, gc,
+empty_cache; vLLM's worker process exits) and set `heavy = True`. Preview backends are cheap.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import threading
-from typing import Any
+from typing import Any, Iterator
 
 from models import base
+from reel.gpu import Held, gpu_slot
 
-_lock = threading.RLock()
+_cond = threading.Condition(threading.RLock())
+_busy = False
+_waiting: list[tuple[int, tuple[str, str]]] = []
+_ticket = itertools.count()
 _resident: dict[tuple[str, str], Any] = {}
-loads: list[tuple[str, str]] = []  # (role, backend) in load order, for schedule benchmarks
+_fits_together: set[frozenset[str]] = set()
+evict_after_use = False  # the seed's schedule, kept for the benchmark's comparison
+loads: list[tuple[str, str]] = []  # (role, backend) in load order
 
 
-def get(role: str, name: str) -> Any:
-    """The loaded backend `name` for `role`, evicting any other heavy model first."""
-    name = base.resolve_name(role, name)
+def allow_together(pairs: list[list[str]]) -> None:
+    """Roles whose models fit on the GPU at once (from the preset): no swap between them."""
+    _fits_together.clear()
+    _fits_together.update(frozenset(p) for p in pairs)
+
+
+def _my_turn(ticket: int, key: tuple[str, str]) -> bool:
+    warm = [w for w in _waiting if w[1] in _resident]
+    return min(warm or _waiting)[0] == ticket
+
+
+def _load(role: str, name: str) -> Any:
     key = (role, name)
-    with _lock:
-        if key in _resident:
-            return _resident[key]
-        from reel.settings import get_settings
+    if key in _resident:
+        return _resident[key]
+    from reel.settings import get_settings
 
-        backend = base.create(role, name, **get_settings().backend_options(role))
-        if getattr(backend, "heavy", False):
-            for other_key, other in list(_resident.items()):
-                if getattr(other, "heavy", False):
-                    other.unload()
-                    del _resident[other_key]
-        backend.load()
-        loads.append(key)
-        _resident[key] = backend
-        return backend
+    backend = base.create(role, name, **get_settings().backend_options(role))
+    if getattr(backend, "heavy", False):
+        for (other_role, other_name), other in list(_resident.items()):
+            if getattr(other, "heavy", False) and frozenset((role, other_role)) not in _fits_together:
+                other.unload()
+                del _resident[(other_role, other_name)]
+    backend.load()
+    loads.append(key)
+    _resident[key] = backend
+    return backend
+
+
+@contextlib.contextmanager
+def use(role: str, name: str) -> Iterator[tuple[Any, Held]]:
+    """Wait for this model's turn on the GPU, hold the `gpu` slot, and yield the loaded backend."""
+    global _busy
+    key = (role, base.resolve_name(role, name))
+    ticket = next(_ticket)
+    with _cond:
+        _waiting.append((ticket, key))
+        while _busy or not _my_turn(ticket, key):
+            _cond.wait()
+        _waiting.remove((ticket, key))
+        _busy = True
+    try:
+        with gpu_slot() as held:
+            backend = _load(*key)
+            yield backend, held
+            if evict_after_use:
+                backend.unload()
+                _resident.pop(key, None)
+    finally:
+        with _cond:
+            _busy = False
+            _cond.notify_all()
 
 
 def unload_all() -> None:
-    with _lock:
+    with _cond:
         for backend in _resident.values():
             backend.unload()
         _resident.clear()

@@ -27,6 +27,8 @@ class Preset(BaseModel):
     master_size: tuple[int, int] = (1280, 704)
     final_size: tuple[int, int] = (1280, 704)
     image_steps: int = 4
+    # Roles whose models may stay loaded together (e.g. [["image", "voice"]]); others swap.
+    fits_together: tuple[tuple[str, str], ...] = ()
 
     @property
     def shot_seconds(self) -> float:

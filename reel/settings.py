@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     compile_video: bool = False
     # Prefect global concurrency limit held by every model task, and a host-wide lock file
     # that gives the same guarantee when no limit can be reached.
+    # "affinity": shots run at once and the host batches work per model (fewest swaps);
+    # "sequential": one shot after another, as the seed project did.
+    schedule: str = "affinity"
     gpu_slot: str = "gpu"
     gpu_slots: int = 1
     gpu_lock: Path = Path.home() / ".cache" / "reel" / "gpu.lock"

@@ -1,4 +1,6 @@
-"""verdicts.jsonl: one line per attempt, rebuilt per shot so a resumed run never duplicates."""
+"""verdicts.jsonl: one line per attempt. Each shot writes its own file as it finishes (shots may
+run at once, even on different machines); the reel flow merges them in shot order. Rebuilt from
+the attempts every time, so a resumed run never duplicates a line."""
 
 from __future__ import annotations
 
@@ -23,9 +25,15 @@ def attempt_line(shot_index: int, a: Attempt, shipped: int) -> dict:
     }
 
 
-def record_attempts(store: ArtifactStore, shot_index: int, attempts: list[Attempt], shipped: int) -> None:
-    kept = [line for line in store.read_jsonl(LOG) if line.get("shot") != shot_index]
-    lines = kept + [attempt_line(shot_index, a, shipped) for a in attempts]
-    lines.sort(key=lambda line: (line["shot"], line["attempt"]))
-    store.write_bytes(LOG, "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode())
+def shot_log(shot_index: int) -> str:
+    return f"verdicts/shot_{shot_index:02d}.jsonl"
 
+
+def record_attempts(store: ArtifactStore, shot_index: int, attempts: list[Attempt], shipped: int) -> None:
+    lines = [attempt_line(shot_index, a, shipped) for a in attempts]
+    store.write_bytes(shot_log(shot_index), "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode())
+
+
+def merge(store: ArtifactStore, n_shots: int) -> None:
+    data = b"".join(store.read_bytes(shot_log(i)) for i in range(n_shots) if store.exists(shot_log(i)))
+    store.write_bytes(LOG, data)
