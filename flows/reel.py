@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -10,12 +11,11 @@ from prefect import flow
 
 from flows.shot import ShotOutcome, shot_flow
 from models.base import resolve_name
-from reel import host, progress, verdict_log
+from reel import host, progress, publish, verdict_log
 from reel.gpu import ensure_gpu_limit
 from reel.ids import reel_id_for
 from reel.manifest import build_manifest, write_manifest
 from reel.presets import for_aspect, get_preset
-from reel.publish import publish_scorecard
 from reel.records import ReelRef
 from reel.schema import Plan
 from reel.settings import ROLES, get_settings
@@ -37,12 +37,53 @@ def choose_backends(family: str, override: str | None) -> dict[str, str]:
 
 def run_shots(calls: list[dict[str, Any]]) -> list[ShotOutcome]:
     """One `shot` subflow per shot. Under the affinity schedule they run at once, so the model
-    host can batch every shot's render, then every critique; `sequential` runs them in turn."""
-    if get_settings().schedule == "sequential":
-        return [shot_flow(**call) for call in calls]
+    host can batch every shot's render, then every critique; `sequential` runs them in turn.
+    With fan-out on (REEL_FAN_OUT=1) each shot is a run of the `shot/fan-out` deployment
+    (REEL_SHOT_DEPLOYMENT) on whichever worker takes it, linked here as a child run; masters,
+    keyframes and clips travel through the artifact store, and each outcome comes back as the
+    child's result, persisted in the reel's own results folder."""
+    import os
+    from concurrent.futures import as_completed
+
+    s = get_settings()
+    reel_id, done = calls[0]["ref"].reel_id, []
+
+    def finished(outcome: ShotOutcome) -> ShotOutcome:
+        done.append(outcome.shot_index)
+        publish.shot_finished(reel_id, outcome.shot_index, outcome.attempts, outcome.shipped, len(done), len(calls))
+        return outcome
+
+    if str(getattr(s, "fan_out", os.environ.get("REEL_FAN_OUT", ""))).lower() in ("1", "true", "yes"):
+        from pydantic_core import to_jsonable_python
+
+        from flows.batch import start_runs, wait_for_runs
+        from reel.stage import result_storage
+
+        store = result_storage(calls[0]["ref"])
+        env = {"PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+               "PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK": f"{store.get_block_type_slug()}/{store._block_document_name}"}
+        name = getattr(s, "shot_deployment", os.environ.get("REEL_SHOT_DEPLOYMENT", "shot/fan-out"))
+        outcomes: dict[int, ShotOutcome] = {}
+
+        def collect_outcome(i: int, child) -> None:
+            if child.state.is_completed():
+                outcomes[i] = finished(child.state.result())
+
+        children = wait_for_runs(start_runs(name, [to_jsonable_python(call) for call in calls], {"env": env}),
+                                 on_final=collect_outcome)
+        failed = [f"shot {i} ({c.name}: {c.state.name}: {c.state.message})" for i, c in enumerate(children)
+                  if i not in outcomes]
+        if failed:
+            raise RuntimeError(f"{len(failed)} of {len(calls)} shot runs did not complete: {'; '.join(failed)}")
+        return [outcomes[i] for i in range(len(calls))]
+    if s.schedule == "sequential":
+        return [finished(shot_flow(**call)) for call in calls]
     with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="shot") as pool:
         # Each thread runs in a copy of this flow's context, so the subflows are its children.
         futures = [pool.submit(contextvars.copy_context().run, shot_flow, **call) for call in calls]
+        for f in as_completed(futures):
+            if f.exception() is None:
+                finished(f.result())
         return [f.result() for f in futures]
 
 
@@ -70,8 +111,9 @@ def reel(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "de
     host.allow_together(knobs.fits_together)
     store = ArtifactStore(ref.root, ref.reel_id)
     # What was asked, so `reel resume <id>` can run the same request again after a crash.
-    store.write_json("request.json", {"prompt": prompt or None, "plan": plan, "preset": preset, "aspect": aspect,
-                                      "seed": seed, "backends": backends, "n_shots": n_shots})
+    request = {"prompt": prompt or None, "plan": plan, "preset": preset, "aspect": aspect, "seed": seed,
+               "backends": backends, "n_shots": n_shots}
+    store.write_if_changed("request.json", json.dumps(request, indent=2, ensure_ascii=False).encode())
     progress.say(f"reel {ref.reel_id} -> {store.url('')}")
     ledger = Ledger()
 
@@ -79,6 +121,8 @@ def reel(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "de
                   director=roles["director"])
     the_plan = Plan.model_validate(planned.meta["plan"])
     n = len(the_plan.shots)
+    publish.publish_plan(ref.reel_id, the_plan)
+    publish.publish_progress(ref.reel_id, publish.PLANNED, "planned")
 
     music_job = submit(music_stage, ref, brief=the_plan.music_style, seconds=n * knobs.shot_seconds, seed=seed,
                        backend=roles["music"])
@@ -89,12 +133,14 @@ def reel(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "de
                       backend=roles["image"]) for s in subjects(the_plan)}
     keyframes = [run(keyframe_stage, ref, ledger, plan=the_plan, shot_index=i, masters=masters, preset=knobs,
                      seed=seed, backend=roles["image"]) for i in range(n)]
+    publish.publish_storyboard(store, the_plan, masters, keyframes)
+    publish.publish_progress(ref.reel_id, publish.KEYFRAMED, "masters and keyframes painted")
     shots = run_shots([dict(ref=ref, plan=the_plan, shot_index=i, keyframe=keyframes[i], masters=masters,
                             preset=knobs, seed=seed, backends=roles) for i in range(n)])
     for outcome in shots:
         ledger.extend(outcome.ledger)
     verdict_log.merge(store, n)
-    publish_scorecard(ref.reel_id, [(s.shot_index, s.attempts, s.shipped) for s in shots])
+    publish.publish_scorecard(ref.reel_id, [(s.shot_index, s.attempts, s.shipped) for s in shots])
 
     music = collect(music_job, ledger)
     voices = [collect(job, ledger) for job in voice_jobs]
@@ -106,6 +152,7 @@ def reel(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "de
           "open_issues": [i.model_dump(mode="json") for i in s.attempts[s.shipped - 1].verdict.issues],
           "attempts": [a.model_dump(mode="json") for a in s.attempts]} for s in shots],
         final.artifact().path))
+    publish.publish_final(store, final.artifact().path)
     url = store.url(final.artifact().path)
     progress.say(f"reel ready: {url}")
     return url

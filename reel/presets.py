@@ -47,6 +47,11 @@ PRESETS: dict[str, Preset] = {
                pass_threshold=6, attempts=2, backends="gpu"),
         Preset(name="draft", frames=81, fps=16, hero_steps=14, broll_steps=14, fbcache=0.10,
                pass_threshold=5, attempts=1, backends="gpu"),
+        # Wiring check of the GPU backends at toy sizes (tiny models in tests, or a first smoke
+        # test of real weights): not a look anyone should ship.
+        Preset(name="smoke", frames=9, fps=8, hero_steps=2, broll_steps=2, fbcache=None, pass_threshold=1,
+               attempts=1, backends="gpu", render_size=(64, 32), master_size=(64, 64), final_size=(256, 144),
+               image_steps=2),
         # CPU animatic: measured critic, no diffusion steps.
         Preset(name="preview", frames=81, fps=16, hero_steps=0, broll_steps=0, fbcache=None,
                pass_threshold=6, attempts=2, backends="preview"),

@@ -99,6 +99,11 @@ class ArtifactStore:
         finally:
             os.unlink(f.name)
 
+    def write_if_changed(self, rel: str, data: bytes) -> None:
+        """Write unless the stored bytes are already these: a re-run that changes nothing touches nothing."""
+        if not (self.exists(rel) and self.read_bytes(rel) == data):
+            self.write_bytes(rel, data)
+
     def write_json(self, rel: str, obj: Any) -> Artifact:
         return self.write_bytes(rel, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode())
 

@@ -31,9 +31,10 @@ def shot_log(shot_index: int) -> str:
 
 def record_attempts(store: ArtifactStore, shot_index: int, attempts: list[Attempt], shipped: int) -> None:
     lines = [attempt_line(shot_index, a, shipped) for a in attempts]
-    store.write_bytes(shot_log(shot_index), "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode())
+    data = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode()
+    store.write_if_changed(shot_log(shot_index), data)
 
 
 def merge(store: ArtifactStore, n_shots: int) -> None:
     data = b"".join(store.read_bytes(shot_log(i)) for i in range(n_shots) if store.exists(shot_log(i)))
-    store.write_bytes(LOG, data)
+    store.write_if_changed(LOG, data)

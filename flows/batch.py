@@ -1,0 +1,120 @@
+"""The `batch` flow: a list of prompts, one reel each, for schedules.
+
+Every prompt becomes its own child run of the `reel/<preset>` deployment (run_deployment,
+linked to this run as a subflow), so each reel runs on whichever worker takes it, keeps its own
+state, logs and retry button, and one bad prompt cannot sink the others.
+
+Outcome: the batch waits for every child, then publishes a summary table (`batch-summary`). It
+finishes Completed when at least one reel was made (its message names the failures) and Failed
+only when every reel failed. A failed child is resumed on its own: retry that flow run, or run
+`reel/<preset>` again with the same parameters; finished stages come from the cache.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable
+
+from prefect import flow
+from prefect.client.schemas.objects import FlowRun
+from prefect.states import Completed
+
+DEFAULT_PROMPTS = "deployments/batch_prompts.txt"
+
+
+def read_prompts(source: str) -> list[str]:
+    """Prompts from a file path (relative to the project), an http(s) URL or an fsspec URL
+    (s3://...): one per line; blank lines and lines starting with # are skipped."""
+    if source.startswith(("http://", "https://")):
+        with urllib.request.urlopen(source, timeout=30) as r:
+            text = r.read().decode("utf-8")
+    elif "://" in source:
+        import fsspec
+
+        with fsspec.open(source, "rt", encoding="utf-8") as f:
+            text = f.read()
+    else:
+        text = Path(source).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def start_runs(deployment: str, parameter_sets: list[dict[str, Any]],
+               job_variables: dict[str, Any] | None = None) -> list[FlowRun]:
+    """One run of `deployment` per parameter set, scheduled now, linked to the calling flow run as
+    child runs; returns at once (the runs wait for a worker)."""
+    from prefect.deployments import run_deployment
+
+    return [run_deployment(deployment, parameters=params, job_variables=job_variables, timeout=0, as_subflow=True)
+            for params in parameter_sets]
+
+
+def wait_for_runs(runs: list[FlowRun], on_final: Callable[[int, FlowRun], None] | None = None,
+                  timeout: float | None = None, poll: float = 2.0) -> list[FlowRun]:
+    """Poll until every run is in a final state; `on_final(position, run)` is called as each one
+    finishes, in finishing order. Returns the finished runs in the order given."""
+    from prefect.client.orchestration import get_client
+
+    finished: list[FlowRun] = list(runs)
+    pending = {run.id: i for i, run in enumerate(runs)}
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while pending:
+            for run_id, i in list(pending.items()):
+                run = client.read_flow_run(run_id)
+                if run.state is not None and run.state.is_final():
+                    finished[i] = run
+                    del pending[run_id]
+                    if on_final is not None:
+                        on_final(i, run)
+            if pending:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(f"{len(pending)} child runs still not finished after {timeout:.0f}s")
+                time.sleep(poll)
+    return finished
+
+
+def summary_rows(prompts: list[str], runs: list[FlowRun], where: list[str]) -> list[dict[str, Any]]:
+    return [{"#": i, "prompt": p if len(p) <= 90 else p[:87] + "...", "run": r.name,
+             "state": r.state.name if r.state else "?",
+             "reel": where[i] if r.state and r.state.is_completed() else (r.state.message or "")[:200]}
+            for i, (p, r) in enumerate(zip(prompts, runs))]
+
+
+@flow(name="batch", flow_run_name="batch-{preset}")
+def batch(prompts: list[str] | None = None, prompts_file: str = DEFAULT_PROMPTS, preset: str = "preview",
+          n_shots: int = 6, aspect: str = "16:9", seed: int = 0, root: str | None = None,
+          timeout_s: float | None = None):
+    """Render a list of prompts, one child run of `reel/<preset>` per prompt.
+
+    Args:
+        prompts: the prompts; when empty, they are read from `prompts_file`.
+        prompts_file: a file in the project (one prompt per line, # comments), an http(s) URL
+            or an s3:// URL.
+        preset: which `reel/<preset>` deployment renders them (default, draft, fast, cinematic, preview).
+        n_shots: shots per reel.
+        aspect: 16:9 or 9:16.
+        seed: base seed of every reel.
+        root: artifact root (a folder or s3://bucket/prefix); empty means each worker's REEL_ROOT.
+        timeout_s: stop waiting for the children after this many seconds (they keep running).
+    """
+    from flows.reel import reel_ref
+    from prefect.artifacts import create_table_artifact
+
+    todo = list(prompts) if prompts else read_prompts(prompts_file)
+    if not todo:
+        raise ValueError(f"no prompts given and none in {prompts_file}")
+    params = [{"prompt": p, "preset": preset, "n_shots": n_shots, "aspect": aspect, "seed": seed, "root": root}
+              for p in todo]
+    runs = wait_for_runs(start_runs(f"reel/{preset}", params), timeout=timeout_s)
+    where = [f"{(ref := reel_ref(p, None, preset, None, aspect, seed, root, n_shots)).root}/{ref.reel_id}/reel.mp4"
+             for p in todo]
+    rows = summary_rows(todo, runs, where)
+    failed = [row for row in rows if row["state"] != "Completed"]
+    create_table_artifact(table=rows, key="batch-summary",
+                          description=f"Batch of {len(rows)} reels (preset {preset}): {len(rows) - len(failed)} made")
+    if len(failed) == len(rows):
+        raise RuntimeError(f"all {len(rows)} reels failed; first: {failed[0]['reel']}")
+    note = "" if not failed else "; failed: " + ", ".join(f"#{r['#']} {r['run']} ({r['state']})" for r in failed)
+    return Completed(message=f"{len(rows) - len(failed)}/{len(rows)} reels made{note}")

@@ -1,0 +1,85 @@
+"""The GPU runtime the diffusers backends share: allocator/kernel settings that must be in the
+environment before torch starts, loading a pipeline with one clear error when it cannot be, and
+handing its memory back.
+
+Nothing heavy is imported at module level: `import models.accel` works without torch.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from pathlib import Path
+
+from reel.errors import BackendUnavailable
+
+# Read by torch's allocator and the ROCm/CUDA libraries when they initialise, so they are set
+# before torch is imported (setdefault: an operator's own value wins). Each platform ignores the
+# other's names, so both sets are safe everywhere.
+ENV = {
+    # Fewer fragmentation OOMs when Wan's activations change shape between the two experts.
+    "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True",
+    "PYTORCH_HIP_ALLOC_CONF": "expandable_segments:True",
+    # ROCm: hipBLASLt GEMMs are faster than rocBLAS on MI300; MIOpen's FAST find mode skips the
+    # exhaustive kernel search that otherwise costs minutes on the VAE's 3D convolutions.
+    "TORCH_BLAS_PREFER_HIPBLASLT": "1",
+    "MIOPEN_FIND_MODE": "FAST",
+}
+
+
+def apply_env() -> None:
+    """Put the acceleration settings in the environment (keeping any already set)."""
+    for key, value in ENV.items():
+        os.environ.setdefault(key, value)
+
+
+def looks_local(model: str) -> bool:
+    """True when `model` names a folder rather than a hub id like "org/name"."""
+    return model.startswith(("/", ".", "~")) or model.count("/") != 1 or Path(model).expanduser().exists()
+
+
+def check_model(model: str, what: str, setting: str) -> None:
+    """Fail early, before torch is imported, when a local model folder does not exist."""
+    if looks_local(model) and not Path(model).expanduser().is_dir():
+        raise BackendUnavailable(f"the {what} model folder {model} does not exist; "
+                                 f"set {setting} to a downloaded diffusers folder or a hub id")
+
+
+def import_diffusers():
+    """torch and diffusers, or the one-line fix when the GPU extra is not installed."""
+    try:
+        import diffusers
+        import torch
+    except ImportError as exc:
+        raise BackendUnavailable(f"the diffusers backends need torch and diffusers ({exc}); "
+                                 "install the GPU stack with `pip install -e .[gpu]`") from exc
+    return torch, diffusers
+
+
+def load_pipeline(class_name: str, model: str, device: str, what: str, setting: str):
+    """`diffusers.<class_name>.from_pretrained(model)` on `device` (call apply_env() first): bf16 on
+    an accelerator, fp32 on CPU (where bf16 kernels are slow or missing). A missing folder, file or
+    weight becomes one BackendUnavailable line naming the model, its path and the setting to change."""
+    check_model(model, what, setting)
+    torch, diffusers = import_diffusers()
+    dtype = torch.float32 if device.startswith("cpu") else torch.bfloat16
+    path = str(Path(model).expanduser()) if looks_local(model) else model
+    try:
+        # `dtype=`, not the deprecated `torch_dtype=` (diffusers 0.42).
+        pipe = getattr(diffusers, class_name).from_pretrained(path, dtype=dtype)
+    except OSError as exc:  # hub and file-system misses all land here (EnvironmentError)
+        reason = " ".join(str(exc).split())[:300]
+        raise BackendUnavailable(f"cannot load the {what} model {model} ({reason}); "
+                                 f"set {setting} to a downloaded diffusers folder") from exc
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device)
+
+
+def free(device: str) -> None:
+    """Hand a deleted pipeline's memory back (to the OS and, on a GPU, to the next model)."""
+    gc.collect()
+    if not device.startswith("cpu"):
+        import torch
+
+        if torch.cuda.is_available():  # also true on ROCm builds
+            torch.cuda.empty_cache()

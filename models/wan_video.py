@@ -1,0 +1,182 @@
+"""Wan2.2 image-to-video backend (VideoModel) through diffusers' WanImageToVideoPipeline.
+
+Every knob of an attempt comes from its RenderKnobs (prompt, negative prompt, frames, steps,
+flow_shift, CFG per expert, FBCache threshold, seed), never from the environment, so a retry
+strategy changes exactly what it names. Accelerations from the seed project: ParaAttention's
+First-Block Cache on both experts (optional: skipped with one warning when para-attn is not
+installed) and selective torch.compile of the low-noise expert (REEL_COMPILE_VIDEO).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+from models import accel
+from models.encode import write_mp4
+from reel.schema import Plan, RenderKnobs, Shot
+
+log = logging.getLogger(__name__)
+
+SETTING = "REEL_MODEL_VIDEO"
+
+
+@functools.cache
+def fbcache_api():
+    """ParaAttention's (apply_cache_on_pipe, apply_cache_on_transformer), or None (warned once)."""
+    try:
+        from para_attn.first_block_cache.diffusers_adapters import apply_cache_on_pipe, apply_cache_on_transformer
+    except ImportError as exc:
+        log.warning("para-attn is not installed (%s): rendering without First-Block Cache (about 2x slower, "
+                    "same picture); `pip install para-attn` with pip <= 26.2 enables it", exc)
+        return None
+    return apply_cache_on_pipe, apply_cache_on_transformer
+
+
+def frames_to_render(frames: int, temporal: int = 4) -> int:
+    """The smallest count >= frames the VAE can decode (temporal * k + 1); the extra are trimmed."""
+    return max(1, -(-(frames - 1) // temporal) * temporal + 1)
+
+
+def snap(value: int, multiple: int) -> int:
+    return max(multiple, round(value / multiple) * multiple)
+
+
+class Wan22Video:
+    """Wan2.2 through diffusers (VideoModel protocol). `model` (REEL_MODEL_VIDEO) picks the family:
+
+    - Wan2.2-I2V-A14B (default, "Wan-AI/Wan2.2-I2V-A14B-Diffusers"): two experts, `transformer`
+      for high noise and `transformer_2` for low noise, switched at `boundary_ratio`;
+      knobs.guidance and knobs.guidance_2 are their CFG scales; an end frame turns on
+      first-last-frame conditioning (`last_image`).
+    - Wan2.2-TI2V-5B, the consumer path ("Wan-AI/Wan2.2-TI2V-5B-Diffusers"): the same
+      WanImageToVideoPipeline loads its folder (one transformer, `expand_timesteps` in the
+      config, a 16x VAE, so sizes snap to multiples of 32). guidance_2 and end frames do not apply
+      (logged, not fatal).
+    - Step-distilled checkpoints in diffusers layout (AMD's Hummingbird-XT, distilled from
+      TI2V-5B for 3 steps; lightx2v's 4-step A14B): point the setting at the folder and give the
+      preset their step count and guidance 1.0 (no CFG); nothing else changes.
+
+    flow_shift is set per call (5 hero, 8 b-roll) by re-creating the checkpoint's own scheduler
+    with it. Frame counts the VAE cannot decode (not 4k+1) are rendered up to the next one and
+    trimmed; off-grid sizes are rendered at the nearest valid size and resized, so the mp4 always
+    has knobs.frames frames of knobs.width x knobs.height.
+    """
+
+    name = "wan22"
+    heavy = True
+
+    def __init__(self, device: str = "cuda:0", model: str = "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
+                 compile_video: bool = False):
+        self.device = device
+        self.model_id = model
+        self.compile_video = compile_video
+        self.pipe = None
+        self._scheduler_config: dict = {}
+        self._fbcache: float | None = None  # threshold applied to this pipeline (para-attn patches once)
+        self._compiled = False
+
+    def load(self) -> None:
+        if self.pipe is not None:
+            return
+        accel.apply_env()  # before torch is imported
+        self.pipe = accel.load_pipeline("WanImageToVideoPipeline", self.model_id, self.device, "video", SETTING)
+        self._scheduler_config = dict(self.pipe.scheduler.config)
+
+    def unload(self) -> None:
+        if self.pipe is None:
+            return
+        del self.pipe
+        self.pipe = None
+        self._fbcache, self._compiled = None, False
+        accel.free(self.device)
+
+    def render(self, plan: Plan, shot: Shot, keyframe: Path, end_frame: Path | None,
+               knobs: RenderKnobs, out: Path) -> None:
+        import torch
+
+        self.load()
+        pipe = self.pipe
+        self._set_flow_shift(knobs.flow_shift)
+        if knobs.fbcache:
+            self._apply_fbcache(knobs.fbcache)
+        if self.compile_video:
+            self._compile()  # after the cache: the compiled graph must see the cached forward
+        two_experts = pipe.config.boundary_ratio is not None
+        first_last = not pipe.config.expand_timesteps  # TI2V-5B conditions on the first frame only
+        grid = pipe.vae_scale_factor_spatial * self._expert().config.patch_size[1]
+        w, h = snap(knobs.width, grid), snap(knobs.height, grid)
+        extra = {}
+        if two_experts:
+            extra["guidance_scale_2"] = knobs.guidance_2
+        if end_frame is not None:
+            if first_last:
+                extra["last_image"] = _fit(end_frame, w, h)
+            else:
+                log.warning("%s conditions on the first frame only; end frame %s ignored", self.model_id,
+                            end_frame.name)
+        frames = pipe(
+            image=_fit(keyframe, w, h), prompt=knobs.prompt, negative_prompt=knobs.negative_prompt,
+            height=h, width=w, num_frames=frames_to_render(knobs.frames, pipe.vae_scale_factor_temporal),
+            num_inference_steps=knobs.steps, guidance_scale=knobs.guidance,
+            generator=torch.Generator("cpu").manual_seed(knobs.seed),  # same noise on every device
+            output_type="np", **extra,
+        ).frames[0][: knobs.frames]
+        if (w, h) != (knobs.width, knobs.height):
+            frames = _resized(frames, knobs.width, knobs.height)
+        write_mp4(frames, knobs.width, knobs.height, knobs.fps, out)
+
+    def _expert(self):
+        return self.pipe.transformer if self.pipe.transformer is not None else self.pipe.transformer_2
+
+    def _set_flow_shift(self, shift: float) -> None:
+        """The checkpoint's scheduler again, with this attempt's shift (UniPC/DPM: flow_shift;
+        flow-match Euler: shift)."""
+        cfg = self._scheduler_config
+        key = "flow_shift" if "flow_shift" in cfg else "shift" if "shift" in cfg else None
+        if key is None:
+            log.warning("%s's scheduler has no shift setting; flow_shift %s ignored", self.model_id, shift)
+            return
+        self.pipe.scheduler = type(self.pipe.scheduler).from_config(cfg, **{key: shift})
+
+    def _apply_fbcache(self, threshold: float) -> None:
+        """First-Block Cache on both experts: apply_cache_on_pipe caches only `transformer`."""
+        if self._fbcache is not None:
+            if threshold != self._fbcache:
+                log.info("FBCache stays at %s on this pipeline (para-attn patches once); %s asked",
+                         self._fbcache, threshold)
+            return
+        api = fbcache_api()
+        if api is None:
+            return
+        apply_cache_on_pipe, apply_cache_on_transformer = api
+        apply_cache_on_pipe(self.pipe, residual_diff_threshold=threshold)
+        if self.pipe.transformer_2 is not None:
+            apply_cache_on_transformer(self.pipe.transformer_2, residual_diff_threshold=threshold)
+        self._fbcache = threshold
+
+    def _compile(self) -> None:
+        """torch.compile of the low-noise expert only (the seed's measured 1.2x; compiling both
+        costs twice the warm-up for little more). Default mode: max-autotune/fullgraph crash on
+        Wan2.2 (diffusers#12728). In place, so the pipeline and para-attn see the same module."""
+        if self._compiled:
+            return
+        target = self.pipe.transformer_2 if self.pipe.transformer_2 is not None else self.pipe.transformer
+        target.compile()
+        self._compiled = True
+
+
+def _fit(path: Path, w: int, h: int):
+    """The picture resized to fill w x h, centre-cropping what the aspect ratio leaves over."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        return ImageOps.fit(im.convert("RGB"), (w, h), Image.LANCZOS)
+
+
+def _resized(frames, w: int, h: int):
+    import cv2
+
+    return [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA if f.shape[1] > w else cv2.INTER_CUBIC)
+            for f in frames]

@@ -1,0 +1,284 @@
+"""The diffusers GPU backends (FLUX.2 klein, Wan2.2, ACE-Step 1.5) through their real load path.
+
+Each backend loads a tiny random pipeline that tests/tiny_models.py built offline and saved, with
+`from_pretrained(folder)` on CPU, and writes real files: a PNG of the requested size, an mp4 of
+the requested frame count, a wav of the requested length. Tests that need torch/diffusers skip
+with the reason when they are not installed; the import and missing-folder checks never need them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import sys
+import types
+import wave
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from models.acestep_music import AceStepMusic, bpm_of, keyscale_of
+from models.flux2_image import Flux2KleinImage, master_prompt, scene_setting
+from models.wan_video import Wan22Video, fbcache_api, frames_to_render
+from reel import prompts
+from reel.errors import BackendUnavailable
+from reel.media import ffmpeg_exe, probe
+from reel.schema import Plan, RenderKnobs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _needs_stack():
+    pytest.importorskip("torch", reason="torch is not installed (GPU extra: pip install -e .[gpu])")
+    pytest.importorskip("diffusers", reason="diffusers is not installed (GPU extra: pip install -e .[gpu])")
+
+
+def _plan() -> Plan:
+    from models.heuristic_director import HeuristicDirector
+
+    return HeuristicDirector().plan("two friends meet at a rainy Tokyo crossing at night", 6, 1)
+
+
+def _knobs(**over) -> RenderKnobs:
+    base = dict(seed=7, prompt="Slow dolly in. A red kite drifts over the hill. shot on Arri Alexa",
+                negative_prompt="blurry, static", frames=9, fps=16, width=64, height=32, steps=2,
+                flow_shift=5.0, guidance=3.5, guidance_2=3.0, fbcache=0.08)
+    return RenderKnobs(**{**base, **over})
+
+
+def _frame_count(path: Path) -> int:
+    err = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null",
+                          "-"], capture_output=True, text=True).stderr
+    return int(re.findall(r"frame=\s*(\d+)", err)[-1])
+
+
+def _png(path: Path, size: tuple[int, int], colour=(180, 40, 40)) -> Path:
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+# --- no torch needed ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("module", ["models.flux2_image", "models.wan_video", "models.acestep_music",
+                                    "models.accel", "models.encode"])
+def test_importing_a_backend_does_not_import_torch(module):
+    code = f"import {module}, sys; assert 'torch' not in sys.modules and 'diffusers' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+@pytest.mark.parametrize("cls, setting", [(Flux2KleinImage, "REEL_MODEL_IMAGE"), (Wan22Video, "REEL_MODEL_VIDEO"),
+                                          (AceStepMusic, "REEL_MODEL_MUSIC")])
+def test_a_missing_model_folder_names_the_path_and_the_setting(tmp_path, cls, setting):
+    missing = tmp_path / "no-such-model"
+    backend = cls(device="cpu", model=str(missing))
+    assert backend.model_id == str(missing) and backend.heavy and backend.pipe is None  # constructor loads nothing
+    with pytest.raises(BackendUnavailable) as err:
+        backend.load()
+    message = str(err.value)
+    assert setting in message and str(missing) in message and "\n" not in message
+
+
+def test_a_missing_gpu_stack_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "diffusers", None)  # import fails as if not installed
+    with pytest.raises(BackendUnavailable, match=re.escape("pip install -e .[gpu]")):
+        Wan22Video(device="cpu", model=str(tmp_path)).load()
+
+
+def test_master_prompts_come_from_the_table():
+    plan = _plan()
+    t = prompts.table("image_prompts.json")
+    a = master_prompt(plan, "A")
+    assert plan.characters["A"].rstrip(". ") in a and a.endswith(t["style"])
+    group = master_prompt(plan, "group")
+    assert all(p.rstrip(". ") in group for p in plan.characters.values())
+    assert group.startswith("Takumi and Hina") or group.startswith("Hina and Takumi")
+    setting = scene_setting(plan)
+    assert setting and "Takumi" not in setting and "Hina" not in setting and "shot on" not in setting
+    assert plan.shots[0].camera_sentence not in setting
+    scene = master_prompt(plan, "scene")
+    assert plan.story_logline.rstrip(". ") in scene and scene.count("shot on") == 1
+    with pytest.raises(ValueError, match="master subject"):
+        master_prompt(plan, "Z")
+
+
+def test_brief_parsing_and_frame_grid():
+    assert bpm_of("solo cello with koto, 60 BPM, melancholic") == 60
+    assert bpm_of("upbeat 128bpm house") == 128
+    assert bpm_of("slow and warm") is None
+    assert keyscale_of("piano ballad in d minor, 70 BPM") == "D minor"
+    assert keyscale_of("ambient pad") is None
+    assert [frames_to_render(n) for n in (81, 121, 9, 7, 1)] == [81, 121, 9, 9, 1]
+
+
+# --- FLUX.2 [klein] ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def flux2(tmp_path_factory):
+    _needs_stack()
+    from tests.tiny_models import build_tiny_flux2
+
+    backend = Flux2KleinImage(device="cpu", model=str(build_tiny_flux2(tmp_path_factory.mktemp("flux2"))), steps=2)
+    backend.load()
+    yield backend
+    backend.unload()
+
+
+@pytest.mark.parametrize("subject, size", [("A", (80, 48)), ("group", (64, 64)), ("scene", (72, 40))])
+def test_flux2_master_is_a_png_of_the_requested_size(flux2, tmp_path, subject, size):
+    out = tmp_path / f"master_{subject}.png"
+    flux2.master(_plan(), subject, seed=3, size=size, out=out)
+    with Image.open(out) as im:
+        assert (im.format, im.size, im.mode) == ("PNG", size, "RGB")  # (72, 40) is off the 16-grid: resized
+
+
+def test_flux2_keyframe_edits_from_references_and_is_seeded(flux2, tmp_path):
+    plan = _plan()
+    refs = [_png(tmp_path / "master_A.png", (64, 96)), _png(tmp_path / "tiny.png", (32, 24), (20, 90, 200))]
+    outs = []
+    for i, seed in enumerate((5, 5, 6)):
+        out = tmp_path / f"key_{i}.png"
+        flux2.keyframe(plan, plan.shots[1], refs, seed=seed, size=(96, 64), out=out)
+        with Image.open(out) as im:
+            assert (im.format, im.size) == ("PNG", (96, 64))
+            outs.append(im.tobytes())
+    assert outs[0] == outs[1] and outs[0] != outs[2]  # same seed, same picture
+
+
+def test_flux2_unload_frees_and_load_again_works(flux2, tmp_path):
+    flux2.unload()
+    assert flux2.pipe is None
+    flux2.load()
+    flux2.master(_plan(), "B", seed=1, size=(32, 32), out=tmp_path / "b.png")
+    assert Image.open(tmp_path / "b.png").size == (32, 32)
+
+
+def test_an_empty_model_folder_is_backend_unavailable(tmp_path):
+    _needs_stack()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BackendUnavailable, match="REEL_MODEL_IMAGE"):
+        Flux2KleinImage(device="cpu", model=str(tmp_path / "empty")).load()
+
+
+# --- Wan2.2 ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def wan(tmp_path_factory):
+    _needs_stack()
+    from tests.tiny_models import build_tiny_wan
+
+    backend = Wan22Video(device="cpu", model=str(build_tiny_wan(tmp_path_factory.mktemp("wan"))))
+    backend.load()
+    yield backend
+    backend.unload()
+
+
+@pytest.fixture(scope="module")
+def wan_ti2v(tmp_path_factory):
+    _needs_stack()
+    from tests.tiny_models import build_tiny_wan
+
+    backend = Wan22Video(device="cpu", model=str(build_tiny_wan(tmp_path_factory.mktemp("ti2v"), ti2v=True)))
+    yield backend
+    backend.unload()
+
+
+def test_wan_a14b_renders_first_last_frame_clip(wan, tmp_path, caplog):
+    key = _png(tmp_path / "key.png", (96, 48))  # other aspect than the render: cover-fitted
+    end = _png(tmp_path / "end.png", (64, 32), (30, 30, 200))
+    out = tmp_path / "clip.mp4"
+    fbcache_api.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="models.wan_video"):
+        wan.render(_plan(), _plan().shots[0], key, end, _knobs(), out)
+        wan.render(_plan(), _plan().shots[0], key, None, _knobs(flow_shift=8.0), tmp_path / "again.mp4")
+    info = probe(out)
+    assert (info.video_codec, info.pix_fmt, info.width, info.height, info.fps) == ("h264", "yuv420p", 64, 32, 16)
+    assert _frame_count(out) == 9
+    assert wan.pipe.scheduler.config.flow_shift == 8.0  # set per call: b-roll after hero
+    if "para_attn" not in sys.modules:  # the cache is optional: one warning, then plain renders
+        assert sum("para-attn is not installed" in r.message for r in caplog.records) == 1
+
+
+def test_wan_trims_to_any_frame_count_and_resizes_off_grid_sizes(wan, tmp_path):
+    out = tmp_path / "clip.mp4"
+    wan.render(_plan(), _plan().shots[1], _png(tmp_path / "k.png", (64, 32)), None,
+               _knobs(frames=7, width=70, height=36, fps=24, fbcache=None), out)
+    info = probe(out)
+    assert (info.width, info.height, info.fps) == (70, 36, 24)
+    assert _frame_count(out) == 7
+
+
+def test_wan_fbcache_covers_both_experts_and_compile_only_the_low_noise_one(wan, tmp_path, monkeypatch):
+    import torch
+
+    calls = []
+    adapters = types.ModuleType("para_attn.first_block_cache.diffusers_adapters")
+    adapters.apply_cache_on_pipe = lambda pipe, **kw: calls.append(("pipe", pipe, kw))
+    adapters.apply_cache_on_transformer = lambda tr, **kw: calls.append(("transformer", tr, kw))
+    for name in ("para_attn", "para_attn.first_block_cache"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, adapters.__name__, adapters)
+    compiled = []
+    monkeypatch.setattr(torch, "compile", lambda fn, *a, **kw: compiled.append(fn) or fn)
+    fbcache_api.cache_clear()
+    backend = Wan22Video(device="cpu", model=wan.model_id, compile_video=True)
+    try:
+        for threshold in (0.05, 0.1):  # para-attn patches once: the first threshold stays
+            backend.render(_plan(), _plan().shots[0], _png(tmp_path / "k.png", (64, 32)), None,
+                           _knobs(fbcache=threshold), tmp_path / "c.mp4")
+        pipe = backend.pipe
+        assert calls == [("pipe", pipe, {"residual_diff_threshold": 0.05}),
+                         ("transformer", pipe.transformer_2, {"residual_diff_threshold": 0.05})]
+        assert [fn.__self__ for fn in compiled] == [pipe.transformer_2]
+    finally:
+        backend.unload()
+        fbcache_api.cache_clear()
+    assert _frame_count(tmp_path / "c.mp4") == 9
+
+
+def test_wan_ti2v_5b_loads_from_its_folder_and_renders(wan_ti2v, tmp_path, caplog):
+    out = tmp_path / "clip.mp4"
+    with caplog.at_level(logging.WARNING, logger="models.wan_video"):
+        wan_ti2v.render(_plan(), _plan().shots[0], _png(tmp_path / "k.png", (64, 32)), _png(tmp_path / "e.png", (64, 32)),
+                        _knobs(fbcache=None), out)
+    assert wan_ti2v.pipe.config.expand_timesteps and wan_ti2v.pipe.transformer_2 is None
+    assert any("first frame only" in r.message for r in caplog.records)  # no FLF2V on TI2V: said, not fatal
+    assert (probe(out).width, probe(out).height, _frame_count(out)) == (64, 32, 9)
+
+
+# --- ACE-Step 1.5 ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def acestep(tmp_path_factory):
+    _needs_stack()
+    from tests.tiny_models import build_tiny_acestep
+
+    backend = AceStepMusic(device="cpu", model=str(build_tiny_acestep(tmp_path_factory.mktemp("ace"))), steps=2)
+    backend.load()
+    yield backend
+    backend.unload()
+
+
+def test_acestep_writes_an_instrumental_wav_of_the_requested_length(acestep, tmp_path, monkeypatch):
+    from tests.tiny_models import ACE_SAMPLE_RATE
+
+    seen = {}
+    real = acestep.pipe
+
+    class Spy:  # the real pipeline, with its call arguments recorded
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def __call__(self, **kw):
+            seen.update(kw)
+            return real(**kw)
+
+    monkeypatch.setattr(acestep, "pipe", Spy())
+    out = tmp_path / "music.wav"
+    acestep.compose("intimate ambient piano with warm pad, 72 BPM, in A minor, no drums", 1.5, seed=4, out=out)
+    assert (seen["bpm"], seen["keyscale"], seen["lyrics"], seen["audio_duration"]) == (72, "A minor", "[Instrumental]", 1.5)
+    with wave.open(str(out)) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, ACE_SAMPLE_RATE)
+        assert w.getnframes() == round(1.5 * ACE_SAMPLE_RATE)
+    assert probe(out).sample_rate == ACE_SAMPLE_RATE and abs(probe(out).duration - 1.5) < 0.02

@@ -1,0 +1,170 @@
+"""Tiny, randomly initialised diffusers pipelines built offline from configs, saved as folders.
+
+Each builder assembles the real pipeline class (Flux2KleinPipeline, WanImageToVideoPipeline,
+AceStepPipeline) from components a few layers deep and a few channels wide, saves it with
+save_pretrained, and returns the folder, so a backend can be tested through its real
+`from_pretrained(folder)` path on CPU in about a second. Nothing is downloaded: the tokenizer is
+a byte-level BPE with no merges (every text tokenizes, one token per byte) built with the
+`tokenizers` library. What each tiny config must satisfy is noted where it is built.
+
+    from tests.tiny_models import build_tiny_flux2, build_tiny_wan, build_tiny_acestep
+    build_tiny_wan(tmp / "wan")  # -> tmp / "wan", loadable by models.wan_video.Wan22Video
+
+torch, diffusers and transformers are imported inside the builders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Qwen-style chat template, reduced to what Flux2KleinPipeline renders: one user turn, then the
+# assistant header with an empty think block (the pipeline passes enable_thinking=False).
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}{% endif %}"
+)
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
+VOCAB_SIZE = 256 + len(SPECIAL_TOKENS)
+TEXT_VOCAB = 264  # text encoders' embedding rows: the tokenizer's vocabulary, rounded up
+
+
+def tiny_tokenizer(chat_template: bool = False):
+    """A byte-level BPE without merges, wrapped as a transformers fast tokenizer (saves as tokenizer.json)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    tok = Tokenizer(models.BPE(vocab={ch: i for i, ch in enumerate(alphabet)}, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens(SPECIAL_TOKENS)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<|endoftext|>", eos_token="<|im_end|>",
+                                   model_max_length=4096, chat_template=CHAT_TEMPLATE if chat_template else None)
+
+
+def build_tiny_flux2(path: str | Path) -> Path:
+    """FLUX.2 [klein]: Flux2KleinPipeline with a 27-layer, 16-wide Qwen3 text encoder.
+
+    The pipeline stacks the text encoder's hidden states 9, 18 and 27 (its default
+    text_encoder_out_layers), so the encoder needs >= 27 layers and the transformer's
+    joint_attention_dim is 3 x its hidden size. The VAE has 4 blocks like the real one
+    (8x down, so sizes snap to multiples of 16); the transformer's in_channels is 4 x the VAE's
+    latent channels (2x2 patches); axes_dims_rope sums to attention_head_dim.
+    """
+    import torch
+    from diffusers import AutoencoderKLFlux2, FlowMatchEulerDiscreteScheduler, Flux2KleinPipeline, Flux2Transformer2DModel
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(0)
+    hidden = 16
+    text_encoder = Qwen3ForCausalLM(Qwen3Config(
+        vocab_size=TEXT_VOCAB, hidden_size=hidden, intermediate_size=16, num_hidden_layers=27,
+        num_attention_heads=2, num_key_value_heads=2, head_dim=8, max_position_embeddings=1024))
+    transformer = Flux2Transformer2DModel(
+        patch_size=1, in_channels=4, num_layers=1, num_single_layers=1, attention_head_dim=16,
+        num_attention_heads=2, joint_attention_dim=3 * hidden, timestep_guidance_channels=32,
+        axes_dims_rope=[4, 4, 4, 4], guidance_embeds=False)
+    vae = AutoencoderKLFlux2(
+        in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4, block_out_channels=(4, 4, 4, 4), layers_per_block=1,
+        latent_channels=1, norm_num_groups=1, sample_size=32, use_quant_conv=False, use_post_quant_conv=False,
+        mid_block_add_attention=False)  # its attention over every latent pixel dominates at 1280x704
+    pipe = Flux2KleinPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=text_encoder,
+                              tokenizer=tiny_tokenizer(chat_template=True), transformer=transformer,
+                              is_distilled=True)
+    return _save(pipe, path)
+
+
+def build_tiny_wan(path: str | Path, ti2v: bool = False) -> Path:
+    """Wan2.2: WanImageToVideoPipeline, A14B-style by default (transformer + transformer_2 +
+    boundary_ratio, no CLIP image encoder), or TI2V-5B-style with ti2v=True (one transformer,
+    expand_timesteps, the 48-channel VAE that patchifies 2x2 and downsamples 16x).
+
+    A14B: the transformer takes latents + condition latents + 4 mask channels (16 + 16 + 4 = 36).
+    text_dim equals the UMT5 encoder's d_model. The scheduler is the UniPC flow scheduler the real
+    checkpoints ship, so the backend's per-call flow_shift is exercised.
+    """
+    import torch
+    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanImageToVideoPipeline
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    torch.manual_seed(0)
+    text_encoder = UMT5EncoderModel(UMT5Config(
+        vocab_size=TEXT_VOCAB, d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=4,
+        relative_attention_num_buckets=8, relative_attention_max_distance=16, pad_token_id=256,
+        eos_token_id=258, decoder_start_token_id=256))
+    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0)
+    if ti2v:
+        z = 48
+        vae = AutoencoderKLWan(base_dim=3, z_dim=z, in_channels=12, out_channels=12, is_residual=True,
+                               patch_size=2, latents_mean=[0.0] * z, latents_std=[1.0] * z, dim_mult=[1, 1, 1, 1],
+                               num_res_blocks=1, scale_factor_spatial=16, scale_factor_temporal=4,
+                               temperal_downsample=[False, True, True])
+        extra = dict(transformer=_wan_transformer(z, z), transformer_2=None, boundary_ratio=None,
+                     expand_timesteps=True)
+    else:
+        vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                               temperal_downsample=[False, True, True])
+        extra = dict(transformer=_wan_transformer(36, 16), transformer_2=_wan_transformer(36, 16),
+                     boundary_ratio=0.875)
+    pipe = WanImageToVideoPipeline(tokenizer=tiny_tokenizer(), text_encoder=text_encoder, vae=vae,
+                                   scheduler=scheduler, image_processor=None, image_encoder=None, **extra)
+    return _save(pipe, path)
+
+
+def _wan_transformer(in_channels: int, out_channels: int):
+    from diffusers import WanTransformer3DModel
+
+    return WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=in_channels,
+        out_channels=out_channels, text_dim=32, freq_dim=32, ffn_dim=32, num_layers=2, cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=1024)  # positions up to 1024 patches per axis, as the real one
+
+
+ACE_SAMPLE_RATE = 800  # tiny audio: 800 Hz, 32x down -> 25 latents per second like the real VAE
+
+
+def build_tiny_acestep(path: str | Path) -> Path:
+    """ACE-Step 1.5: AceStepPipeline with a tiny Qwen3 text encoder (a base model: the pipeline
+    reads last_hidden_state), condition encoder, DiT and a stereo Oobleck VAE.
+
+    The condition encoder's text_hidden_dim equals the text encoder's hidden size and its
+    timbre_hidden_dim equals the DiT's audio_acoustic_hidden_dim (its silence_latent feeds the
+    timbre encoder); the DiT's in_channels = acoustic dim x 3 (noisy latents + context latents +
+    chunk mask); the VAE's decoder_input_channels = the acoustic dim. The pipeline derives its
+    sample rate and latent rate from the VAE config (sampling_rate / prod(downsampling_ratios)).
+    """
+    import torch
+    from diffusers import AceStepPipeline, AutoencoderOobleck, FlowMatchEulerDiscreteScheduler
+    from diffusers.models.transformers.ace_step_transformer import AceStepTransformer1DModel
+    from diffusers.pipelines.ace_step import AceStepConditionEncoder
+    from transformers import Qwen3Config, Qwen3Model
+
+    torch.manual_seed(0)
+    acoustic = 8
+    text_encoder = Qwen3Model(Qwen3Config(
+        vocab_size=TEXT_VOCAB, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=2, head_dim=8, max_position_embeddings=4096))
+    transformer = AceStepTransformer1DModel(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        head_dim=8, in_channels=3 * acoustic, audio_acoustic_hidden_dim=acoustic, patch_size=2,
+        rope_theta=10000.0, sliding_window=16)
+    condition_encoder = AceStepConditionEncoder(
+        hidden_size=32, intermediate_size=64, text_hidden_dim=16, timbre_hidden_dim=acoustic,
+        num_lyric_encoder_hidden_layers=1, num_timbre_encoder_hidden_layers=1, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=8, rope_theta=10000.0, sliding_window=16)
+    vae = AutoencoderOobleck(encoder_hidden_size=4, downsampling_ratios=[4, 8], decoder_channels=4,
+                             decoder_input_channels=acoustic, audio_channels=2, channel_multiples=[1, 2],
+                             sampling_rate=ACE_SAMPLE_RATE)
+    pipe = AceStepPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tiny_tokenizer(), transformer=transformer,
+                           condition_encoder=condition_encoder,
+                           scheduler=FlowMatchEulerDiscreteScheduler(num_train_timesteps=1, shift=1.0))
+    return _save(pipe, path)
+
+
+def _save(pipe, path: str | Path) -> Path:
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    pipe.save_pretrained(path)
+    return path
