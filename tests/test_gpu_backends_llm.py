@@ -1,0 +1,572 @@
+"""The LLM director, the vision critics and the Kokoro voice, tested without a GPU or a model hub.
+
+- OpenAI-compatible transport: a real HTTP server on 127.0.0.1 speaking /v1/chat/completions.
+- vLLM offline: the real worker subprocess and protocol, driven by a stand-in `vllm` package written
+  into a temp folder (vLLM's CUDA wheels cannot be installed here); the exact vLLM request objects are
+  built against the real library where it is importable.
+- Kokoro: a random-weight KModel built from a config offline, saved as a model folder, and spoken
+  through the real KPipeline G2P for the languages that need no extra downloads.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import socket
+import threading
+import wave
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from models import base
+from models.heuristic_director import HeuristicDirector
+from models.llm_director import DirectorError, VllmDirector, plan_schema
+from models.scripted_critic import ScriptedCritic, log_path
+from models.vlm_critic import VllmCritic
+from reel import prompts
+from reel.errors import BackendUnavailable, UserError
+from reel.schema import Plan
+
+SENTENCE = "a violinist and her brother play on a Paris bridge at dusk"
+
+
+@pytest.fixture(scope="module")
+def good_plan() -> Plan:
+    return HeuristicDirector().plan(SENTENCE, 6, 0)
+
+
+def plan_dict(plan: Plan) -> dict:
+    return json.loads(plan.model_dump_json())
+
+
+# ---------------------------------------------------------------- a local OpenAI-compatible server
+
+
+class ChatServer:
+    """Answers POST /v1/chat/completions with the scripted replies in order (the last one repeats)
+    and records every request it got."""
+
+    def __init__(self, replies: list[str]):
+        self.replies, self.requests = replies, []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                if self.path != "/v1/chat/completions":
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+                    return
+                reply = server.replies[min(len(server.requests) - 1, len(server.replies) - 1)]
+                self._send(200, {"id": "x", "object": "chat.completion", "model": body.get("model"),
+                                 "choices": [{"index": 0, "finish_reason": "stop",
+                                              "message": {"role": "assistant", "content": reply}}]})
+
+            def _send(self, code: int, payload: dict) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def chat_server():
+    servers: list[ChatServer] = []
+
+    def start(*replies: str) -> ChatServer:
+        servers.append(ChatServer(list(replies)))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def openai_director(url: str):
+    # Through the registry, with every setting the host hands over: create() keeps what the class takes.
+    return base.create("director", "openai", device="cuda:0", model="Qwen/Qwen3.5-35B-A3B", openai_base_url=url,
+                       openai_model="test-director", openai_api_key="sk-test", compile_video=False)
+
+
+def test_openai_director_end_to_end(chat_server, good_plan):
+    server = chat_server("Here is the plan:\n```json\n" + good_plan.model_dump_json(indent=2) + "\n```")
+    director = openai_director(server.url)
+    assert director.model_id == "test-director" and not director.heavy
+
+    plan = director.plan(SENTENCE, n_shots=6, seed=3)
+
+    assert plan == good_plan and director.repairs == []
+    assert len(server.requests) == 1
+    req = server.requests[0]
+    assert req["path"] == "/v1/chat/completions"
+    assert req["headers"]["Authorization"] == "Bearer sk-test"
+    body = req["body"]
+    assert body["model"] == "test-director" and body["seed"] == 3
+    system, user = body["messages"]
+    assert system == {"role": "system", "content": prompts.text("planner_system.md")}
+    assert user["role"] == "user" and SENTENCE in user["content"] and "exactly 6 shots" in user["content"]
+    fmt = body["response_format"]
+    assert fmt["type"] == "json_schema"
+    assert fmt["json_schema"]["name"] == "plan" and fmt["json_schema"]["strict"] is True
+    schema = fmt["json_schema"]["schema"]
+    assert schema == plan_schema(6)
+    # It is Plan's own schema, with the two lists pinned to the shot count.
+    assert schema["properties"].keys() == Plan.model_json_schema()["properties"].keys()
+    assert schema["$defs"] == Plan.model_json_schema()["$defs"]
+    assert schema["properties"]["shots"]["minItems"] == schema["properties"]["shots"]["maxItems"] == 6
+    assert schema["properties"]["vo_script_per_shot"]["maxItems"] == 6
+
+
+def test_mechanical_slips_are_repaired_without_asking_again(chat_server, good_plan):
+    slipped = plan_dict(good_plan)
+    for shot in slipped["shots"]:
+        shot["index"] += 1  # numbered from 1
+    slipped["shots"][0]["is_hero"] = False
+    slipped["shots"][0]["cut"] = False
+    slipped["shots"][3]["is_hero"] = True
+    slipped["vo_script_per_shot"].append("Una riga di troppo alla fine.")
+    server = chat_server(json.dumps(slipped))
+    director = openai_director(server.url)
+
+    plan = director.plan(SENTENCE, 6, 0)
+
+    assert plan == good_plan
+    assert len(server.requests) == 1
+    notes = "; ".join(director.repairs)
+    assert "shots.0.index 1 -> 0" in notes and "shots.0.is_hero -> true" in notes and "shots.0.cut -> true" in notes
+    assert "shots.3.is_hero -> false" in notes and "dropped 1 line" in notes
+
+
+def test_unrepairable_plan_is_sent_back_with_its_errors(chat_server, good_plan):
+    wrong = plan_dict(good_plan)
+    wrong["vo_script_per_shot"] = wrong["vo_script_per_shot"][:5]  # 5 lines for 6 shots: not ours to invent
+    wrong["shots"][2]["dominant_subject"] = "Z"
+    server = chat_server(json.dumps(wrong), good_plan.model_dump_json())
+
+    plan = openai_director(server.url).plan(SENTENCE, 6, 7)
+
+    assert plan == good_plan
+    assert len(server.requests) == 2
+    first, second = (r["body"] for r in server.requests)
+    assert second["messages"][:2] == first["messages"]
+    assert second["messages"][2] == {"role": "assistant", "content": json.dumps(wrong)}
+    reask = second["messages"][3]
+    assert reask["role"] == "user" and "your json failed these checks" in reask["content"].lower()
+    assert "vo_script_per_shot has 5 lines for 6 shots" in reask["content"]
+    assert "shots.2.dominant_subject 'Z'" in reask["content"]
+    assert second["seed"] != first["seed"]  # a fresh sample, not the same answer again
+    assert second["response_format"] == first["response_format"]
+
+
+def test_garbage_twice_raises_director_error(chat_server):
+    server = chat_server("I would love to help you plan a reel!", "<think>hmm</think> still no JSON here")
+    with pytest.raises(DirectorError, match="invalid plan twice.*not a JSON object"):
+        openai_director(server.url).plan(SENTENCE, 6, 0)
+    assert len(server.requests) == 2
+    assert "not a JSON object" in server.requests[1]["body"]["messages"][-1]["content"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_no_server_is_backend_unavailable_naming_the_setting():
+    director = openai_director(f"http://127.0.0.1:{_free_port()}/v1")
+    with pytest.raises(BackendUnavailable, match="REEL_OPENAI_BASE_URL"):
+        director.plan(SENTENCE, 6, 0)
+
+
+def test_wrong_path_is_backend_unavailable(chat_server):
+    server = chat_server("{}")
+    with pytest.raises(BackendUnavailable, match="404.*REEL_OPENAI_BASE_URL"):
+        openai_director(server.url.removesuffix("/v1") + "/api").plan(SENTENCE, 6, 0)
+
+
+def _png(path: Path, colour: tuple[int, int, int]) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (32, 24), colour).save(path)
+    return path
+
+
+def test_openai_critic_sends_images_as_data_urls(chat_server, tmp_path):
+    server = chat_server('<think>frame 2 drifts</think>{"overall": 6, "issues": ["CHARACTER_DRIFT: hair"]}')
+    images = [_png(tmp_path / "frame_0.png", (200, 40, 40)), _png(tmp_path / "keyframe.png", (20, 90, 200))]
+    critic = base.create("critic", "openai", device="cuda:0", model="Qwen/Qwen3.5-35B-A3B",
+                         openai_base_url=server.url, openai_model="", openai_api_key="EMPTY")
+    assert critic.model_id == "Qwen/Qwen3.5-35B-A3B"  # no REEL_OPENAI_MODEL: the checkpoint name
+
+    reply = critic.ask("You are a film critic.", "Shot 1, attempt 1.\nScore this clip.", images)
+
+    assert reply == '{"overall": 6, "issues": ["CHARACTER_DRIFT: hair"]}'
+    body = server.requests[0]["body"]
+    assert "response_format" not in body and body["model"] == "Qwen/Qwen3.5-35B-A3B"
+    system, user = body["messages"]
+    assert system == {"role": "system", "content": "You are a film critic."}
+    assert user["content"][0] == {"type": "text", "text": "Shot 1, attempt 1.\nScore this clip."}
+    parts = user["content"][1:]
+    assert [p["type"] for p in parts] == ["image_url", "image_url"]
+    for part, path in zip(parts, images):
+        url = part["image_url"]["url"]
+        assert url.startswith("data:image/png;base64,")
+        assert base64.b64decode(url.split(",", 1)[1]) == path.read_bytes()
+
+
+# ---------------------------------------------------------------- the scripted critic
+
+
+def test_scripted_critic_replies_by_shot_and_attempt_and_logs(tmp_path):
+    script = tmp_path / "critic.json"
+    script.write_text(json.dumps({"1:1": ["not json at all", '{"overall": 8}'], "1:*": '{"overall": 5}',
+                                  "*": '{"overall": 9}'}))
+    critic = base.create("critic", "scripted", device="cuda:0", model=str(script), openai_base_url="x")
+    critic.load()
+    img = [_png(tmp_path / "f.png", (1, 2, 3))] * 3
+
+    asks = [("Shot 1, attempt 1.\nScore it.", img), ("Shot 1, attempt 1.\nYour reply was not JSON.", img),
+            ("Shot 1, attempt 1.\nAgain.", img), ("Shot 1, attempt 2.\nScore it.", img[:1]),
+            ("Shot 4, attempt 1.\nScore it.", []), ("No header line here.", [])]
+    replies = [critic.ask("SYSTEM", prompt, images) for prompt, images in asks]
+
+    assert replies == ["not json at all", '{"overall": 8}', '{"overall": 8}', '{"overall": 5}', '{"overall": 9}',
+                       '{"overall": 9}']
+    assert critic.model_id.startswith("critic.json@") and not critic.model_id.endswith("@missing")
+    logged = [json.loads(line) for line in log_path(script).read_text().splitlines()]
+    assert [(e["shot"], e["attempt"], e["turn"], e["key"], e["images"]) for e in logged] == [
+        (1, 1, 1, "1:1", 3), (1, 1, 2, "1:1", 3), (1, 1, 3, "1:1", 3), (1, 2, 1, "1:*", 1), (4, 1, 1, "*", 0),
+        (None, None, 1, "*", 0)]
+    assert all(e["system"] == "SYSTEM" for e in logged) and logged[1]["prompt"].endswith("was not JSON.")
+
+
+def test_scripted_critic_errors_are_clear(tmp_path):
+    with pytest.raises(BackendUnavailable, match="REEL_MODEL_CRITIC"):
+        ScriptedCritic(model=str(tmp_path / "absent.json")).load()
+    with pytest.raises(BackendUnavailable, match="REEL_MODEL_CRITIC"):
+        ScriptedCritic(model="Qwen/Qwen3.5-35B-A3B").load()  # the default: the director's checkpoint
+    script = tmp_path / "only_shot_0.json"
+    script.write_text(json.dumps({"0:1": "{}"}))
+    with pytest.raises(UserError, match="no reply for shot 2, attempt 1"):
+        ScriptedCritic(model=str(script)).ask("s", "Shot 2, attempt 1.\n", [])
+
+
+# ---------------------------------------------------------------- vLLM: the real request objects
+
+
+def test_vllm_request_objects():
+    pytest.importorskip("vllm", reason="vLLM is not installed here (its wheels are CUDA builds pinning their own "
+                                       "torch); the worker protocol is tested with a stand-in package below")
+    from vllm.sampling_params import StructuredOutputsParams
+
+    from models.vllm_worker import build_sampling_params, engine_kwargs
+
+    schema = plan_schema(6)
+    params = build_sampling_params(schema, temperature=0.7, max_tokens=8192, seed=5)
+    assert isinstance(params.structured_outputs, StructuredOutputsParams)
+    assert params.structured_outputs.json == schema
+    assert params.temperature == 0.7 and params.max_tokens == 8192 and params.seed == 5
+    assert build_sampling_params(None, 0.2, 1024).structured_outputs is None
+    assert engine_kwargs({"model": "m", "max_images": 4})["limit_mm_per_prompt"] == {"image": 4}
+
+
+# ---------------------------------------------------------------- vLLM: the worker process
+
+
+STUB_SAMPLING = '''
+class SamplingParams:
+    def __init__(self, temperature=1.0, max_tokens=16, seed=None, structured_outputs=None):
+        self.temperature, self.max_tokens, self.seed = temperature, max_tokens, seed
+        self.structured_outputs = structured_outputs
+
+
+class StructuredOutputsParams:
+    def __init__(self, json=None, regex=None, choice=None, grammar=None):
+        self.json = json
+'''
+
+STUB_INIT = '''
+"""Stand-in for vllm in tests: same constructor and chat() surface; replies from STUB_VLLM_REPLIES,
+every call logged to STUB_VLLM_LOG. It prints to stdout on purpose, as vLLM's logger does."""
+import json, os
+from vllm.sampling_params import SamplingParams
+
+print("INFO 01-01 stand-in vllm imported")
+
+
+def _log(entry):
+    with open(os.environ["STUB_VLLM_LOG"], "a") as f:
+        f.write(json.dumps(entry) + "\\n")
+
+
+def _chats_so_far():
+    try:
+        return sum('"chat"' in line for line in open(os.environ["STUB_VLLM_LOG"]))
+    except FileNotFoundError:
+        return 0
+
+
+class _Completion:
+    def __init__(self, text):
+        self.text = text
+
+
+class _RequestOutput:
+    def __init__(self, text):
+        self.outputs = [_Completion(text)]
+
+
+class LLM:
+    def __init__(self, model, **kwargs):
+        if os.environ.get("STUB_VLLM_FAIL_LOAD"):
+            raise OSError(f"{model} does not appear to have a file named config.json")
+        print("INFO 01-01 loading weights took 0.00 GiB")
+        _log({"event": "init", "model": model, "kwargs": kwargs, "pid": os.getpid(),
+              "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")})
+
+    def chat(self, messages, sampling_params, use_tqdm=True, chat_template_kwargs=None):
+        so = sampling_params.structured_outputs
+        replies = json.load(open(os.environ["STUB_VLLM_REPLIES"]))
+        reply = replies[min(_chats_so_far(), len(replies) - 1)]
+        _log({"event": "chat", "messages": messages, "temperature": sampling_params.temperature,
+              "max_tokens": sampling_params.max_tokens, "seed": sampling_params.seed,
+              "json_schema": so.json if so is not None else None, "chat_template_kwargs": chat_template_kwargs,
+              "pid": os.getpid()})
+        return [_RequestOutput(reply)]
+'''
+
+
+@pytest.fixture
+def stand_in_vllm(tmp_path, monkeypatch):
+    """Put the stand-in vllm on the worker's PYTHONPATH; returns (set_replies, read_log)."""
+    pkg = tmp_path / "stub" / "vllm"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(STUB_INIT)
+    (pkg / "sampling_params.py").write_text(STUB_SAMPLING)
+    log, replies = tmp_path / "vllm_calls.jsonl", tmp_path / "replies.json"
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "stub"))
+    monkeypatch.setenv("STUB_VLLM_LOG", str(log))
+    monkeypatch.setenv("STUB_VLLM_REPLIES", str(replies))
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+
+    def set_replies(*texts: str) -> None:
+        replies.write_text(json.dumps(list(texts)))
+
+    def read_log() -> list[dict]:
+        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+    return set_replies, read_log
+
+
+def test_vllm_director_runs_one_worker_per_request(stand_in_vllm, good_plan):
+    set_replies, read_log = stand_in_vllm
+    short = plan_dict(good_plan)
+    short["vo_script_per_shot"] = short["vo_script_per_shot"][:4]
+    set_replies(json.dumps(short), good_plan.model_dump_json())
+    director = base.create("director", "vllm", device="cuda:1", model="Qwen/Qwen3.5-35B-A3B",
+                           openai_base_url="unused")
+    assert director.heavy and director.model_id == "Qwen/Qwen3.5-35B-A3B"
+
+    plan = director.plan(SENTENCE, 6, 11)
+
+    assert plan == good_plan
+    calls = read_log()
+    assert [c["event"] for c in calls] == ["init", "chat", "init", "chat"]  # the re-ask paid a second load
+    init, chat = calls[0], calls[1]
+    assert init["model"] == "Qwen/Qwen3.5-35B-A3B" and init["cuda_visible_devices"] == "1"
+    assert init["kwargs"]["max_model_len"] == 32768 and "limit_mm_per_prompt" not in init["kwargs"]
+    assert chat["json_schema"] == plan_schema(6)
+    assert chat["seed"] == 11 and chat["temperature"] == 0.7 and chat["max_tokens"] == 8192
+    assert chat["chat_template_kwargs"] == {"enable_thinking": False}
+    assert chat["messages"][0]["content"] == prompts.text("planner_system.md")
+    assert "vo_script_per_shot has 4 lines for 6 shots" in calls[3]["messages"][-1]["content"]
+    assert calls[0]["pid"] != calls[2]["pid"]  # each request in a process that exited
+
+
+def test_vllm_critic_keeps_one_worker_between_questions(stand_in_vllm, tmp_path):
+    set_replies, read_log = stand_in_vllm
+    set_replies('{"overall": 7}', '{"overall": 4}')
+    critic = base.create("critic", "vllm", device="cuda:0", model="Qwen/Qwen3.5-35B-A3B")
+    images = [_png(tmp_path / "a.png", (9, 9, 9)), _png(tmp_path / "b.png", (99, 9, 9))]
+    critic.load()
+    try:
+        first = critic.ask("SYSTEM", "Shot 0, attempt 1.\nScore.", images)
+        second = critic.ask("SYSTEM", "Shot 0, attempt 2.\nScore.", images[:1])
+        worker = critic._worker
+        assert worker.running
+    finally:
+        critic.unload()
+    assert (first, second) == ('{"overall": 7}', '{"overall": 4}')  # stdout noise never reached the protocol
+    assert not worker.running and worker.proc is None
+    calls = read_log()
+    assert [c["event"] for c in calls] == ["init", "chat", "chat"]
+    assert len({c["pid"] for c in calls}) == 1
+    assert calls[0]["kwargs"]["limit_mm_per_prompt"] == {"image": 16}
+    msg = calls[1]["messages"]
+    assert msg[0] == {"role": "system", "content": "SYSTEM"}
+    assert [p["type"] for p in msg[1]["content"]] == ["text", "image_url", "image_url"]
+    assert msg[1]["content"][1]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert calls[1]["json_schema"] is None and calls[1]["temperature"] == 0.2
+
+
+def test_vllm_critic_restarts_a_worker_that_died(stand_in_vllm):
+    set_replies, read_log = stand_in_vllm
+    set_replies('{"overall": 7}')
+    critic = VllmCritic(device="cuda:0", model="Qwen/Qwen3.5-35B-A3B")
+    critic.load()
+    crashed = critic._worker
+    try:
+        crashed.proc.kill()  # our own child: as if it crashed between two questions
+        crashed.proc.wait()
+        assert critic.ask("SYSTEM", "Shot 2, attempt 1.\nScore.", []) == '{"overall": 7}'
+    finally:
+        critic.unload()
+        crashed.log_path.unlink(missing_ok=True)  # a crashed worker's log is kept for people; not here
+    assert [c["event"] for c in read_log()] == ["init", "init", "chat"]
+
+
+def test_vllm_load_failure_names_the_setting(stand_in_vllm, monkeypatch):
+    monkeypatch.setenv("STUB_VLLM_FAIL_LOAD", "1")
+    with pytest.raises(BackendUnavailable, match="config.json.*REEL_MODEL_CRITIC"):
+        VllmCritic(model="org/not-a-model").load()
+    with pytest.raises(BackendUnavailable, match="config.json.*REEL_MODEL_DIRECTOR"):
+        VllmDirector(model="org/not-a-model").plan(SENTENCE, 6, 0)
+
+
+def test_vllm_missing_local_folder_fails_before_any_process(tmp_path):
+    with pytest.raises(BackendUnavailable, match="REEL_MODEL_DIRECTOR"):
+        VllmDirector(model=str(tmp_path / "no-such-model")).plan(SENTENCE, 6, 0)
+    with pytest.raises(BackendUnavailable, match="REEL_MODEL_CRITIC"):
+        VllmCritic(model=str(tmp_path / "no-such-model")).load()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed here")
+def test_vllm_not_installed_is_backend_unavailable(monkeypatch):
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    with pytest.raises(BackendUnavailable, match="vLLM is not installed.*REEL_MODEL_DIRECTOR"):
+        VllmDirector(model="org/model").plan(SENTENCE, 6, 0)
+
+
+# ---------------------------------------------------------------- Kokoro
+
+
+def _kokoro_config() -> dict:
+    """Kokoro-82M's architecture (kokoro/model.py, istftnet.py) with a smaller ALBERT, one predictor
+    layer and one vocoder resblock so a random-weight model builds and speaks in seconds; the decoder's
+    widths are fixed in kokoro's code, so they stay, and so does the 300-sample hop (24 kHz at 80 fps).
+    The vocabulary covers the IPA symbols misaki emits; KModel skips unknown ones, as the real one does."""
+    symbols = (";:,.!?¡¿—…\"«»“” abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+               "ɑɐɒæβɔɕçðʤəɚɛɜɟɡɥɨɪʝɯɰŋɳɲɴøɸθœɹɾɻʁɽʂʃʈʧʊʋʌɣɤχʎʒʔˈˌːʰʲ↓↑→↗↘'ᵊᵻ")
+    vocab: dict[str, int] = {}
+    for ch in symbols:
+        vocab.setdefault(ch, len(vocab) + 1)
+    return {"istftnet": {"upsample_kernel_sizes": [20, 12], "upsample_rates": [10, 6], "gen_istft_hop_size": 5,
+                         "gen_istft_n_fft": 20, "resblock_dilation_sizes": [[1, 3, 5]], "resblock_kernel_sizes": [3],
+                         "upsample_initial_channel": 512},
+            "dim_in": 64, "dropout": 0.2, "hidden_dim": 512, "max_conv_dim": 512, "max_dur": 50,
+            "multispeaker": True, "n_layer": 1, "n_mels": 80, "n_token": 178, "style_dim": 128,
+            "text_encoder_kernel_size": 5,
+            "plbert": {"hidden_size": 128, "num_attention_heads": 2, "intermediate_size": 256,
+                       "max_position_embeddings": 512, "num_hidden_layers": 2, "dropout": 0.1},
+            "vocab": vocab}
+
+
+@pytest.fixture(scope="module")
+def kokoro_folder(tmp_path_factory) -> Path:
+    """A Kokoro model folder as the real one is laid out: config.json, one .pth, voices/<name>.pt."""
+    pytest.importorskip("kokoro", reason="kokoro is not installed (pip install -e .[gpu])")
+    import torch
+    from kokoro import KModel
+
+    folder = tmp_path_factory.mktemp("kokoro")
+    (folder / "config.json").write_text(json.dumps(_kokoro_config()))
+    torch.save({}, folder / "empty.pth")
+    torch.manual_seed(0)
+    model = KModel(repo_id="hexgrad/Kokoro-82M", config=str(folder / "config.json"), model=str(folder / "empty.pth"))
+    (folder / "empty.pth").unlink()
+    # Random weights predict ~25 frames (0.3 s) per phoneme; a zeroed duration head with a fixed bias
+    # gives 2 frames (25 ms) per phoneme, so a line lasts about a second and the test stays fast.
+    with torch.no_grad():
+        model.predictor.duration_proj.linear_layer.weight.zero_()
+        model.predictor.duration_proj.linear_layer.bias.fill_(-3.0)
+    torch.save({k: getattr(model, k).state_dict() for k in ("bert", "bert_encoder", "predictor", "text_encoder",
+                                                             "decoder")}, folder / "kokoro-v1_0.pth")
+    (folder / "voices").mkdir()
+    for lang in prompts.table("locales.json")["languages"].values():
+        # KPipeline indexes a voice pack by phoneme count: [510, 1, 256] (decoder style | prosody style).
+        torch.save(torch.randn(510, 1, 256) * 0.1, folder / "voices" / f"{lang['kokoro_voice']}.pt")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def kokoro(kokoro_folder):
+    voice = base.create("voice", "kokoro", device="cpu", model=str(kokoro_folder), openai_base_url="unused")
+    voice.load()
+    yield voice
+    voice.unload()
+
+
+LINES = {"e": "La ciudad despierta despacio bajo la lluvia.", "f": "La ville s'éveille doucement sous la pluie.",
+         "i": "La città si sveglia piano sotto la pioggia.", "p": "A cidade acorda devagar debaixo da chuva.",
+         "h": "शहर बारिश में धीरे धीरे जागता है।", "z": "城市在雨中慢慢醒来。"}
+
+
+@pytest.mark.parametrize("lang", ["e", "f", "i", "p", "h", "z"])
+def test_kokoro_speaks_offline(kokoro, tmp_path, lang):
+    from models.kokoro_voice import missing_for
+
+    if missing_for(lang):
+        pytest.skip(f"Kokoro language {lang!r} needs {missing_for(lang)} here")
+    out = tmp_path / f"vo_{lang}.wav"
+    seconds = kokoro.speak(LINES[lang], lang, out)
+    with wave.open(str(out)) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (24000, 1, 2)
+        assert w.getnframes() / 24000 == pytest.approx(seconds)
+    assert 0.5 < seconds < 15, seconds  # ~40-50 phonemes at 25 ms each
+
+
+def test_kokoro_names_what_a_language_needs(kokoro, tmp_path):
+    from models.kokoro_voice import missing_for, requirements_for
+
+    assert "en_core_web_sm" in requirements_for("a") and "pyopenjtalk-plus" in requirements_for("j")
+    assert "jieba" in requirements_for("z") and requirements_for("e") == requirements_for("f")
+    with pytest.raises(UserError, match="unknown voice language"):
+        requirements_for("x")
+    if importlib.util.find_spec("en_core_web_sm") is None:
+        assert any("en_core_web_sm" in cmd and cmd.startswith("pip install") for cmd in missing_for("a"))
+        with pytest.raises(BackendUnavailable, match="en_core_web_sm"):
+            kokoro.speak("The city wakes slowly in the rain.", "a", tmp_path / "a.wav")
+    if importlib.util.find_spec("pyopenjtalk") is None:
+        with pytest.raises(BackendUnavailable, match="pip install pyopenjtalk-plus"):
+            kokoro.speak("街は雨の中でゆっくり目を覚ます。", "j", tmp_path / "j.wav")
+
+
+def test_kokoro_missing_files_are_backend_unavailable(kokoro_folder, tmp_path):
+    from models.kokoro_voice import KokoroVoice
+
+    with pytest.raises(BackendUnavailable, match="REEL_MODEL_VOICE"):
+        KokoroVoice(device="cpu", model=str(tmp_path / "nowhere")).load()
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "config.json").write_text((kokoro_folder / "config.json").read_text())
+    (partial / "kokoro-v1_0.pth").symlink_to(kokoro_folder / "kokoro-v1_0.pth")
+    voice = KokoroVoice(device="cpu", model=str(partial))  # no voices/ folder
+    with pytest.raises(BackendUnavailable, match=r"voices/ef_dora\.pt.*REEL_MODEL_VOICE"):
+        voice.speak("Hola a todos.", "e", tmp_path / "x.wav")
