@@ -76,6 +76,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from benchmarks.schedule import main as schedule
+
+    schedule()
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from reel.doctor import run_checks
 
@@ -112,6 +119,10 @@ def parser() -> argparse.ArgumentParser:
     resume.add_argument("reel_id")
     resume.add_argument("--out", default=None)
     resume.set_defaults(func=cmd_resume)
+
+    bench = sub.add_parser("bench", help="benchmarks that print figures")
+    bench.add_argument("which", choices=["schedule"], help="schedule: model loads and GPU time, ours vs the seed's")
+    bench.set_defaults(func=cmd_bench)
 
     doctor = sub.add_parser("doctor", help="check ffmpeg, espeak, Prefect and the GPU stack")
     doctor.set_defaults(func=cmd_doctor)

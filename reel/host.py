@@ -3,7 +3,8 @@ loads the model it needs (unloading the previous one unless they fit together) a
 resident while further tasks need it.
 
 Scheduling is by model affinity: when the GPU frees up, a waiting task whose model is already
-resident goes first; otherwise the earliest waiter. With every shot's subflow running at once,
+resident goes first; otherwise the earliest waiter, after a short grace period while a heavy
+model is resident (a swap costs minutes; a shot's next render may be a moment from asking). With every shot's subflow running at once,
 that renders all first attempts while the video model is loaded, then critiques them all while
 the critic is loaded, then sends only the failures round again: the seed project reloaded the
 video model and the critic around every single critique.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
+import time
 from typing import Any, Iterator
 
 from models import base
@@ -28,6 +30,7 @@ _waiting: list[tuple[int, tuple[str, str]]] = []
 _ticket = itertools.count()
 _resident: dict[tuple[str, str], Any] = {}
 _fits_together: set[frozenset[str]] = set()
+_freed_at = 0.0
 evict_after_use = False  # the seed's schedule, kept for the benchmark's comparison
 loads: list[tuple[str, str]] = []  # (role, backend) in load order
 
@@ -38,9 +41,18 @@ def allow_together(pairs: list[list[str]]) -> None:
     _fits_together.update(frozenset(p) for p in pairs)
 
 
-def _my_turn(ticket: int, key: tuple[str, str]) -> bool:
+def _next_up() -> tuple[int | None, float]:
+    """The ticket that may go now (None: wait), and how long to wait before asking again."""
     warm = [w for w in _waiting if w[1] in _resident]
-    return min(warm or _waiting)[0] == ticket
+    if warm:
+        return min(warm)[0], 0.0
+    from reel.settings import get_settings
+
+    heavy_resident = any(getattr(b, "heavy", False) for b in _resident.values())
+    left = _freed_at + get_settings().swap_grace_s - time.monotonic()
+    if heavy_resident and not evict_after_use and left > 0:
+        return None, left
+    return min(_waiting)[0], 0.0
 
 
 def _load(role: str, name: str) -> Any:
@@ -69,8 +81,11 @@ def use(role: str, name: str) -> Iterator[tuple[Any, Held]]:
     ticket = next(_ticket)
     with _cond:
         _waiting.append((ticket, key))
-        while _busy or not _my_turn(ticket, key):
-            _cond.wait()
+        while True:
+            up, wait = (None, None) if _busy else _next_up()
+            if up == ticket:
+                break
+            _cond.wait(timeout=wait or None)
         _waiting.remove((ticket, key))
         _busy = True
     try:
@@ -81,8 +96,10 @@ def use(role: str, name: str) -> Iterator[tuple[Any, Held]]:
                 backend.unload()
                 _resident.pop(key, None)
     finally:
+        global _freed_at
         with _cond:
             _busy = False
+            _freed_at = time.monotonic()
             _cond.notify_all()
 
 

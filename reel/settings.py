@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # "affinity": shots run at once and the host batches work per model (fewest swaps);
     # "sequential": one shot after another, as the seed project did.
     schedule: str = "affinity"
+    # How long a loaded heavy model waits for more of its work before another model replaces it:
+    # a swap costs minutes on a real GPU, and a shot's next request may be seconds from arriving.
+    swap_grace_s: float = 5.0
     gpu_slot: str = "gpu"
     gpu_slots: int = 1
     gpu_lock: Path = Path.home() / ".cache" / "reel" / "gpu.lock"

@@ -1,0 +1,72 @@
+"""Model loads and simulated GPU time per reel: our affinity schedule against the seed's
+(one shot after another, every model unloaded after each use), for 6 shots with 0, 1 and 2
+retry rounds. Runs the real `reel` flow with timed stand-in backends (benchmarks/standins.py).
+
+    python -m benchmarks.schedule            # or: reel bench schedule
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+from benchmarks import standins
+
+PROMPT = "a violinist plays in a Brooklyn subway station at midnight"
+ROLES = ("director", "image", "video", "critic", "music", "voice")
+
+
+def _register() -> None:
+    from models import base
+    from reel.presets import PRESETS
+
+    for role in ROLES:
+        base.REGISTRY[role]["bench"] = f"benchmarks.standins:Bench{role.capitalize()}"
+    # The preview preset at small sizes with three attempts, so two retry rounds fit.
+    PRESETS["bench"] = PRESETS["preview"].model_copy(update={
+        "name": "bench", "attempts": 3, "pass_threshold": 7, "backends": "bench", "frames": 17,
+        "render_size": (192, 112), "master_size": (192, 112), "final_size": (192, 112)})
+
+
+def run_once(rounds: int, schedule: str, shots: int = 6) -> dict:
+    """One reel; returns loads per role, total loads, simulated GPU minutes and wall seconds."""
+    from flows.reel import reel
+    from reel import host
+
+    _register()
+    standins.reset()
+    standins.BenchCritic.fail_rounds = rounds
+    os.environ["REEL_SCHEDULE"] = schedule
+    host.unload_all()
+    host.evict_after_use = schedule == "sequential"
+    started = time.time()
+    try:
+        with tempfile.TemporaryDirectory() as root:
+            reel(prompt=PROMPT, preset="bench", root=root, seed=rounds, n_shots=shots, backends="bench")
+    finally:
+        host.evict_after_use = False
+        host.unload_all()
+        os.environ.pop("REEL_SCHEDULE", None)
+    loads = standins.ledger["loads"]
+    return {"rounds": rounds, "schedule": schedule, "loads": len(loads),
+            "per_role": {r: loads.count(r) for r in ROLES}, "gpu_minutes": standins.ledger["gpu_seconds"] / 60,
+            "max_resident": standins.ledger["max_resident"], "wall_s": time.time() - started}
+
+
+def main() -> None:
+    from reel.env import configure
+
+    configure()
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    print(f"{'retry rounds':>12} | {'schedule':<22} | {'model loads':>11} | {'sim. GPU-min':>12} | "
+          f"{'video/critic loads':>18} | wall s")
+    for rounds in (0, 1, 2):
+        for schedule, label in (("sequential", "seed (reload per call)"), ("affinity", "reel (affinity)")):
+            r = run_once(rounds, schedule)
+            print(f"{rounds:>12} | {label:<22} | {r['loads']:>11} | {r['gpu_minutes']:>12.1f} | "
+                  f"{r['per_role']['video']:>8}/{r['per_role']['critic']:<9} | {r['wall_s']:.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

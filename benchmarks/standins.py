@@ -1,0 +1,120 @@
+"""Timed stand-in backends for the schedule benchmark: each one costs what the seed's model
+cost (load and per call, scaled down), then makes a real output with the preview backend so
+the real flow runs end to end. They count loads and simulated GPU-seconds."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+from models.heuristic_director import HeuristicDirector
+from models.preview_image import AnimaticImage
+from models.preview_music import MidiMusic
+from models.preview_video import CameraMoveVideo
+from models.preview_voice import EspeakVoice
+
+# Seconds on one MI300X. Run costs: seed 000/002 (Wan2.2-A14B clip ~3.5 min at 480p, FLUX master
+# 7.8 s, ACE-Step 70 s, Kokoro 5 s for the narration, critic verdict ~93 s from the seed's event
+# log). Load costs are not published in the seeds: the values marked "assumed" are estimates
+# from model size (weights read at a few GB/s plus warm-up); change them here to match your box.
+COSTS = {
+    "director": {"load": 150.0, "run": 60.0},   # Qwen3.5-35B-A3B via vLLM (load assumed)
+    "image": {"load": 30.0, "run": 7.8},        # FLUX.2 klein 4B (load assumed)
+    "video": {"load": 120.0, "run": 210.0},     # Wan2.2-I2V-A14B, 81 frames at 480p (load assumed)
+    "critic": {"load": 150.0, "run": 20.0},     # the same 35B checkpoint, vision prompt (load assumed)
+    "music": {"load": 20.0, "run": 70.0},       # ACE-Step (load assumed)
+    "voice": {"load": 3.0, "run": 0.8},         # Kokoro-82M, per line (5 s for six lines)
+}
+SCALE = 0.0005  # simulated seconds -> real sleep seconds
+
+_lock = threading.Lock()
+ledger: dict = {"loads": [], "gpu_seconds": 0.0, "resident": set(), "max_resident": 0}
+
+
+def reset() -> None:
+    with _lock:
+        ledger.update(loads=[], gpu_seconds=0.0, resident=set(), max_resident=0)
+
+
+def _spend(role: str, what: str) -> None:
+    seconds = COSTS[role][what]
+    with _lock:
+        ledger["gpu_seconds"] += seconds
+    time.sleep(seconds * SCALE)
+
+
+class _Timed:
+    heavy = True
+    role = ""
+
+    def load(self) -> None:
+        with _lock:
+            ledger["loads"].append(self.role)
+            ledger["resident"].add(self.role)
+            ledger["max_resident"] = max(ledger["max_resident"], len(ledger["resident"]))
+        _spend(self.role, "load")
+
+    def unload(self) -> None:
+        with _lock:
+            ledger["resident"].discard(self.role)
+
+
+class BenchDirector(_Timed):
+    name, role, model_id = "bench", "director", "bench-director"
+
+    def plan(self, prompt, n_shots, seed):
+        _spend("director", "run")
+        return HeuristicDirector().plan(prompt, n_shots=n_shots, seed=seed)
+
+
+class BenchImage(_Timed):
+    name, role, model_id = "bench", "image", "bench-image"
+
+    def master(self, plan, subject, seed, size, out):
+        _spend("image", "run")
+        AnimaticImage().master(plan, subject, seed=seed, size=size, out=out)
+
+    def keyframe(self, plan, shot, refs, seed, size, out):
+        _spend("image", "run")
+        AnimaticImage().keyframe(plan, shot, refs, seed=seed, size=size, out=out)
+
+
+class BenchVideo(_Timed):
+    name, role, model_id = "bench", "video", "bench-video"
+
+    def render(self, plan, shot, keyframe, end_frame, knobs, out):
+        _spend("video", "run")
+        CameraMoveVideo().render(plan, shot, keyframe, end_frame, knobs, out)
+
+
+class BenchCritic(_Timed):
+    """Fails every shot's first `fail_rounds` attempts with CAMERA_IGNORED, then passes."""
+
+    name, role, model_id = "bench", "critic", "bench-critic"
+    fail_rounds = 0
+
+    def ask(self, system: str, prompt: str, images: list[Path]) -> str:
+        _spend("critic", "run")
+        attempt = int(re.search(r"attempt (\d+)\.", prompt).group(1))
+        if attempt <= self.fail_rounds:
+            return ('{"character_match": 8, "scene_match": 8, "composition": 3, "artifact_free": 8, "overall": 4, '
+                    '"issues": ["CAMERA_IGNORED: the frames are framed identically"]}')
+        return '{"character_match": 9, "scene_match": 9, "composition": 9, "artifact_free": 9, "overall": 9}'
+
+
+class BenchMusic(_Timed):
+    name, role, model_id = "bench", "music", "bench-music"
+
+    def compose(self, brief, seconds, seed, out):
+        _spend("music", "run")
+        MidiMusic().compose(brief, seconds=seconds, seed=seed, out=out)
+
+
+class BenchVoice(_Timed):
+    name, role, model_id = "bench", "voice", "bench-voice"
+
+    def speak(self, text, lang, out):
+        _spend("voice", "run")
+        return EspeakVoice().speak(text, lang, out)
