@@ -42,7 +42,8 @@ class ScriptedCritic:
             digest = hashlib.sha256(self.script_path.read_bytes()).hexdigest()[:12] if self.script_path else "none"
         except OSError:
             digest = "missing"
-        self.model_id = f"scripted:{digest}"  # the script's content, so a changed script re-critiques
+        # The script's content, so a changed script re-critiques.
+        self.model_id = f"{self.script_path.name if self.script_path else 'no-script'}@{digest}"
         self.script: dict | None = None
         self._used: dict[str, int] = {}
         self._lock = threading.Lock()

@@ -13,7 +13,6 @@ import uuid
 from models import base
 from reel import host, prompts
 from reel.caching import artifact_digests
-from reel.gpu import gpu_slot
 from reel.media import sample_frames
 from reel.records import ReelRef, StageRecord
 from reel.schema import Plan, RenderKnobs, Verdict
@@ -51,15 +50,14 @@ def critique_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: in
     shot = plan.shots[shot_index]
     clip_path, key_path = store.local_path(clip.artifact()), store.local_path(keyframe.artifact())
     portraits = {k: store.local_path(masters[k].artifact()) for k in plan.characters_in(shot) if k in masters}
-    measured = host.get("critic", TIER1)
+    measured = base.create("critic", TIER1)  # CPU measurements: no GPU slot needed
     verdict = measured.critique(plan, shot, clip_path, key_path, portraits, knobs)
     record.backend, record.model_id, tier = measured.name, measured.model_id, 1
     if base.resolve_name("critic", backend) != TIER1 and verdict.passes(threshold):
         frames_dir = store.scratch() / f"frames-{uuid.uuid4().hex[:8]}"
         try:
             frames = sample_frames(clip_path, FRAME_POSITIONS, frames_dir)
-            with gpu_slot() as held:
-                critic = host.get("critic", backend)
+            with host.use("critic", backend) as (critic, held):
                 judged = ask_vision_critic(critic, plan, shot_index, knobs, frames, portraits)
             record.meta["gpu_window"] = held.window
         finally:

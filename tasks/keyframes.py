@@ -6,7 +6,6 @@ from __future__ import annotations
 from models import base
 from reel import host
 from reel.caching import artifact_digests
-from reel.gpu import gpu_slot
 from reel.ids import seed_for
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
@@ -36,8 +35,7 @@ def paint_keyframe(store: ArtifactStore, plan: Plan, shot_index: int, refs: list
     shot = plan.shots[shot_index]
     ref_paths = [store.local_path(r.artifact()) for r in refs]
     out = store.scratch() / f"keyframe_{shot_index}.png"
-    with gpu_slot() as held:
-        model = host.get("image", backend)
+    with host.use("image", backend) as (model, held):
         model.keyframe(plan, shot, ref_paths, seed=seed, size=size, out=out)
     record.artifacts["main"] = store.put_file(f"keyframes/keyframe_{shot_index}{suffix}.png", out)
     record.backend, record.model_id = model.name, model.model_id

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from models import base
 from reel import host
-from reel.gpu import gpu_slot
 from reel.ids import seed_for
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
@@ -31,8 +30,7 @@ def paint_master(store: ArtifactStore, plan: Plan, subject: str, size: tuple[int
                  backend: str) -> StageRecord:
     record = timed("master", subject)
     out = store.scratch() / f"master_{subject}.png"
-    with gpu_slot() as held:
-        model = host.get("image", backend)
+    with host.use("image", backend) as (model, held):
         model.master(plan, subject, seed=seed, size=size, out=out)
     record.artifacts["main"] = store.put_file(f"masters/master_{subject}.png", out)
     record.backend, record.model_id = model.name, model.model_id

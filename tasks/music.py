@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from models import base
 from reel import host
-from reel.gpu import gpu_slot
 from reel.ids import seed_for
 from reel.records import ReelRef, StageRecord
 from reel.stage import infra_retries, stage, timed
@@ -14,8 +13,7 @@ from reel.store import ArtifactStore
 def score_music(store: ArtifactStore, brief: str, seconds: float, seed: int, backend: str) -> StageRecord:
     record = timed("music")
     out = store.scratch() / "music.wav"
-    with gpu_slot() as held:
-        model = host.get("music", backend)
+    with host.use("music", backend) as (model, held):
         model.compose(brief, seconds=seconds, seed=seed, out=out)
     record.artifacts["main"] = store.put_file("music.wav", out)
     record.backend, record.model_id = model.name, model.model_id

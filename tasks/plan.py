@@ -9,7 +9,6 @@ from pydantic import ValidationError
 from models import base
 from reel import host
 from reel.errors import UserError
-from reel.gpu import gpu_slot
 from reel.records import ReelRef, StageRecord
 from reel.schema import Plan
 from reel.stage import infra_retries, stage, timed
@@ -54,8 +53,7 @@ def make_plan(store: ArtifactStore, prompt: str | None, plan_data: dict | None, 
         plan = parse_plan(plan_data)
         record.backend, record.model_id = "user", "edited plan"
     else:
-        with gpu_slot() as held:
-            d = host.get("director", director)
+        with host.use("director", director) as (d, held):
             plan = d.plan(check_prompt(prompt or ""), n_shots=n_shots, seed=seed)
         record.backend, record.model_id = d.name, d.model_id
         record.meta["gpu_window"] = held.window

@@ -5,7 +5,6 @@ from __future__ import annotations
 from models import base
 from reel import host, prompts
 from reel.caching import artifact_digests
-from reel.gpu import gpu_slot
 from reel.ids import seed_for
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
@@ -44,8 +43,7 @@ def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int,
     start = store.local_path(keyframe.artifact())
     # First-last-frame: end on the keyframe's identity, so drift cannot accumulate through the shot.
     end = start if knobs.end_frame else None
-    with gpu_slot() as held:
-        model = host.get("video", backend)
+    with host.use("video", backend) as (model, held):
         model.render(plan, plan.shots[shot_index], start, end, knobs, out)
     record.artifacts["main"] = store.put_file(clip_path(shot_index, attempt), out)
     record.backend, record.model_id = model.name, model.model_id

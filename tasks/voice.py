@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from models import base
 from reel import host
-from reel.gpu import gpu_slot
 from reel.records import ReelRef, StageRecord
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
@@ -13,8 +12,7 @@ from reel.store import ArtifactStore
 def speak_line(store: ArtifactStore, line: str, lang: str, shot_index: int, backend: str) -> StageRecord:
     record = timed("voice", f"shot {shot_index}")
     out = store.scratch() / f"vo_{shot_index}.wav"
-    with gpu_slot() as held:
-        model = host.get("voice", backend)
+    with host.use("voice", backend) as (model, held):
         seconds = model.speak(line, lang, out)
     record.artifacts["main"] = store.put_file(f"vo/vo_{shot_index:02d}.wav", out)
     record.backend, record.model_id = model.name, model.model_id
