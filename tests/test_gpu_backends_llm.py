@@ -29,6 +29,8 @@ from models.vlm_critic import VllmCritic
 from reel import prompts
 from reel.errors import BackendUnavailable, UserError
 from reel.schema import Plan
+from tests.chat_server import ChatServer
+from tests.tiny_models import build_tiny_kokoro
 
 SENTENCE = "a violinist and her brother play on a Paris bridge at dusk"
 
@@ -43,47 +45,6 @@ def plan_dict(plan: Plan) -> dict:
 
 
 # ---------------------------------------------------------------- a local OpenAI-compatible server
-
-
-class ChatServer:
-    """Answers POST /v1/chat/completions with the scripted replies in order (the last one repeats)
-    and records every request it got."""
-
-    def __init__(self, replies: list[str]):
-        self.replies, self.requests = replies, []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                if self.path != "/v1/chat/completions":
-                    self._send(404, {"error": {"message": f"no route {self.path}"}})
-                    return
-                reply = server.replies[min(len(server.requests) - 1, len(server.replies) - 1)]
-                self._send(200, {"id": "x", "object": "chat.completion", "model": body.get("model"),
-                                 "choices": [{"index": 0, "finish_reason": "stop",
-                                              "message": {"role": "assistant", "content": reply}}]})
-
-            def _send(self, code: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):  # keep pytest output clean
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
@@ -467,52 +428,11 @@ def test_vllm_not_installed_is_backend_unavailable(monkeypatch):
 # ---------------------------------------------------------------- Kokoro
 
 
-def _kokoro_config() -> dict:
-    """Kokoro-82M's architecture (kokoro/model.py, istftnet.py) with a smaller ALBERT, one predictor
-    layer and one vocoder resblock so a random-weight model builds and speaks in seconds; the decoder's
-    widths are fixed in kokoro's code, so they stay, and so does the 300-sample hop (24 kHz at 80 fps).
-    The vocabulary covers the IPA symbols misaki emits; KModel skips unknown ones, as the real one does."""
-    symbols = (";:,.!?¡¿—…\"«»“” abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-               "ɑɐɒæβɔɕçðʤəɚɛɜɟɡɥɨɪʝɯɰŋɳɲɴøɸθœɹɾɻʁɽʂʃʈʧʊʋʌɣɤχʎʒʔˈˌːʰʲ↓↑→↗↘'ᵊᵻ")
-    vocab: dict[str, int] = {}
-    for ch in symbols:
-        vocab.setdefault(ch, len(vocab) + 1)
-    return {"istftnet": {"upsample_kernel_sizes": [20, 12], "upsample_rates": [10, 6], "gen_istft_hop_size": 5,
-                         "gen_istft_n_fft": 20, "resblock_dilation_sizes": [[1, 3, 5]], "resblock_kernel_sizes": [3],
-                         "upsample_initial_channel": 512},
-            "dim_in": 64, "dropout": 0.2, "hidden_dim": 512, "max_conv_dim": 512, "max_dur": 50,
-            "multispeaker": True, "n_layer": 1, "n_mels": 80, "n_token": 178, "style_dim": 128,
-            "text_encoder_kernel_size": 5,
-            "plbert": {"hidden_size": 128, "num_attention_heads": 2, "intermediate_size": 256,
-                       "max_position_embeddings": 512, "num_hidden_layers": 2, "dropout": 0.1},
-            "vocab": vocab}
-
-
 @pytest.fixture(scope="module")
 def kokoro_folder(tmp_path_factory) -> Path:
     """A Kokoro model folder as the real one is laid out: config.json, one .pth, voices/<name>.pt."""
     pytest.importorskip("kokoro", reason="kokoro is not installed (pip install -e .[gpu])")
-    import torch
-    from kokoro import KModel
-
-    folder = tmp_path_factory.mktemp("kokoro")
-    (folder / "config.json").write_text(json.dumps(_kokoro_config()))
-    torch.save({}, folder / "empty.pth")
-    torch.manual_seed(0)
-    model = KModel(repo_id="hexgrad/Kokoro-82M", config=str(folder / "config.json"), model=str(folder / "empty.pth"))
-    (folder / "empty.pth").unlink()
-    # Random weights predict ~25 frames (0.3 s) per phoneme; a zeroed duration head with a fixed bias
-    # gives 2 frames (25 ms) per phoneme, so a line lasts about a second and the test stays fast.
-    with torch.no_grad():
-        model.predictor.duration_proj.linear_layer.weight.zero_()
-        model.predictor.duration_proj.linear_layer.bias.fill_(-3.0)
-    torch.save({k: getattr(model, k).state_dict() for k in ("bert", "bert_encoder", "predictor", "text_encoder",
-                                                             "decoder")}, folder / "kokoro-v1_0.pth")
-    (folder / "voices").mkdir()
-    for lang in prompts.table("locales.json")["languages"].values():
-        # KPipeline indexes a voice pack by phoneme count: [510, 1, 256] (decoder style | prosody style).
-        torch.save(torch.randn(510, 1, 256) * 0.1, folder / "voices" / f"{lang['kokoro_voice']}.pt")
-    return folder
+    return build_tiny_kokoro(tmp_path_factory.mktemp("kokoro"))
 
 
 @pytest.fixture(scope="module")

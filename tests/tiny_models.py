@@ -15,6 +15,7 @@ torch, diffusers and transformers are imported inside the builders.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 # Qwen-style chat template, reduced to what Flux2KleinPipeline renders: one user turn, then the
@@ -168,3 +169,52 @@ def _save(pipe, path: str | Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(path)
     return path
+
+
+def _kokoro_config() -> dict:
+    """Kokoro-82M's architecture (kokoro/model.py, istftnet.py) with a smaller ALBERT, one predictor
+    layer and one vocoder resblock so a random-weight model builds and speaks in seconds; the decoder's
+    widths are fixed in kokoro's code, so they stay, and so does the 300-sample hop (24 kHz at 80 fps).
+    The vocabulary covers the IPA symbols misaki emits; KModel skips unknown ones, as the real one does."""
+    symbols = (";:,.!?¡¿—…\"«»“” abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+               "ɑɐɒæβɔɕçðʤəɚɛɜɟɡɥɨɪʝɯɰŋɳɲɴøɸθœɹɾɻʁɽʂʃʈʧʊʋʌɣɤχʎʒʔˈˌːʰʲ↓↑→↗↘'ᵊᵻ")
+    vocab: dict[str, int] = {}
+    for ch in symbols:
+        vocab.setdefault(ch, len(vocab) + 1)
+    return {"istftnet": {"upsample_kernel_sizes": [20, 12], "upsample_rates": [10, 6], "gen_istft_hop_size": 5,
+                         "gen_istft_n_fft": 20, "resblock_dilation_sizes": [[1, 3, 5]], "resblock_kernel_sizes": [3],
+                         "upsample_initial_channel": 512},
+            "dim_in": 64, "dropout": 0.2, "hidden_dim": 512, "max_conv_dim": 512, "max_dur": 50,
+            "multispeaker": True, "n_layer": 1, "n_mels": 80, "n_token": 178, "style_dim": 128,
+            "text_encoder_kernel_size": 5,
+            "plbert": {"hidden_size": 128, "num_attention_heads": 2, "intermediate_size": 256,
+                       "max_position_embeddings": 512, "num_hidden_layers": 2, "dropout": 0.1},
+            "vocab": vocab}
+
+
+def build_tiny_kokoro(folder: Path) -> Path:
+    """A Kokoro model folder laid out as the real one (config.json, one .pth, voices/<name>.pt),
+    with random weights and a voice for every language in prompts/locales.json."""
+    import torch
+    from kokoro import KModel
+
+    from reel import prompts
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(_kokoro_config()))
+    torch.save({}, folder / "empty.pth")
+    torch.manual_seed(0)
+    model = KModel(repo_id="hexgrad/Kokoro-82M", config=str(folder / "config.json"), model=str(folder / "empty.pth"))
+    (folder / "empty.pth").unlink()
+    # Random weights predict ~25 frames (0.3 s) per phoneme; a zeroed duration head with a fixed bias
+    # gives 2 frames (25 ms) per phoneme, so a line lasts about a second and the test stays fast.
+    with torch.no_grad():
+        model.predictor.duration_proj.linear_layer.weight.zero_()
+        model.predictor.duration_proj.linear_layer.bias.fill_(-3.0)
+    torch.save({k: getattr(model, k).state_dict() for k in ("bert", "bert_encoder", "predictor", "text_encoder",
+                                                             "decoder")}, folder / "kokoro-v1_0.pth")
+    (folder / "voices").mkdir()
+    for lang in prompts.table("locales.json")["languages"].values():
+        # KPipeline indexes a voice pack by phoneme count: [510, 1, 256] (decoder style | prosody style).
+        torch.save(torch.randn(510, 1, 256) * 0.1, folder / "voices" / f"{lang['kokoro_voice']}.pt")
+    return folder
