@@ -10,7 +10,7 @@ from typing import Any
 from prefect import flow
 
 from flows.shot import ShotOutcome, shot_flow
-from models.base import resolve_name
+from models.base import backend_class, resolve_name
 from reel import host, progress, publish, verdict_log
 from reel.gpu import ensure_gpu_limit
 from reel.ids import reel_id_for
@@ -32,7 +32,10 @@ from tasks.voice import voice_stage
 def choose_backends(family: str, override: str | None) -> dict[str, str]:
     """Backend per role: REEL_BACKEND_<ROLE> settings win, then the override family, then the preset's."""
     s = get_settings()
-    return {role: resolve_name(role, s.backend_for(role, override or family)) for role in ROLES}
+    roles = {role: resolve_name(role, s.backend_for(role, override or family)) for role in ROLES}
+    for role, name in roles.items():
+        backend_class(role, name)  # an unknown or uninstallable backend: one clear error, now
+    return roles
 
 
 def run_shots(calls: list[dict[str, Any]]) -> list[ShotOutcome]:

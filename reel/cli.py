@@ -30,7 +30,10 @@ def _load_plan_file(path: str) -> dict:
 def cmd_make(args: argparse.Namespace) -> int:
     from reel.presets import for_aspect, get_preset
 
-    for_aspect(get_preset(args.preset), args.aspect)  # fail fast on bad names, before Prefect starts
+    from flows.reel import choose_backends
+
+    # Fail fast on bad names, before Prefect starts.
+    choose_backends(for_aspect(get_preset(args.preset), args.aspect).backends, args.backends)
     plan = _load_plan_file(args.plan) if args.plan else None
     if plan is None:
         from tasks.plan import check_prompt, check_shots
@@ -105,6 +108,7 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("--aspect", default="16:9", help="16:9 or 9:16")
     make.add_argument("--seed", type=int, default=0)
     make.add_argument("--shots", type=int, default=6, help="number of shots (default 6)")
+    make.add_argument("--verbose", action="store_true", help="show Prefect's own logs on the terminal")
     make.add_argument("--backends", default=None, help="backend family for every role: preview or gpu")
     make.set_defaults(func=cmd_make)
 
@@ -118,6 +122,7 @@ def parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="continue a reel from its last good artifact")
     resume.add_argument("reel_id")
     resume.add_argument("--out", default=None)
+    resume.add_argument("--verbose", action="store_true", help="show Prefect's own logs on the terminal")
     resume.set_defaults(func=cmd_resume)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
@@ -134,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command in ("make", "resume"):
         os.environ.setdefault("REEL_PROGRESS", "1")
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        if not args.verbose:
+            # Progress lines and one-line errors on the terminal; Prefect's logs still go to its API/UI.
+            os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     try:
         return args.func(args)
     except UserError as exc:

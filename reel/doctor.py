@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import subprocess
 from typing import Callable
 
@@ -65,20 +64,56 @@ def check_prefect() -> tuple[str, str]:
 
 
 def check_gpu_stack() -> tuple[str, str]:
-    mods = ["torch", "diffusers", "transformers", "accelerate", "vllm", "para_attn", "kokoro"]
+    mods = ["torch", "diffusers", "transformers", "accelerate", "vllm", "kokoro"]
     missing = [m for m in mods if importlib.util.find_spec(m) is None]
     if not missing:
         import torch
 
         dev = "CUDA" if torch.cuda.is_available() else "no GPU visible"
-        return OK, f"GPU stack importable ({dev})"
+        cache = "" if importlib.util.find_spec("para_attn") else "; FBCache off: pip install 'pip<26.3' && pip install -e .[fbcache]"
+        return OK, f"GPU stack importable ({dev}){cache}"
     return WARN, (f"GPU stack not installed ({', '.join(missing)} missing): the preview profile works; "
                   "for the open-weights models run `pip install -e .[gpu]`")
 
 
+def check_kokoro_languages() -> tuple[str, str]:
+    """What Kokoro needs for each narration language (English: spaCy model; Japanese: MeCab stack)."""
+    if importlib.util.find_spec("kokoro") is None:
+        return WARN, "kokoro not installed: narration uses the espeak-ng preview voice (pip install -e .[gpu])"
+    from models.kokoro_voice import missing_for
+    from reel import prompts
+
+    gaps = {code: missing_for(code) for code in prompts.table("locales.json")["languages"]}
+    lacking = {code: cmds for code, cmds in gaps.items() if cmds}
+    if not lacking:
+        return OK, "Kokoro can speak all 9 languages"
+    ready = ", ".join(code for code in gaps if code not in lacking)
+    fixes = "; ".join(f"{code}: {' && '.join(cmds)}" for code, cmds in lacking.items())
+    return WARN, f"Kokoro speaks {ready} here; missing for the others -> {fixes}"
+
+
+def check_gpu_models() -> tuple[str, str]:
+    """Where the GPU backends will load weights from (a missing local folder is the usual mistake)."""
+    from pathlib import Path
+
+    from reel.settings import get_settings
+
+    s = get_settings()
+    notes = []
+    for role in ("director", "image", "video", "music", "voice"):
+        model = s.model_for(role)
+        looks_local = model.startswith(("/", ".", "~"))
+        if looks_local and not Path(model).expanduser().exists():
+            notes.append(f"{role}: {model} does not exist (set REEL_MODEL_{role.upper()})")
+    if notes:
+        return FAIL, "; ".join(notes)
+    return OK, ", ".join(f"{r}={s.model_for(r)}" for r in ("director", "image", "video", "music", "voice"))
+
+
 CHECKS: dict[str, Callable[[], tuple[str, str]]] = {
     "ffmpeg": check_ffmpeg, "espeak-ng": check_espeak, "soundfont": check_soundfont,
-    "prefect": check_prefect, "gpu stack": check_gpu_stack,
+    "prefect": check_prefect, "gpu stack": check_gpu_stack, "kokoro": check_kokoro_languages,
+    "gpu models": check_gpu_models,
 }
 
 
@@ -86,7 +121,7 @@ def run_checks() -> int:
     worst = OK
     for name, check in CHECKS.items():
         status, detail = check()
-        print(f"[{status:>4}] {name:<10} {re.sub(r'\\s+', ' ', detail)}")
+        print(f"[{status:>4}] {name:<10} {' '.join(detail.split())}")
         if status == FAIL:
             worst = FAIL
     return 1 if worst == FAIL else 0

@@ -1,0 +1,40 @@
+"""`reel doctor` and the one-line errors a user gets when the GPU stack or weights are missing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import reel_cli
+
+
+def test_doctor_reports_each_check_with_a_fix():
+    proc = reel_cli("doctor")
+    lines = proc.stdout.strip().splitlines()
+    names = [line.split("]", 1)[1].split()[0] for line in lines]
+    assert {"ffmpeg", "espeak-ng", "soundfont", "prefect", "gpu", "kokoro"} <= set(names), proc.stdout
+    assert proc.returncode == 0, proc.stdout
+    assert "libx264" not in proc.stdout or "missing" not in proc.stdout
+
+
+def test_doctor_names_a_missing_model_folder_and_its_setting(tmp_path):
+    proc = reel_cli("doctor", env={"REEL_MODEL_VIDEO": str(tmp_path / "no-such-wan")})
+    assert proc.returncode == 1
+    assert "REEL_MODEL_VIDEO" in proc.stdout and "does not exist" in proc.stdout
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_missing_weights_stop_the_run_with_one_line(tmp_path):
+    pytest.importorskip("diffusers", reason="needs the GPU libraries to get as far as loading weights")
+    proc = reel_cli("make", "a quiet harbour at dawn", "--shots", "1", "--out", str(tmp_path / "out"),
+                    env={"REEL_BACKEND_IMAGE": "flux2", "REEL_MODEL_IMAGE": str(tmp_path / "no-such-flux"),
+                         "REEL_DEVICE_IMAGE": "cpu"})
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "REEL_MODEL_IMAGE" in lines[0] and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_unknown_backend_is_one_line(tmp_path):
+    proc = reel_cli("make", "a quiet harbour at dawn", "--out", str(tmp_path), env={"REEL_BACKEND_VIDEO": "sora"})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "reel: error: no video backend named 'sora'; available: faulty, preview, wan22"]
