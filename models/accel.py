@@ -83,3 +83,38 @@ def free(device: str) -> None:
 
         if torch.cuda.is_available():  # also true on ROCm builds
             torch.cuda.empty_cache()
+
+
+class PipelineBackend:
+    """The load/unload lifecycle every diffusers backend shares: `pipe` is loaded on first use
+    from `model_id` on `device`, and handed back whole (del, gc, empty_cache) on unload.
+    Subclasses name their pipeline class, role and setting, and may hook `_loaded`/`_unloaded`."""
+
+    heavy = True
+    pipeline_class = ""
+    role = ""
+    setting = ""
+    device: str
+    model_id: str
+    pipe = None
+
+    def load(self) -> None:
+        if self.pipe is not None:
+            return
+        apply_env()  # before torch is imported
+        self.pipe = load_pipeline(self.pipeline_class, self.model_id, self.device, self.role, self.setting)
+        self._loaded()
+
+    def unload(self) -> None:
+        if self.pipe is None:
+            return
+        del self.pipe
+        self.pipe = None
+        self._unloaded()
+        free(self.device)
+
+    def _loaded(self) -> None:
+        """Called once the pipeline is in memory."""
+
+    def _unloaded(self) -> None:
+        """Called once the pipeline has been dropped."""

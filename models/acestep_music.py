@@ -32,7 +32,7 @@ def keyscale_of(brief: str) -> str | None:
     return f"{m[1][0].upper()}{m[1][1:]} {m[2].lower()}" if m else None
 
 
-class AceStepMusic:
+class AceStepMusic(accel.PipelineBackend):
     """ACE-Step 1.5 through diffusers (MusicModel protocol).
 
     `model` (REEL_MODEL_MUSIC) is a diffusers-format ACE-Step 1.5 checkpoint, a hub id or a local
@@ -41,7 +41,7 @@ class AceStepMusic:
     """
 
     name = "acestep"
-    heavy = True
+    pipeline_class, role, setting = "AceStepPipeline", "music", SETTING
 
     def __init__(self, device: str = "cuda:0", model: str = "ACE-Step/Ace-Step1.5", steps: int = 8,
                  guidance: float = 7.0, shift: float = 3.0):
@@ -51,19 +51,6 @@ class AceStepMusic:
         self.guidance = guidance  # base/sft only: turbo checkpoints run without CFG
         self.shift = shift
         self.pipe = None
-
-    def load(self) -> None:
-        if self.pipe is not None:
-            return
-        accel.apply_env()  # before torch is imported
-        self.pipe = accel.load_pipeline("AceStepPipeline", self.model_id, self.device, "music", SETTING)
-
-    def unload(self) -> None:
-        if self.pipe is None:
-            return
-        del self.pipe
-        self.pipe = None
-        accel.free(self.device)
 
     def compose(self, brief: str, seconds: float, seed: int, out: Path) -> None:
         import torch

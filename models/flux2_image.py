@@ -71,7 +71,7 @@ def scene_setting(plan: Plan) -> str:
     return " ".join(keep)
 
 
-class Flux2KleinImage:
+class Flux2KleinImage(accel.PipelineBackend):
     """FLUX.2 [klein] through diffusers (ImageModel protocol).
 
     `model` is a hub id or a local diffusers folder (REEL_MODEL_IMAGE); `device` a torch device
@@ -79,7 +79,7 @@ class Flux2KleinImage:
     """
 
     name = "flux2"
-    heavy = True
+    pipeline_class, role, setting = "Flux2KleinPipeline", "image", SETTING
     data_files = (TABLE,)
 
     def __init__(self, device: str = "cuda:0", model: str = "black-forest-labs/FLUX.2-klein-4B",
@@ -89,19 +89,6 @@ class Flux2KleinImage:
         self.steps = steps
         self.guidance = guidance  # ignored by the distilled 4B; used by the klein base checkpoints
         self.pipe = None
-
-    def load(self) -> None:
-        if self.pipe is not None:
-            return
-        accel.apply_env()  # before torch is imported
-        self.pipe = accel.load_pipeline("Flux2KleinPipeline", self.model_id, self.device, "image", SETTING)
-
-    def unload(self) -> None:
-        if self.pipe is None:
-            return
-        del self.pipe
-        self.pipe = None
-        accel.free(self.device)
 
     def master(self, plan: Plan, subject: str, seed: int, size: tuple[int, int], out: Path) -> None:
         self._paint(master_prompt(plan, subject), [], seed, size, out)

@@ -43,7 +43,7 @@ def snap(value: int, multiple: int) -> int:
     return max(multiple, round(value / multiple) * multiple)
 
 
-class Wan22Video:
+class Wan22Video(accel.PipelineBackend):
     """Wan2.2 through diffusers (VideoModel protocol). `model` (REEL_MODEL_VIDEO) picks the family:
 
     - Wan2.2-I2V-A14B (default, "Wan-AI/Wan2.2-I2V-A14B-Diffusers"): two experts, `transformer`
@@ -65,7 +65,7 @@ class Wan22Video:
     """
 
     name = "wan22"
-    heavy = True
+    pipeline_class, role, setting = "WanImageToVideoPipeline", "video", SETTING
 
     def __init__(self, device: str = "cuda:0", model: str = "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
                  compile_video: bool = False):
@@ -77,20 +77,11 @@ class Wan22Video:
         self._fbcache: float | None = None  # threshold applied to this pipeline (para-attn patches once)
         self._compiled = False
 
-    def load(self) -> None:
-        if self.pipe is not None:
-            return
-        accel.apply_env()  # before torch is imported
-        self.pipe = accel.load_pipeline("WanImageToVideoPipeline", self.model_id, self.device, "video", SETTING)
+    def _loaded(self) -> None:
         self._scheduler_config = dict(self.pipe.scheduler.config)
 
-    def unload(self) -> None:
-        if self.pipe is None:
-            return
-        del self.pipe
-        self.pipe = None
+    def _unloaded(self) -> None:
         self._fbcache, self._compiled = None, False
-        accel.free(self.device)
 
     def render(self, plan: Plan, shot: Shot, keyframe: Path, end_frame: Path | None,
                knobs: RenderKnobs, out: Path) -> None:
