@@ -9,7 +9,6 @@ Faults (REEL_VIDEO_FAULTS="shot:attempt:fault,..."):
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 

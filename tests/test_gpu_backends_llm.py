@@ -14,9 +14,7 @@ import base64
 import importlib.util
 import json
 import socket
-import threading
 import wave
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest

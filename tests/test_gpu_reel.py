@@ -5,7 +5,6 @@ Kokoro), the director and the tier-2 critic over a real OpenAI-compatible HTTP s
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
