@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import json
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from prefect import flow
@@ -45,9 +45,6 @@ def run_shots(calls: list[dict[str, Any]]) -> list[ShotOutcome]:
     (REEL_SHOT_DEPLOYMENT) on whichever worker takes it, linked here as a child run; masters,
     keyframes and clips travel through the artifact store, and each outcome comes back as the
     child's result, persisted in the reel's own results folder."""
-    import os
-    from concurrent.futures import as_completed
-
     s = get_settings()
     reel_id, done = calls[0]["ref"].reel_id, []
 
@@ -56,29 +53,8 @@ def run_shots(calls: list[dict[str, Any]]) -> list[ShotOutcome]:
         publish.shot_finished(reel_id, outcome.shot_index, outcome.attempts, outcome.shipped, len(done), len(calls))
         return outcome
 
-    if str(getattr(s, "fan_out", os.environ.get("REEL_FAN_OUT", ""))).lower() in ("1", "true", "yes"):
-        from pydantic_core import to_jsonable_python
-
-        from flows.batch import start_runs, wait_for_runs
-        from reel.stage import result_storage
-
-        store = result_storage(calls[0]["ref"])
-        env = {"PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
-               "PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK": f"{store.get_block_type_slug()}/{store._block_document_name}"}
-        name = getattr(s, "shot_deployment", os.environ.get("REEL_SHOT_DEPLOYMENT", "shot/fan-out"))
-        outcomes: dict[int, ShotOutcome] = {}
-
-        def collect_outcome(i: int, child) -> None:
-            if child.state.is_completed():
-                outcomes[i] = finished(child.state.result())
-
-        children = wait_for_runs(start_runs(name, [to_jsonable_python(call) for call in calls], {"env": env}),
-                                 on_final=collect_outcome)
-        failed = [f"shot {i} ({c.name}: {c.state.name}: {c.state.message})" for i, c in enumerate(children)
-                  if i not in outcomes]
-        if failed:
-            raise RuntimeError(f"{len(failed)} of {len(calls)} shot runs did not complete: {'; '.join(failed)}")
-        return [outcomes[i] for i in range(len(calls))]
+    if s.fan_out:
+        return _fan_out(calls, s.shot_deployment, finished)
     if s.schedule == "sequential":
         return [finished(shot_flow(**call)) for call in calls]
     with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="shot") as pool:
@@ -88,6 +64,32 @@ def run_shots(calls: list[dict[str, Any]]) -> list[ShotOutcome]:
             if f.exception() is None:
                 finished(f.result())
         return [f.result() for f in futures]
+
+
+def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[ShotOutcome]:
+    """Each shot as a run of the `shot` deployment, waited for and read back from the store."""
+    from pydantic_core import to_jsonable_python
+
+    from flows.batch import start_runs, wait_for_runs
+    from reel.stage import result_storage
+
+    # The children persist their outcome where this run can read it: the reel's own results block.
+    results = result_storage(calls[0]["ref"])
+    slug = f"{results.get_block_type_slug()}/{results._block_document_name}"
+    env = {"PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true", "PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK": slug}
+    outcomes: dict[int, ShotOutcome] = {}
+
+    def collect_outcome(i: int, child) -> None:
+        if child.state.is_completed():
+            outcomes[i] = finished(child.state.result())
+
+    children = wait_for_runs(start_runs(deployment, [to_jsonable_python(call) for call in calls], {"env": env}),
+                             on_final=collect_outcome)
+    failed = [f"shot {i} ({c.name}: {c.state.name}: {c.state.message})" for i, c in enumerate(children)
+              if i not in outcomes]
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(calls)} shot runs did not complete: {'; '.join(failed)}")
+    return [outcomes[i] for i in range(len(calls))]
 
 
 def reel_ref(prompt: str | None, plan: dict | None, preset: str, reel_id: str | None, aspect: str, seed: int,

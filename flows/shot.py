@@ -8,7 +8,7 @@ from typing import Any
 from prefect import flow
 from pydantic import BaseModel
 
-from reel import progress
+from reel import host, progress
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.retry import Attempt, pick_shipped
@@ -33,6 +33,7 @@ class ShotOutcome(BaseModel):
 @flow(name="shot", flow_run_name="{ref.reel_id}-shot-{shot_index}")
 def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, masters: dict[str, StageRecord],
               preset: Preset, seed: int, backends: dict[str, str]) -> ShotOutcome:
+    host.allow_together(preset.fits_together)  # a fanned-out shot runs in its own process
     ledger = Ledger()
     knobs = first_knobs(plan, shot_index, preset, seed)
     keyframes = {"chained": keyframe}

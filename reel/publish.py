@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import io
 import logging
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
@@ -68,7 +67,7 @@ def artifact_base_url() -> str:
     """Where a static HTTP server serves the local artifact root ('' when none is configured)."""
     from reel.settings import get_settings
 
-    return (getattr(get_settings(), "artifact_url", "") or os.environ.get("REEL_ARTIFACT_URL", "")).rstrip("/")
+    return get_settings().artifact_url.rstrip("/")
 
 
 def presigned_url(store: "ArtifactStore", rel: str, expires: int = PRESIGN_SECONDS) -> str:
@@ -173,8 +172,7 @@ def publish_storyboard(store: "ArtifactStore", plan: "Plan", masters: dict[str, 
     from prefect.artifacts import create_image_artifact
 
     png = contact_sheet(storyboard_rows(store, plan, masters, keyframes))
-    if not (store.exists(STORYBOARD) and store.read_bytes(STORYBOARD) == png):
-        store.write_bytes(STORYBOARD, png)
+    store.write_if_changed(STORYBOARD, png)
     url = browser_url(store, STORYBOARD)
     create_image_artifact(image_url=url, key=artifact_key(store.reel_id, "storyboard"),
                           description=f"Storyboard of reel {store.reel_id}: masters, then each shot's keyframe")

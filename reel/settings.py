@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     s3_endpoint_url: str = ""
     s3_key: str = ""
     s3_secret: str = ""
+    # Scale-out: run each shot as its own `shot` deployment run (any worker of the pool).
+    fan_out: bool = False
+    shot_deployment: str = "shot/fan-out"
+    # Base URL the browser can load artifact files from (`make server` serves the root on :4201).
+    artifact_url: str = ""
     # Fault drills (see reel/drills.py), e.g. "kill:shot:3" or "fail-once:shot:2:attempt:1".
     fail_at: str = ""
     # Faults the `faulty` video backend injects: "shot:attempt:fault,..." (frozen, ignore_camera, drift).

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# One-time (idempotent) Prefect setup for reel: the process work pool that prefect.yaml names,
+# and the `gpu` global concurrency limit every model task holds, one slot per GPU.
+#
+#   deployments/setup.sh              # slots = number of GPUs nvidia-smi lists (1 if none)
+#   GPUS=2 deployments/setup.sh       # say how many
+#
+# Needs PREFECT_API_URL (or a Prefect profile) pointing at the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PY:-.venv/bin/python}"
+POOL="${REEL_POOL:-reel-process}"
+SLOT="${REEL_GPU_SLOT:-gpu}"
+if [ -z "${GPUS:-}" ]; then
+  GPUS=$( (nvidia-smi -L 2>/dev/null || true) | grep -c '^GPU' || true)
+fi
+[ "${GPUS:-0}" -ge 1 ] 2>/dev/null || GPUS=1
+
+prefect() { "$PY" -m prefect --no-prompt "$@"; }
+
+# Create first (one CLI call on a fresh server); on failure, check what is there.
+if prefect work-pool create "$POOL" --type process >/dev/null 2>&1; then
+  echo "work pool $POOL: created (process)"
+else
+  prefect work-pool inspect "$POOL" >/dev/null
+  echo "work pool $POOL: exists"
+fi
+
+if prefect gcl create "$SLOT" --limit "$GPUS" >/dev/null 2>&1; then
+  echo "concurrency limit $SLOT: $GPUS slot(s) (created)"
+else
+  prefect gcl update "$SLOT" --limit "$GPUS" --enable >/dev/null
+  echo "concurrency limit $SLOT: $GPUS slot(s) (updated)"
+fi
