@@ -32,7 +32,6 @@ _resident: dict[tuple[str, str], Any] = {}
 _fits_together: set[frozenset[str]] = set()
 _freed_at = 0.0
 evict_after_use = False  # the seed's schedule, kept for the benchmark's comparison
-loads: list[tuple[str, str]] = []  # (role, backend) in load order
 
 
 def allow_together(pairs: list[list[str]]) -> None:
@@ -68,7 +67,6 @@ def _load(role: str, name: str) -> Any:
                 other.unload()
                 del _resident[(other_role, other_name)]
     backend.load()
-    loads.append(key)
     _resident[key] = backend
     return backend
 

@@ -13,7 +13,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 VoLang = Literal["a", "b", "e", "f", "h", "i", "j", "p", "z"]
-VO_LANGS: tuple[str, ...] = ("a", "b", "e", "f", "h", "i", "j", "p", "z")
 # Languages written without spaces: word counts do not apply to their narration.
 UNSPACED_LANGS = {"j", "z"}
 SCENE = "scene"

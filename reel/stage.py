@@ -12,7 +12,6 @@ from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 from reel import progress
 from reel.caching import StageCache
 from reel.records import ReelRef, StageRecord
-from reel.settings import get_settings
 
 
 def stage(name: str, version: str, key_parts: Callable[..., dict[str, Any]], **task_kwargs: Any):
@@ -52,13 +51,9 @@ def result_storage(ref: ReelRef):
 
 def _storage_block(url: str):
     if url.startswith("s3://"):
-        s = get_settings()
-        settings: dict[str, Any] = {"key": s.s3_key, "secret": s.s3_secret,
-                                    "config_kwargs": {"request_checksum_calculation": "when_required",
-                                                      "response_checksum_validation": "when_required"}}
-        if s.s3_endpoint_url:
-            settings["client_kwargs"] = {"endpoint_url": s.s3_endpoint_url}
-        return RemoteFileSystem(basepath=url, settings=settings)
+        from reel.store import s3_options
+
+        return RemoteFileSystem(basepath=url, settings=s3_options())
     return LocalFileSystem(basepath=url)
 
 

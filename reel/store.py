@@ -38,22 +38,22 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def s3_options() -> dict[str, Any]:
+    """s3fs options from settings, shared by the artifact store and Prefect's result storage block."""
+    s = get_settings()
+    return {
+        "key": s.s3_key or None,
+        "secret": s.s3_secret or None,
+        "client_kwargs": {"endpoint_url": s.s3_endpoint_url} if s.s3_endpoint_url else {},
+        # rclone's and other S3 servers reject the newer default checksums on range reads.
+        "config_kwargs": {"request_checksum_calculation": "when_required",
+                          "response_checksum_validation": "when_required"},
+    }
+
+
 def _filesystem(root: str) -> tuple[fsspec.AbstractFileSystem, str]:
     if root.startswith("s3://"):
-        s = get_settings()
-        client_kwargs = {"endpoint_url": s.s3_endpoint_url} if s.s3_endpoint_url else {}
-        fs = fsspec.filesystem(
-            "s3",
-            key=s.s3_key or None,
-            secret=s.s3_secret or None,
-            client_kwargs=client_kwargs,
-            # rclone's and other S3 servers reject the newer default checksums on range reads.
-            config_kwargs={
-                "request_checksum_calculation": "when_required",
-                "response_checksum_validation": "when_required",
-            },
-            skip_instance_cache=True,
-        )
+        fs = fsspec.filesystem("s3", **s3_options(), skip_instance_cache=True)
         return fs, root[len("s3://"):].rstrip("/")
     return fsspec.filesystem("file"), str(Path(root).expanduser().resolve())
 
