@@ -32,8 +32,8 @@ def _register() -> None:
 
 def run_once(rounds: int, schedule: str, shots: int = 6) -> dict:
     """One reel; returns loads per role, total loads, simulated GPU minutes and wall seconds."""
-    from flows.reel import reel
-    from reel import host
+    from flows.reel_flow import reel_flow
+    from models import host
 
     _register()
     standins.reset()
@@ -44,7 +44,7 @@ def run_once(rounds: int, schedule: str, shots: int = 6) -> dict:
     started = time.time()
     try:
         with tempfile.TemporaryDirectory() as root:
-            reel(prompt=PROMPT, preset="bench", root=root, seed=rounds, n_shots=shots, backends="bench")
+            reel_flow(prompt=PROMPT, preset="bench", root=root, seed=rounds, n_shots=shots, backends="bench")
     finally:
         host.evict_after_use = False
         host.unload_all()

@@ -9,11 +9,11 @@ import threading
 import time
 from pathlib import Path
 
-from models.heuristic_director import HeuristicDirector
-from models.preview_image import AnimaticImage
-from models.preview_music import MidiMusic
-from models.preview_video import CameraMoveVideo
-from models.preview_voice import EspeakVoice
+from models.preview.heuristic_director import HeuristicDirector
+from models.preview.painter import AnimaticImage
+from models.preview.midi_music import MidiMusic
+from models.preview.camera_move import CameraMoveVideo
+from models.preview.espeak_voice import EspeakVoice
 
 # Seconds on one MI300X. Run costs: seed 000/002 (Wan2.2-A14B clip ~3.5 min at 480p, FLUX master
 # 7.8 s, ACE-Step 70 s, Kokoro 5 s for the narration, critic verdict ~93 s from the seed's event

@@ -15,11 +15,14 @@ from __future__ import annotations
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from prefect import flow
 from prefect.client.schemas.objects import FlowRun
 from prefect.states import Completed
+
+from flows.child_runs import start_runs, wait_for_runs
+from reel.records import ReelRef
 
 DEFAULT_PROMPTS = "deployments/batch_prompts.txt"
 
@@ -38,41 +41,6 @@ def read_prompts(source: str) -> list[str]:
     else:
         text = Path(source).read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-
-
-def start_runs(deployment: str, parameter_sets: list[dict[str, Any]],
-               job_variables: dict[str, Any] | None = None) -> list[FlowRun]:
-    """One run of `deployment` per parameter set, scheduled now, linked to the calling flow run as
-    child runs; returns at once (the runs wait for a worker)."""
-    from prefect.deployments import run_deployment
-
-    return [run_deployment(deployment, parameters=params, job_variables=job_variables, timeout=0, as_subflow=True)
-            for params in parameter_sets]
-
-
-def wait_for_runs(runs: list[FlowRun], on_final: Callable[[int, FlowRun], None] | None = None,
-                  timeout: float | None = None, poll: float = 2.0) -> list[FlowRun]:
-    """Poll until every run is in a final state; `on_final(position, run)` is called as each one
-    finishes, in finishing order. Returns the finished runs in the order given."""
-    from prefect.client.orchestration import get_client
-
-    finished: list[FlowRun] = list(runs)
-    pending = {run.id: i for i, run in enumerate(runs)}
-    deadline = None if timeout is None else time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
-        while pending:
-            for run_id, i in list(pending.items()):
-                run = client.read_flow_run(run_id)
-                if run.state is not None and run.state.is_final():
-                    finished[i] = run
-                    del pending[run_id]
-                    if on_final is not None:
-                        on_final(i, run)
-            if pending:
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(f"{len(pending)} child runs still not finished after {timeout:.0f}s")
-                time.sleep(poll)
-    return finished
 
 
 def summary_rows(prompts: list[str], runs: list[FlowRun], where: list[str]) -> list[dict[str, Any]]:
@@ -99,7 +67,6 @@ def batch(prompts: list[str] | None = None, prompts_file: str = DEFAULT_PROMPTS,
         root: artifact root (a folder or s3://bucket/prefix); empty means each worker's REEL_ROOT.
         timeout_s: stop waiting for the children after this many seconds (they keep running).
     """
-    from flows.reel import reel_ref
     from prefect.artifacts import create_table_artifact
 
     todo = list(prompts) if prompts else read_prompts(prompts_file)
@@ -108,7 +75,7 @@ def batch(prompts: list[str] | None = None, prompts_file: str = DEFAULT_PROMPTS,
     params = [{"prompt": p, "preset": preset, "n_shots": n_shots, "aspect": aspect, "seed": seed, "root": root}
               for p in todo]
     runs = wait_for_runs(start_runs(f"reel/{preset}", params), timeout=timeout_s)
-    where = [f"{(ref := reel_ref(p, None, preset, None, aspect, seed, root, n_shots)).root}/{ref.reel_id}/reel.mp4"
+    where = [f"{(ref := ReelRef.for_request(p, None, preset, None, aspect, seed, root, n_shots)).root}/{ref.reel_id}/reel.mp4"
              for p in todo]
     rows = summary_rows(todo, runs, where)
     failed = [row for row in rows if row["state"] != "Completed"]

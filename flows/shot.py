@@ -8,10 +8,12 @@ from typing import Any
 from prefect import flow
 from pydantic import BaseModel
 
-from reel import host, progress
+from models import host
+
+from reel import progress
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
-from reel.retry import Attempt, pick_shipped
+from reel.attempts import Attempt, pick_shipped
 from reel.schema import Plan, Verdict
 from reel.stage import Ledger, run
 from reel.strategies import next_attempt
@@ -60,7 +62,7 @@ def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, 
                                                        seed)
         progress.say(f"shot {shot_index}: {attempts[-1].next_change}")
     shipped = pick_shipped(attempts)
-    record_attempts(ArtifactStore(ref.root, ref.reel_id), shot_index, attempts, shipped.attempt)
+    record_attempts(ref.store(), shot_index, attempts, shipped.attempt)
     return ShotOutcome(shot_index=shot_index, shipped=shipped.attempt, clip=clips[shipped.attempt],
                        attempts=attempts, ledger=ledger.entries)
 

@@ -74,31 +74,37 @@ class VoiceModel(Backend, Protocol):
 
 # role -> backend name -> "module:Class". GPU backends are added by their own modules.
 REGISTRY: dict[str, dict[str, str]] = {
-    "director": {"heuristic": "models.heuristic_director:HeuristicDirector",
-                 "vllm": "models.llm_director:VllmDirector",
-                 "openai": "models.llm_director:OpenAIDirector"},
-    "image": {"preview": "models.preview_image:AnimaticImage",
-              "flux2": "models.flux2_image:Flux2KleinImage"},
-    "video": {"preview": "models.preview_video:CameraMoveVideo",
-              "faulty": "models.faulty_video:FaultyVideo",
-              "wan22": "models.wan_video:Wan22Video"},
-    # "preview" is the measured tier-1 critic alone; the others add a tier-2 vision-language model.
-    "critic": {"preview": "models.preview_critic:MeasuredCritic",
-               "vllm": "models.vlm_critic:VllmCritic",
-               "openai": "models.vlm_critic:OpenAICritic",
-               "scripted": "models.scripted_critic:ScriptedCritic"},
-    "music": {"preview": "models.preview_music:MidiMusic",
-              "acestep": "models.acestep_music:AceStepMusic"},
-    "voice": {"preview": "models.preview_voice:EspeakVoice",
-              "kokoro": "models.kokoro_voice:KokoroVoice"},
+    "director": {"heuristic": "models.preview.heuristic_director:HeuristicDirector",
+                 "vllm": "models.gpu.llm_director:VllmDirector",
+                 "openai": "models.gpu.llm_director:OpenAIDirector"},
+    "image": {"animatic": "models.preview.painter:AnimaticImage",
+              "flux2": "models.gpu.flux2_image:Flux2KleinImage"},
+    "video": {"camera-move": "models.preview.camera_move:CameraMoveVideo",
+              "faulty": "models.preview.faulty_video:FaultyVideo",
+              "wan22": "models.gpu.wan_video:Wan22Video"},
+    # "measured" is the tier-1 critic alone; the others add a tier-2 vision-language model.
+    "critic": {"measured": "models.preview.measured_critic:MeasuredCritic",
+               "vllm": "models.gpu.vlm_critic:VllmCritic",
+               "openai": "models.gpu.vlm_critic:OpenAICritic",
+               "scripted": "models.preview.scripted_critic:ScriptedCritic"},
+    "music": {"midi": "models.preview.midi_music:MidiMusic",
+              "acestep": "models.gpu.acestep_music:AceStepMusic"},
+    "voice": {"espeak": "models.preview.espeak_voice:EspeakVoice",
+              "kokoro": "models.gpu.kokoro_voice:KokoroVoice"},
 }
 # What each role uses when a preset names a family rather than a backend.
 FAMILY_DEFAULTS: dict[str, dict[str, str]] = {
-    "preview": {"director": "heuristic", "image": "preview", "video": "preview", "critic": "preview",
-                "music": "preview", "voice": "preview"},
+    "preview": {"director": "heuristic", "image": "animatic", "video": "camera-move", "critic": "measured",
+                "music": "midi", "voice": "espeak"},
     "gpu": {"director": "vllm", "image": "flux2", "video": "wan22", "critic": "vllm",
             "music": "acestep", "voice": "kokoro"},
 }
+
+
+# The preview backends were all registered as "preview" (the family's name) before they got names
+# of their own; their cache identity keeps the old name so reels made before the rename stay cached.
+CACHE_NAMES = {"animatic": "preview", "camera-move": "preview", "measured": "preview", "midi": "preview",
+               "espeak": "preview"}
 
 
 def resolve_name(role: str, choice: str) -> str:
@@ -119,7 +125,8 @@ def backend_class(role: str, name: str) -> type:
     name = resolve_name(role, name)
     known = REGISTRY.get(role, {})
     if name not in known:
-        raise UserError(f"no {role} backend named {name!r}; available: {', '.join(sorted(known)) or 'none'}")
+        raise UserError(f"no {role} backend named {name!r}; available: {', '.join(sorted(known)) or 'none'} "
+                        f"(or a family: {', '.join(FAMILY_DEFAULTS)})")
     module_name, cls_name = known[name].split(":")
     try:
         module = importlib.import_module(module_name)
@@ -140,4 +147,16 @@ def identity(role: str, name: str) -> str:
     if not isinstance(model_id, str):  # set per instance (e.g. from the model path): constructors are cheap
         model_id = create(role, name, **get_settings().backend_options(role)).model_id
     files = getattr(cls, "data_files", ())
-    return f"{resolve_name(role, name)}:{model_id}:{prompts.digest(*files) if files else '-'}"
+    name = resolve_name(role, name)
+    return f"{CACHE_NAMES.get(name, name)}:{model_id}:{prompts.digest(*files) if files else '-'}"
+
+
+def choose_backends(family: str, override: str | None) -> dict[str, str]:
+    """Backend per role: REEL_BACKEND_<ROLE> settings win, then the override family, then the preset's."""
+    from reel.settings import ROLES, get_settings
+
+    s = get_settings()
+    roles = {role: resolve_name(role, s.backend_for(role, override or family)) for role in ROLES}
+    for role, name in roles.items():
+        backend_class(role, name)  # an unknown or uninstallable backend: one clear error, now
+    return roles

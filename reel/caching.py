@@ -34,7 +34,7 @@ class StageCache(CachePolicy):
         key = f"{self.stage}-{digest({'stage': self.stage, 'version': self.version, **parts}, 24)}"
         ref = inputs.get("ref")
         if isinstance(ref, ReelRef) and task_ctx is not None:
-            evict_if_stale(ArtifactStore(ref.root, ref.reel_id), key, task_ctx.result_store)
+            evict_if_stale(ref.store(), key, task_ctx.result_store)
         return key
 
 

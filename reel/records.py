@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reel.store import Artifact
+from reel.store import Artifact, ArtifactStore
 
 
 class ReelRef(BaseModel):
@@ -17,6 +17,20 @@ class ReelRef(BaseModel):
 
     root: str
     reel_id: str
+
+    @classmethod
+    def for_request(cls, prompt: str | None, plan: dict | None, preset: str, reel_id: str | None, aspect: str,
+                    seed: int, root: str | None, n_shots: int) -> "ReelRef":
+        """The reel a request makes: the id given, or one derived from what was asked."""
+        from reel.ids import reel_id_for
+        from reel.settings import get_settings
+
+        ask = {"preset": preset, "aspect": aspect, "seed": seed, "n_shots": n_shots}
+        return cls(root=root or get_settings().root, reel_id=reel_id or reel_id_for(prompt or "", **ask, plan=plan))
+
+    def store(self) -> "ArtifactStore":
+        """This reel's artifact store."""
+        return ArtifactStore(self.root, self.reel_id)
 
 
 class StageRecord(BaseModel):

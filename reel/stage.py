@@ -41,7 +41,7 @@ def result_storage(ref: ReelRef):
     from reel.ids import digest
     from reel.store import ArtifactStore
 
-    url = ArtifactStore(ref.root, ref.reel_id).results_url()
+    url = ref.store().results_url()
     if url not in _saved_blocks:
         block = _storage_block(url)
         block.save(f"reel-results-{digest(url, 16)}", overwrite=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from reel.retry import Attempt
+from reel.attempts import Attempt
 from reel.store import ArtifactStore
 
 LOG = "verdicts.jsonl"

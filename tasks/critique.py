@@ -11,7 +11,8 @@ import shutil
 import uuid
 
 from models import base
-from reel import host, prompts
+from models import host
+from reel import prompts
 from reel.caching import artifact_digests
 from reel.media import sample_frames
 from reel.records import ReelRef, StageRecord
@@ -20,7 +21,7 @@ from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 from reel.verdict_parse import VerdictParseError, parse_verdict
 
-TIER1 = "preview"  # the measured critic's registry name
+TIER1 = "measured"  # the tier-1 critic's registry name
 FRAME_POSITIONS = [0.0, 1 / 3, 2 / 3, 1.0]
 
 
@@ -84,5 +85,5 @@ def _key(ref, plan, shot_index, attempt, clip, keyframe, masters, knobs, thresho
 def critique_stage(ref: ReelRef, plan: Plan, shot_index: int, attempt: int, clip: StageRecord,
                    keyframe: StageRecord, masters: dict[str, StageRecord], knobs: RenderKnobs, threshold: float,
                    backend: str) -> StageRecord:
-    return critique_clip(ArtifactStore(ref.root, ref.reel_id), plan, shot_index, attempt, clip, keyframe, masters,
+    return critique_clip(ref.store(), plan, shot_index, attempt, clip, keyframe, masters,
                          knobs, threshold, backend)

@@ -4,7 +4,7 @@ the characters in it (or the scene plate when the shot is about the place)."""
 from __future__ import annotations
 
 from models import base
-from reel import host
+from models import host
 from reel.caching import artifact_digests
 from reel.ids import seed_for
 from reel.presets import Preset
@@ -56,6 +56,6 @@ def _key(ref, plan, shot_index, masters, preset, seed, backend, source="chained"
        **infra_retries())
 def keyframe_stage(ref: ReelRef, plan: Plan, shot_index: int, masters: dict[str, StageRecord], preset: Preset,
                    seed: int, backend: str, source: str = "chained") -> StageRecord:
-    store = ArtifactStore(ref.root, ref.reel_id)
+    store = ref.store()
     return paint_keyframe(store, plan, shot_index, references(plan, shot_index, masters, source),
                           preset.render_size, seed_for(seed, "keyframe", shot_index), backend, source)

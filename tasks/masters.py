@@ -4,7 +4,7 @@ they pin identity for every keyframe after them."""
 from __future__ import annotations
 
 from models import base
-from reel import host
+from models import host
 from reel.ids import seed_for
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
@@ -46,5 +46,5 @@ def _key(ref, plan, subject, preset, seed, backend):
 
 @stage("master", version="1", key_parts=_key, task_run_name="master-{subject}", **infra_retries())
 def master_stage(ref: ReelRef, plan: Plan, subject: str, preset: Preset, seed: int, backend: str) -> StageRecord:
-    return paint_master(ArtifactStore(ref.root, ref.reel_id), plan, subject, preset.master_size,
+    return paint_master(ref.store(), plan, subject, preset.master_size,
                         seed_for(seed, "master", subject), backend)

@@ -129,4 +129,4 @@ def _key(ref, clips, music, voices, preset):
 @stage("mix", version="1", key_parts=_key, task_run_name="mix")
 def mix_stage(ref: ReelRef, clips: list[StageRecord], music: StageRecord, voices: list[StageRecord],
               preset: Preset) -> StageRecord:
-    return mix_reel(ArtifactStore(ref.root, ref.reel_id), clips, music, voices, preset)
+    return mix_reel(ref.store(), clips, music, voices, preset)

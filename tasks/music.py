@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models import base
-from reel import host
+from models import host
 from reel.ids import seed_for
 from reel.records import ReelRef, StageRecord
 from reel.stage import infra_retries, stage, timed
@@ -29,4 +29,4 @@ def _key(ref, brief, seconds, seed, backend):
 
 @stage("music", version="1", key_parts=_key, task_run_name="music", **infra_retries())
 def music_stage(ref: ReelRef, brief: str, seconds: float, seed: int, backend: str) -> StageRecord:
-    return score_music(ArtifactStore(ref.root, ref.reel_id), brief, seconds, seed_for(seed, "music"), backend)
+    return score_music(ref.store(), brief, seconds, seed_for(seed, "music"), backend)

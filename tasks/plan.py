@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from models import base
-from reel import host
+from models import host
 from reel.errors import UserError
 from reel.records import ReelRef, StageRecord
 from reel.schema import Plan
@@ -71,4 +71,4 @@ def _key(ref: ReelRef, prompt: str | None, plan_data: dict | None, n_shots: int,
 @stage("plan", version="1", key_parts=_key, task_run_name="plan", **infra_retries())
 def plan_stage(ref: ReelRef, prompt: str | None, plan_data: dict | None, n_shots: int, seed: int,
                director: str) -> StageRecord:
-    return make_plan(ArtifactStore(ref.root, ref.reel_id), prompt, plan_data, n_shots, seed, director)
+    return make_plan(ref.store(), prompt, plan_data, n_shots, seed, director)

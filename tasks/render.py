@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from models import base
-from reel import host, prompts
+from models import host
+from reel import prompts
 from reel.caching import artifact_digests
 from reel.ids import seed_for
 from reel.presets import Preset
@@ -61,4 +62,4 @@ def _key(ref, plan, shot_index, attempt, keyframe, knobs, backend):
        **infra_retries())
 def render_stage(ref: ReelRef, plan: Plan, shot_index: int, attempt: int, keyframe: StageRecord,
                  knobs: RenderKnobs, backend: str) -> StageRecord:
-    return render_clip(ArtifactStore(ref.root, ref.reel_id), plan, shot_index, attempt, keyframe, knobs, backend)
+    return render_clip(ref.store(), plan, shot_index, attempt, keyframe, knobs, backend)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models import base
-from reel import host
+from models import host
 from reel.records import ReelRef, StageRecord
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
@@ -27,4 +27,4 @@ def _key(ref, line, lang, shot_index, backend):
 
 @stage("voice", version="1", key_parts=_key, task_run_name="voice-shot-{shot_index}", **infra_retries())
 def voice_stage(ref: ReelRef, line: str, lang: str, shot_index: int, backend: str) -> StageRecord:
-    return speak_line(ArtifactStore(ref.root, ref.reel_id), line, lang, shot_index, backend)
+    return speak_line(ref.store(), line, lang, shot_index, backend)

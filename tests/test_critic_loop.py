@@ -122,7 +122,7 @@ def test_scorecard_artifact_lists_every_attempt(scripted_reel):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    from reel.publish import artifact_key
+    from flows.publish import artifact_key
 
     reel_dir, _, _ = scripted_reel
     with get_client(sync_client=True) as client:

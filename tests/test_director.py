@@ -8,7 +8,7 @@ import re
 import pytest
 
 from models.base import Backend, create
-from models.heuristic_director import HeuristicDirector, detect_language, find_cast, time_of_day
+from models.preview.heuristic_director import HeuristicDirector, detect_language, find_cast, time_of_day
 from reel import camera, prompts
 from reel.errors import UserError
 from reel.schema import UNSPACED_LANGS, Plan, short_reference

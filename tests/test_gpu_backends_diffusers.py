@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from models.acestep_music import AceStepMusic, bpm_of, keyscale_of
-from models.flux2_image import Flux2KleinImage, master_prompt, scene_setting
-from models.wan_video import Wan22Video, fbcache_api, frames_to_render
+from models.gpu.acestep_music import AceStepMusic, bpm_of, keyscale_of
+from models.gpu.flux2_image import Flux2KleinImage, master_prompt, scene_setting
+from models.gpu.wan_video import Wan22Video, fbcache_api, frames_to_render
 from reel import prompts
 from reel.errors import BackendUnavailable
 from reel.media import ffmpeg_exe, probe
@@ -36,7 +36,7 @@ def _needs_stack():
 
 
 def _plan() -> Plan:
-    from models.heuristic_director import HeuristicDirector
+    from models.preview.heuristic_director import HeuristicDirector
 
     return HeuristicDirector().plan("two friends meet at a rainy Tokyo crossing at night", 6, 1)
 
@@ -61,8 +61,8 @@ def _png(path: Path, size: tuple[int, int], colour=(180, 40, 40)) -> Path:
 
 # --- no torch needed ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("module", ["models.flux2_image", "models.wan_video", "models.acestep_music",
-                                    "models.accel", "models.encode"])
+@pytest.mark.parametrize("module", ["models.gpu.flux2_image", "models.gpu.wan_video", "models.gpu.acestep_music",
+                                    "models.gpu.accel", "models.gpu.encode"])
 def test_importing_a_backend_does_not_import_torch(module):
     code = f"import {module}, sys; assert 'torch' not in sys.modules and 'diffusers' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
@@ -189,7 +189,7 @@ def test_wan_a14b_renders_first_last_frame_clip(wan, tmp_path, caplog):
     end = _png(tmp_path / "end.png", (64, 32), (30, 30, 200))
     out = tmp_path / "clip.mp4"
     fbcache_api.cache_clear()
-    with caplog.at_level(logging.WARNING, logger="models.wan_video"):
+    with caplog.at_level(logging.WARNING, logger="models.gpu.wan_video"):
         wan.render(_plan(), _plan().shots[0], key, end, _knobs(), out)
         wan.render(_plan(), _plan().shots[0], key, None, _knobs(flow_shift=8.0), tmp_path / "again.mp4")
     info = probe(out)
@@ -239,7 +239,7 @@ def test_wan_fbcache_covers_both_experts_and_compile_only_the_low_noise_one(wan,
 
 def test_wan_ti2v_5b_loads_from_its_folder_and_renders(wan_ti2v, tmp_path, caplog):
     out = tmp_path / "clip.mp4"
-    with caplog.at_level(logging.WARNING, logger="models.wan_video"):
+    with caplog.at_level(logging.WARNING, logger="models.gpu.wan_video"):
         wan_ti2v.render(_plan(), _plan().shots[0], _png(tmp_path / "k.png", (64, 32)), _png(tmp_path / "e.png", (64, 32)),
                         _knobs(fbcache=None), out)
     assert wan_ti2v.pipe.config.expand_timesteps and wan_ti2v.pipe.transformer_2 is None

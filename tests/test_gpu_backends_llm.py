@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from models import base
-from models.heuristic_director import HeuristicDirector
-from models.llm_director import DirectorError, VllmDirector, plan_schema
-from models.scripted_critic import ScriptedCritic, log_path
-from models.vlm_critic import VllmCritic
+from models.preview.heuristic_director import HeuristicDirector
+from models.gpu.llm_director import DirectorError, VllmDirector, plan_schema
+from models.preview.scripted_critic import ScriptedCritic, log_path
+from models.gpu.vlm_critic import VllmCritic
 from reel import prompts
 from reel.errors import BackendUnavailable, UserError
 from reel.schema import Plan
@@ -235,7 +235,7 @@ def test_vllm_request_objects():
                                        "torch); the worker protocol is tested with a stand-in package below")
     from vllm.sampling_params import StructuredOutputsParams
 
-    from models.vllm_worker import build_sampling_params, engine_kwargs
+    from models.gpu.vllm_worker import build_sampling_params, engine_kwargs
 
     schema = plan_schema(6)
     params = build_sampling_params(schema, temperature=0.7, max_tokens=8192, seed=5)
@@ -448,7 +448,7 @@ LINES = {"e": "La ciudad despierta despacio bajo la lluvia.", "f": "La ville s'Ã
 
 @pytest.mark.parametrize("lang", ["e", "f", "i", "p", "h", "z"])
 def test_kokoro_speaks_offline(kokoro, tmp_path, lang):
-    from models.kokoro_voice import missing_for
+    from models.gpu.kokoro_voice import missing_for
 
     if missing_for(lang):
         pytest.skip(f"Kokoro language {lang!r} needs {missing_for(lang)} here")
@@ -461,7 +461,7 @@ def test_kokoro_speaks_offline(kokoro, tmp_path, lang):
 
 
 def test_kokoro_names_what_a_language_needs(kokoro, tmp_path):
-    from models.kokoro_voice import missing_for, requirements_for
+    from models.gpu.kokoro_voice import missing_for, requirements_for
 
     assert "en_core_web_sm" in requirements_for("a") and "pyopenjtalk-plus" in requirements_for("j")
     assert "jieba" in requirements_for("z") and requirements_for("e") == requirements_for("f")
@@ -477,7 +477,7 @@ def test_kokoro_names_what_a_language_needs(kokoro, tmp_path):
 
 
 def test_kokoro_missing_files_are_backend_unavailable(kokoro_folder, tmp_path):
-    from models.kokoro_voice import KokoroVoice
+    from models.gpu.kokoro_voice import KokoroVoice
 
     with pytest.raises(BackendUnavailable, match="REEL_MODEL_VOICE"):
         KokoroVoice(device="cpu", model=str(tmp_path / "nowhere")).load()

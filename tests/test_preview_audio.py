@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.preview_music import MidiMusic, build_midi, parse_brief
-from models.preview_voice import EspeakVoice, to_kana
+from models.preview.midi_music import MidiMusic, build_midi, parse_brief
+from models.preview.espeak_voice import EspeakVoice, to_kana
 from reel.errors import UserError
 
 AMBIENT = "intimate ambient piano with warm pad and soft bells, 75 BPM, melancholic but hopeful, no drums"
@@ -149,7 +149,7 @@ def test_japanese_kanji_is_read_through_kana():
 def test_voice_model_id_names_the_espeak_version():
     voice = EspeakVoice()
     voice.load()
-    assert voice.name == "preview" and voice.model_id.startswith("espeak-ng 1.")
+    assert voice.name == "espeak" and voice.model_id.startswith("espeak-ng 1.")
 
 
 def test_bad_language_and_empty_text_are_user_errors(tmp_path):

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.preview_image import CAPTION_KEY, AnimaticImage, camera_phrase, look_of, time_of_day
-from models.preview_video import CameraMoveVideo
+from models.preview.painter import CAPTION_KEY, AnimaticImage, camera_phrase, look_of, time_of_day
+from models.preview.camera_move import CameraMoveVideo
 from reel.media import ffmpeg_exe, probe
 from reel.schema import Plan, RenderKnobs, short_reference
 

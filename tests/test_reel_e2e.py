@@ -167,7 +167,7 @@ def test_two_reels_at_once_never_overlap_on_the_gpu_slot(tmp_path):
 
     from tests.helpers import ROOT
 
-    procs = [subprocess.Popen([sys.executable, "-m", "reel.cli", "make", prompt, "--shots", "3", "--out",
+    procs = [subprocess.Popen([sys.executable, "-m", "app.cli", "make", prompt, "--shots", "3", "--out",
                                str(tmp_path / name)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env=os.environ.copy())
              for name, prompt in [("one", "a fisherman mends his nets in Lisbon at noon"),

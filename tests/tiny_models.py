@@ -8,7 +8,7 @@ a byte-level BPE with no merges (every text tokenizes, one token per byte) built
 `tokenizers` library. What each tiny config must satisfy is noted where it is built.
 
     from tests.tiny_models import build_tiny_flux2, build_tiny_wan, build_tiny_acestep
-    build_tiny_wan(tmp / "wan")  # -> tmp / "wan", loadable by models.wan_video.Wan22Video
+    build_tiny_wan(tmp / "wan")  # -> tmp / "wan", loadable by models.gpu.wan_video.Wan22Video
 
 torch, diffusers and transformers are imported inside the builders.
 """

@@ -134,7 +134,7 @@ def to_kana(text: str) -> str:
 
 
 class EspeakVoice:
-    name = "preview"
+    name = "espeak"
     data_files = ('locales.json',)
 
     def __init__(self) -> None:

@@ -39,7 +39,7 @@ def _cover(img: np.ndarray, w: int, h: int) -> np.ndarray:
     return cv2.resize(img[y0:y0 + ch, x0:x0 + cw], (w, h), interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC)
 
 
-CAPTION_KEY = "reel:caption_px"  # written by models.preview_image on its captioned frames
+CAPTION_KEY = "reel:caption_px"  # written by models.preview.painter on its captioned frames
 
 
 def _read_rgb(path: Path) -> np.ndarray:
@@ -85,7 +85,7 @@ def _window(src: np.ndarray, w: int, h: int, zoom: float, dx: float, dy: float) 
 class CameraMoveVideo:
     """Animates a keyframe with the camera move its prompt names (VideoModel protocol)."""
 
-    name = "preview"
+    name = "camera-move"
     data_files = ('camera_verbs.json',)
     model_id = "camera-move-animatic-v1"
 

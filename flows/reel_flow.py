@@ -10,15 +10,16 @@ from typing import Any
 from prefect import flow
 
 from flows.shot import ShotOutcome, shot_flow
-from models.base import backend_class, resolve_name
-from reel import host, progress, publish, verdict_log
-from reel.gpu import ensure_gpu_limit
-from reel.ids import reel_id_for
+from models.base import choose_backends
+from models import host
+from reel import progress, verdict_log
+from flows import publish
+from models.gpu_slot import ensure_gpu_limit
 from reel.manifest import build_manifest, write_manifest
 from reel.presets import for_aspect, get_preset
 from reel.records import ReelRef
 from reel.schema import Plan
-from reel.settings import ROLES, get_settings
+from reel.settings import get_settings
 from reel.stage import Ledger, collect, run, submit
 from reel.store import ArtifactStore
 from tasks.keyframes import keyframe_stage
@@ -27,15 +28,6 @@ from tasks.mix import mix_stage
 from tasks.music import music_stage
 from tasks.plan import check_prompt, check_shots, parse_plan, plan_stage
 from tasks.voice import voice_stage
-
-
-def choose_backends(family: str, override: str | None) -> dict[str, str]:
-    """Backend per role: REEL_BACKEND_<ROLE> settings win, then the override family, then the preset's."""
-    s = get_settings()
-    roles = {role: resolve_name(role, s.backend_for(role, override or family)) for role in ROLES}
-    for role, name in roles.items():
-        backend_class(role, name)  # an unknown or uninstallable backend: one clear error, now
-    return roles
 
 
 def run_shots(calls: list[dict[str, Any]]) -> list[ShotOutcome]:
@@ -70,12 +62,11 @@ def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[Sho
     """Each shot as a run of the `shot` deployment, waited for and read back from the store."""
     from pydantic_core import to_jsonable_python
 
-    from flows.batch import start_runs, wait_for_runs
-    from reel.stage import result_storage
+    from flows.child_runs import start_runs, wait_for_runs
+    from reel.stage import result_storage_slug
 
     # The children persist their outcome where this run can read it: the reel's own results block.
-    results = result_storage(calls[0]["ref"])
-    slug = f"{results.get_block_type_slug()}/{results._block_document_name}"
+    slug = result_storage_slug(calls[0]["ref"])
     env = {"PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true", "PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK": slug}
     outcomes: dict[int, ShotOutcome] = {}
 
@@ -92,29 +83,22 @@ def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[Sho
     return [outcomes[i] for i in range(len(calls))]
 
 
-def reel_ref(prompt: str | None, plan: dict | None, preset: str, reel_id: str | None, aspect: str, seed: int,
-             root: str | None, n_shots: int) -> ReelRef:
-    ask = {"preset": preset, "aspect": aspect, "seed": seed, "n_shots": n_shots}
-    return ReelRef(root=root or get_settings().root,
-                   reel_id=reel_id or reel_id_for(prompt or "", **ask, plan=plan))
-
-
 @flow(name="reel", flow_run_name="reel-{preset}-{seed}")
-def reel(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "default", reel_id: str | None = None,
+def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "default", reel_id: str | None = None,
          aspect: str = "16:9", seed: int = 0, root: str | None = None, backends: str | None = None,
          n_shots: int = 6) -> str:
     """Make a reel from a prompt (or a ready plan); returns the final mp4's location."""
-    knobs = for_aspect(get_preset(preset), aspect)
+    the_preset = for_aspect(get_preset(preset), aspect)
     if plan is None:
         prompt = check_prompt(prompt)
         check_shots(n_shots)
     else:
         parse_plan(plan)
-    ref = reel_ref(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)
-    roles = choose_backends(knobs.backends, backends)
+    ref = ReelRef.for_request(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)
+    roles = choose_backends(the_preset.backends, backends)
     ensure_gpu_limit()
-    host.allow_together(knobs.fits_together)
-    store = ArtifactStore(ref.root, ref.reel_id)
+    host.allow_together(the_preset.fits_together)
+    store = ref.store()
     # What was asked, so `reel resume <id>` can run the same request again after a crash.
     request = {"prompt": prompt or None, "plan": plan, "preset": preset, "aspect": aspect, "seed": seed,
                "backends": backends, "n_shots": n_shots}
@@ -129,19 +113,19 @@ def reel(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "de
     publish.publish_plan(ref.reel_id, the_plan)
     publish.publish_progress(ref.reel_id, publish.PLANNED, "planned")
 
-    music_job = submit(music_stage, ref, brief=the_plan.music_style, seconds=n * knobs.shot_seconds, seed=seed,
+    music_job = submit(music_stage, ref, brief=the_plan.music_style, seconds=n * the_preset.shot_seconds, seed=seed,
                        backend=roles["music"])
     voice_jobs = [submit(voice_stage, ref, line=line, lang=the_plan.vo_lang, shot_index=i, backend=roles["voice"])
                   for i, line in enumerate(the_plan.vo_script_per_shot)]
 
-    masters = {s: run(master_stage, ref, ledger, plan=the_plan, subject=s, preset=knobs, seed=seed,
+    masters = {s: run(master_stage, ref, ledger, plan=the_plan, subject=s, preset=the_preset, seed=seed,
                       backend=roles["image"]) for s in subjects(the_plan)}
-    keyframes = [run(keyframe_stage, ref, ledger, plan=the_plan, shot_index=i, masters=masters, preset=knobs,
+    keyframes = [run(keyframe_stage, ref, ledger, plan=the_plan, shot_index=i, masters=masters, preset=the_preset,
                      seed=seed, backend=roles["image"]) for i in range(n)]
     publish.publish_storyboard(store, the_plan, masters, keyframes)
     publish.publish_progress(ref.reel_id, publish.KEYFRAMED, "masters and keyframes painted")
     shots = run_shots([dict(ref=ref, plan=the_plan, shot_index=i, keyframe=keyframes[i], masters=masters,
-                            preset=knobs, seed=seed, backends=roles) for i in range(n)])
+                            preset=the_preset, seed=seed, backends=roles) for i in range(n)])
     for outcome in shots:
         ledger.extend(outcome.ledger)
     verdict_log.merge(store, n)
@@ -149,7 +133,7 @@ def reel(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "de
 
     music = collect(music_job, ledger)
     voices = [collect(job, ledger) for job in voice_jobs]
-    final = run(mix_stage, ref, ledger, clips=[s.clip for s in shots], music=music, voices=voices, preset=knobs)
+    final = run(mix_stage, ref, ledger, clips=[s.clip for s in shots], music=music, voices=voices, preset=the_preset)
 
     write_manifest(store, build_manifest(
         ref.reel_id, prompt or None, preset, seed, roles, ledger.entries,

@@ -3,8 +3,8 @@
 vLLM runs in its own process because that is the one reliable way to give all of its GPU memory
 back (engine, KV cache, CUDA graphs, the caching allocator): the process exits. Two modes:
 
-  python -m models.vllm_worker request.json reply.json   one request, then exit (the director)
-  python -m models.vllm_worker --serve '<engine json>'     JSON lines on stdin/stdout (the critic)
+  python -m models.gpu.vllm_worker request.json reply.json   one request, then exit (the director)
+  python -m models.gpu.vllm_worker --serve '<engine json>'     JSON lines on stdin/stdout (the critic)
 
 A request is {"engine": {...} (file mode only), "messages": [OpenAI-style chat messages],
 "sampling": {"temperature", "max_tokens", "seed", "json_schema"}, "chat_template_kwargs": {...}};
@@ -165,7 +165,7 @@ def run_once(engine: dict, request: dict, device: str = "cuda:0", timeout: float
         req.write_text(json.dumps({**request, "engine": engine}), encoding="utf-8")
         with open(log, "w", encoding="utf-8") as out:
             try:
-                subprocess.run([sys.executable, "-m", "models.vllm_worker", str(req), str(reply)], cwd=ROOT,
+                subprocess.run([sys.executable, "-m", "models.gpu.vllm_worker", str(req), str(reply)], cwd=ROOT,
                                env=worker_env(device), stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
             except subprocess.TimeoutExpired as exc:
                 raise WorkerError("failed", f"the vLLM worker did not finish within {timeout:.0f} s") from exc
@@ -189,7 +189,7 @@ class WorkerProcess:
     def start(self, timeout: float = LOAD_TIMEOUT_S) -> None:
         fd, log = tempfile.mkstemp(prefix="reel-vllm-", suffix=".log")
         self.log_path = Path(log)
-        self.proc = subprocess.Popen([sys.executable, "-m", "models.vllm_worker", "--serve", json.dumps(self.engine)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "models.gpu.vllm_worker", "--serve", json.dumps(self.engine)],
                                      cwd=ROOT, env=worker_env(self.device), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=fd, text=True, encoding="utf-8",
                                      start_new_session=True)  # its own group: stop() reaches vLLM's children

@@ -13,8 +13,8 @@ import functools
 import logging
 from pathlib import Path
 
-from models import accel
-from models.encode import write_mp4
+from models.gpu import accel
+from models.gpu.encode import write_mp4
 from reel.schema import Plan, RenderKnobs, Shot
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import base64
 import mimetypes
 from pathlib import Path
 
-from models.llm_director import HTTP_TIMEOUT_S, chat_completion, local_model_missing, strip_reasoning, vllm_unavailable
+from models.gpu.llm_director import HTTP_TIMEOUT_S, chat_completion, local_model_missing, strip_reasoning, vllm_unavailable
 from reel.errors import BackendUnavailable, UserError
 
 TEMPERATURE = 0.2  # a judge should be steady: the same clip asked twice should score alike
@@ -80,7 +80,7 @@ class VllmCritic:
         self._worker = None
 
     def load(self) -> None:
-        from models import vllm_worker
+        from models.gpu import vllm_worker
 
         if self._worker is not None and self._worker.running:
             return

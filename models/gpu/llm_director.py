@@ -273,7 +273,7 @@ class VllmDirector(ChatDirector):
             raise BackendUnavailable(f"no director model at {self.model}; set REEL_MODEL_DIRECTOR to the model folder")
 
     def complete(self, messages: list[dict], schema: dict, seed: int) -> str:
-        from models import vllm_worker
+        from models.gpu import vllm_worker
 
         self.load()
         request = {"messages": messages, "chat_template_kwargs": {"enable_thinking": False},

@@ -481,7 +481,7 @@ def _place_seed(plan: Plan, setting: str) -> int:
 class AnimaticImage:
     """Masters and keyframes as drawn animatic frames (ImageModel protocol)."""
 
-    name = "preview"
+    name = "animatic"
     data_files = ('animatic.json', 'camera_verbs.json')
     model_id = "pillow-animatic-v1"
 

@@ -30,7 +30,7 @@ def _load_plan_file(path: str) -> dict:
 def cmd_make(args: argparse.Namespace) -> int:
     from reel.presets import for_aspect, get_preset
 
-    from flows.reel import choose_backends
+    from models.base import choose_backends
 
     # Fail fast on bad names, before Prefect starts.
     choose_backends(for_aspect(get_preset(args.preset), args.aspect).backends, args.backends)
@@ -45,11 +45,11 @@ def cmd_make(args: argparse.Namespace) -> int:
 
 
 def _run_reel(**params) -> int:
-    from flows.reel import reel
+    from flows.reel_flow import reel_flow
 
     started = time.time()
     print(f"making a reel (preset {params['preset']}) ...", flush=True)
-    url = reel(**params)
+    url = reel_flow(**params)
     print(f"done in {time.time() - started:.1f}s: {url}")
     return 0
 
@@ -87,7 +87,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from reel.doctor import run_checks
+    from app.doctor import run_checks
 
     return run_checks()
 

@@ -80,7 +80,7 @@ def check_kokoro_languages() -> tuple[str, str]:
     """What Kokoro needs for each narration language (English: spaCy model; Japanese: MeCab stack)."""
     if importlib.util.find_spec("kokoro") is None:
         return WARN, "kokoro not installed: narration uses the espeak-ng preview voice (pip install -e .[gpu])"
-    from models.kokoro_voice import missing_for
+    from models.gpu.kokoro_voice import missing_for
     from reel import prompts
 
     gaps = {code: missing_for(code) for code in prompts.table("locales.json")["languages"]}

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from urllib.parse import quote
 
-from reel.retry import Attempt
+from reel.attempts import Attempt
 
 if TYPE_CHECKING:
     from reel.records import StageRecord

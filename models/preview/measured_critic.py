@@ -31,7 +31,7 @@ FAIL_SCORE = 2.5
 
 
 class MeasuredCritic:
-    name = "preview"
+    name = "measured"
     data_files = ('qc_thresholds.json', 'camera_verbs.json')
     model_id = "measured-qc-v1"
 
@@ -241,7 +241,7 @@ def downscale(frame: np.ndarray, width: int) -> np.ndarray:
 
 def read_keyframe(path: Path) -> np.ndarray | None:
     """The keyframe as BGR without an animatic caption strip (PNG text CAPTION_KEY, written by
-    models.preview_image): the renderer animates only the picture above it."""
+    models.preview.painter): the renderer animates only the picture above it."""
     try:
         with Image.open(path) as im:
             strip = int(im.info.get(CAPTION_KEY, 0))

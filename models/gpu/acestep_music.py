@@ -13,7 +13,7 @@ import re
 import wave
 from pathlib import Path
 
-from models import accel
+from models.gpu import accel
 
 SETTING = "REEL_MODEL_MUSIC"
 INSTRUMENTAL = "[Instrumental]"  # what ACE-Step 1.5's own tools send for a track without vocals

@@ -13,7 +13,7 @@ import math
 import re
 from pathlib import Path
 
-from models import accel
+from models.gpu import accel
 from reel import prompts
 from reel.schema import SCENE, Plan, Shot, short_reference
 

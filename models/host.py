@@ -22,7 +22,7 @@ import time
 from typing import Any, Iterator
 
 from models import base
-from reel.gpu import Held, gpu_slot
+from models.gpu_slot import Held, gpu_slot
 
 _cond = threading.Condition(threading.RLock())
 _busy = False

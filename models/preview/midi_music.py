@@ -387,7 +387,7 @@ def write_wav(audio: np.ndarray, out: Path) -> None:
 
 
 class MidiMusic:
-    name = "preview"
+    name = "midi"
     data_files = ('music_preview.json',)
     model_id = "pretty_midi+TimGM6mb"
 

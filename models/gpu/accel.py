@@ -2,7 +2,7 @@
 environment before torch starts, loading a pipeline with one clear error when it cannot be, and
 handing its memory back.
 
-Nothing heavy is imported at module level: `import models.accel` works without torch.
+Nothing heavy is imported at module level: `import models.gpu.accel` works without torch.
 """
 
 from __future__ import annotations
