@@ -148,12 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reel: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a failed run: say where it stopped and how to continue
-        from reel.errors import UserError as _UE
 
         cause = exc
-        while cause.__cause__ is not None and not isinstance(cause, _UE):
+        while cause.__cause__ is not None and not isinstance(cause, UserError):
             cause = cause.__cause__
-        if isinstance(cause, _UE):
+        if isinstance(cause, UserError):
             print(f"reel: error: {cause}", file=sys.stderr)
             return 2
         print(f"reel: the run failed: {type(exc).__name__}: {exc}", file=sys.stderr)

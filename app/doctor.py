@@ -94,16 +94,14 @@ def check_kokoro_languages() -> tuple[str, str]:
 
 def check_gpu_models() -> tuple[str, str]:
     """Where the GPU backends will load weights from (a missing local folder is the usual mistake)."""
-    from pathlib import Path
-
+    from models import weights
     from reel.settings import get_settings
 
     s = get_settings()
     notes = []
     for role in ("director", "image", "video", "music", "voice"):
         model = s.model_for(role)
-        looks_local = model.startswith(("/", ".", "~"))
-        if looks_local and not Path(model).expanduser().exists():
+        if weights.missing_folder(model):
             notes.append(f"{role}: {model} does not exist (set REEL_MODEL_{role.upper()})")
     if notes:
         return FAIL, "; ".join(notes)

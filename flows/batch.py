@@ -12,7 +12,6 @@ only when every reel failed. A failed child is resumed on its own: retry that fl
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any

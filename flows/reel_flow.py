@@ -21,7 +21,6 @@ from reel.records import ReelRef
 from reel.schema import Plan
 from reel.settings import get_settings
 from reel.stage import Ledger, collect, run, submit
-from reel.store import ArtifactStore
 from tasks.keyframes import keyframe_stage
 from tasks.masters import master_stage, subjects
 from tasks.mix import mix_stage

@@ -17,7 +17,6 @@ from reel.attempts import Attempt, pick_shipped
 from reel.schema import Plan, Verdict
 from reel.stage import Ledger, run
 from reel.strategies import next_attempt
-from reel.store import ArtifactStore
 from reel.verdict_log import record_attempts
 from tasks.critique import critique_stage
 from tasks.keyframes import keyframe_stage

@@ -8,9 +8,10 @@ Nothing heavy is imported at module level: `import models.gpu.accel` works witho
 from __future__ import annotations
 
 import gc
-import os
 from pathlib import Path
 
+from models import weights
+from reel.env import setdefaults
 from reel.errors import BackendUnavailable
 
 # Read by torch's allocator and the ROCm/CUDA libraries when they initialise, so they are set
@@ -29,18 +30,12 @@ ENV = {
 
 def apply_env() -> None:
     """Put the acceleration settings in the environment (keeping any already set)."""
-    for key, value in ENV.items():
-        os.environ.setdefault(key, value)
-
-
-def looks_local(model: str) -> bool:
-    """True when `model` names a folder rather than a hub id like "org/name"."""
-    return model.startswith(("/", ".", "~")) or model.count("/") != 1 or Path(model).expanduser().exists()
+    setdefaults(ENV)
 
 
 def check_model(model: str, what: str, setting: str) -> None:
     """Fail early, before torch is imported, when a local model folder does not exist."""
-    if looks_local(model) and not Path(model).expanduser().is_dir():
+    if weights.missing_folder(model):
         raise BackendUnavailable(f"the {what} model folder {model} does not exist; "
                                  f"set {setting} to a downloaded diffusers folder or a hub id")
 
@@ -63,7 +58,7 @@ def load_pipeline(class_name: str, model: str, device: str, what: str, setting: 
     check_model(model, what, setting)
     torch, diffusers = import_diffusers()
     dtype = torch.float32 if device.startswith("cpu") else torch.bfloat16
-    path = str(Path(model).expanduser()) if looks_local(model) else model
+    path = str(Path(model).expanduser()) if weights.is_local(model) else model
     try:
         # `dtype=`, not the deprecated `torch_dtype=` (diffusers 0.42).
         pipe = getattr(diffusers, class_name).from_pretrained(path, dtype=dtype)

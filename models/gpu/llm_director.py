@@ -15,10 +15,10 @@ import logging
 import re
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 from pydantic import ValidationError
 
+from models import weights
 from reel import prompts
 from reel.errors import BackendUnavailable, UserError
 from reel.schema import Plan
@@ -243,12 +243,6 @@ class OpenAIDirector(ChatDirector):
 # ---------------------------------------------------------------- vLLM offline, in a child process
 
 
-def local_model_missing(model: str) -> bool:
-    """True for a model given as a filesystem path that does not exist (a hub id is left to vLLM)."""
-    looks_local = model.startswith(("/", "./", "../", "~")) or Path(model).expanduser().exists()
-    return looks_local and not Path(model).expanduser().exists()
-
-
 def vllm_unavailable(what: str, model: str, setting: str, error: str) -> BackendUnavailable:
     return BackendUnavailable(f"vLLM cannot run the {what} model {model!r}: {error}; set {setting} to a local "
                               "model folder (or a model id this machine can load)")
@@ -269,7 +263,7 @@ class VllmDirector(ChatDirector):
         self.model_id = model
 
     def load(self) -> None:
-        if local_model_missing(self.model):
+        if weights.missing_folder(self.model):
             raise BackendUnavailable(f"no director model at {self.model}; set REEL_MODEL_DIRECTOR to the model folder")
 
     def complete(self, messages: list[dict], schema: dict, seed: int) -> str:

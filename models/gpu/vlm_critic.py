@@ -12,7 +12,8 @@ import base64
 import mimetypes
 from pathlib import Path
 
-from models.gpu.llm_director import HTTP_TIMEOUT_S, chat_completion, local_model_missing, strip_reasoning, vllm_unavailable
+from models import weights
+from models.gpu.llm_director import HTTP_TIMEOUT_S, chat_completion, strip_reasoning, vllm_unavailable
 from reel.errors import BackendUnavailable, UserError
 
 TEMPERATURE = 0.2  # a judge should be steady: the same clip asked twice should score alike
@@ -84,7 +85,7 @@ class VllmCritic:
 
         if self._worker is not None and self._worker.running:
             return
-        if local_model_missing(self.model):
+        if weights.missing_folder(self.model):
             raise BackendUnavailable(f"no critic model at {self.model}; set REEL_MODEL_CRITIC "
                                      "(empty: the director's REEL_MODEL_DIRECTOR) to the model folder")
         worker = vllm_worker.WorkerProcess({"model": self.model, "max_model_len": self.max_model_len,
