@@ -71,10 +71,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     from models import base
     from reel.settings import get_settings
-    from tasks.plan import check_prompt
+    from tasks.plan import check_prompt, check_shots
 
     director = base.create("director", get_settings().backend_for("director", args.director))
-    plan = director.plan(check_prompt(args.prompt), n_shots=args.shots, seed=args.seed)
+    plan = director.plan(check_prompt(args.prompt), n_shots=check_shots(args.shots), seed=args.seed)
     print(json.dumps(plan.model_dump(mode="json"), indent=2, ensure_ascii=False))
     return 0
 

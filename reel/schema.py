@@ -17,6 +17,8 @@ VoLang = Literal["a", "b", "e", "f", "h", "i", "j", "p", "z"]
 UNSPACED_LANGS = {"j", "z"}
 SCENE = "scene"
 
+MAX_SHOTS = 12  # the longest plan a reel takes (6 is the designed arc)
+
 
 class Shot(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -47,7 +49,7 @@ class Plan(BaseModel):
 
     characters: dict[str, str]
     story_logline: str = Field(min_length=1)
-    shots: list[Shot] = Field(min_length=1, max_length=12)
+    shots: list[Shot] = Field(min_length=1, max_length=MAX_SHOTS)
     music_style: str = Field(min_length=1)
     vo_script_per_shot: list[str]
     vo_lang: VoLang

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from models import weights
 from reel import prompts
 from reel.errors import BackendUnavailable, UserError
-from reel.schema import Plan
+from reel.schema import MAX_SHOTS, Plan
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +161,8 @@ class ChatDirector:
         raise NotImplementedError
 
     def plan(self, prompt: str, n_shots: int = 6, seed: int = 0) -> Plan:
-        if not 1 <= n_shots <= 12:
-            raise UserError(f"n_shots must be 1-12, got {n_shots}")
+        if not 1 <= n_shots <= MAX_SHOTS:
+            raise UserError(f"n_shots must be 1-{MAX_SHOTS}, got {n_shots}")
         if not prompt.strip():
             raise UserError("the prompt is empty: describe the reel in one sentence")
         messages, schema = build_messages(prompt, n_shots), plan_schema(n_shots)
