@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     model_critic: str = ""  # empty: share the director's checkpoint
     model_image: str = "black-forest-labs/FLUX.2-klein-4B"
     model_video: str = "Wan-AI/Wan2.2-I2V-A14B-Diffusers"
-    model_music: str = "ACE-Step/Ace-Step1.5"  # diffusers AceStepPipeline is ACE-Step 1.5
+    model_music: str = "ACE-Step/acestep-v15-xl-turbo-diffusers"  # ACE-Step 1.5 XL turbo, diffusers layout
     model_voice: str = "hexgrad/Kokoro-82M"
     # Any OpenAI-compatible server (vLLM serve, llama.cpp server, Ollama) for the `openai` director/critic.
     openai_base_url: str = "http://127.0.0.1:8000/v1"

@@ -369,3 +369,18 @@ def test_acestep_writes_an_instrumental_wav_of_the_requested_length(acestep, tmp
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, ACE_SAMPLE_RATE)
         assert w.getnframes() == round(1.5 * ACE_SAMPLE_RATE)
     assert probe(out).sample_rate == ACE_SAMPLE_RATE and abs(probe(out).duration - 1.5) < 0.02
+
+
+def test_the_default_music_checkpoint_is_the_one_diffusers_loads_acestep_from():
+    """ACE-Step/Ace-Step1.5 is the original repository layout; AceStepPipeline.from_pretrained needs the
+    diffusers one, which is what diffusers' own AceStepPipeline example loads."""
+    _needs_stack()
+    import inspect
+
+    from diffusers.pipelines.ace_step import pipeline_ace_step
+
+    from reel.settings import Settings
+
+    default = AceStepMusic().model_id
+    assert default == Settings().model_music
+    assert f'"{default}"' in inspect.getsource(pipeline_ace_step)
