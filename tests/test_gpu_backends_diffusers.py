@@ -23,7 +23,7 @@ from models.gpu.flux2_image import Flux2KleinImage, master_prompt, scene_setting
 from models.gpu.fbcache import para_attn_api
 from models.gpu.wan_video import Wan22Video, frames_to_render
 from reel import prompts
-from reel.errors import BackendUnavailable
+from reel.errors import BackendUnavailable, UserError
 from reel.media import ffmpeg_exe, probe
 from reel.schema import Plan, RenderKnobs
 
@@ -84,6 +84,11 @@ def test_a_missing_gpu_stack_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "diffusers", None)  # import fails as if not installed
     with pytest.raises(BackendUnavailable, match=re.escape("pip install -e .[gpu]")):
         Wan22Video(device="cpu", model=str(tmp_path)).load()
+
+
+def test_an_unknown_fbcache_implementation_is_one_clear_error():
+    with pytest.raises(UserError, match=r"REEL_FBCACHE.*diffusers, para-attn"):
+        Wan22Video(device="cpu", model="Wan-AI/Wan2.2-I2V-A14B-Diffusers", fbcache="teacache")
 
 
 def test_master_prompts_come_from_the_table():

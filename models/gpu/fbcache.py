@@ -26,6 +26,8 @@ import contextlib
 import functools
 import logging
 
+from reel.errors import UserError
+
 log = logging.getLogger(__name__)
 
 IMPLS = ("diffusers", "para-attn")
@@ -56,16 +58,20 @@ def threshold_for(threshold: float | None, steps: int) -> tuple[float | None, st
     return threshold, "on"
 
 
+def check_impl(impl: str) -> str:
+    if impl not in IMPLS:
+        raise UserError(f"unknown First-Block Cache implementation {impl!r} (REEL_FBCACHE); "
+                        f"use one of: {', '.join(IMPLS)}")
+    return impl
+
+
 class FirstBlockCache:
     """The cache state of one loaded pipeline. `during(...)` wraps one pipeline call."""
 
     def __init__(self, impl: str = "diffusers"):
-        if impl not in IMPLS:
-            from reel.errors import UserError
-
-            raise UserError(f"unknown First-Block Cache implementation {impl!r}; use one of {', '.join(IMPLS)}")
-        self.impl = impl
+        self.impl = check_impl(impl)
         self._para_patched = False
+        self._diffusers_threshold: float | None = None  # what the diffusers hooks on the experts run at
 
     def experts(self, pipe) -> list:
         return [t for t in (pipe.transformer, getattr(pipe, "transformer_2", None)) if t is not None]
@@ -101,16 +107,15 @@ class FirstBlockCache:
         with utils.cache_context(context):
             yield ran
 
-    @staticmethod
-    def _diffusers(experts: list, threshold: float | None) -> None:
+    def _diffusers(self, experts: list, threshold: float | None) -> None:
+        """Hooks at `threshold` on every expert (re-registered only when it changes), or none."""
         from diffusers.hooks import FirstBlockCacheConfig
 
+        if threshold == self._diffusers_threshold:
+            return
         for expert in experts:
-            config = expert._cache_config  # what CacheMixin.enable_cache last applied, or None
-            current = config.threshold if isinstance(config, FirstBlockCacheConfig) else None
-            if current == threshold:
-                continue
             if expert.is_cache_enabled:
                 expert.disable_cache()
             if threshold is not None:
                 expert.enable_cache(FirstBlockCacheConfig(threshold=threshold))
+        self._diffusers_threshold = threshold

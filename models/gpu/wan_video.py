@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 
 from models.gpu import accel
-from models.gpu.fbcache import FirstBlockCache
+from models.gpu.fbcache import FirstBlockCache, check_impl
 from models.gpu.encode import write_mp4
 from reel.schema import Plan, RenderKnobs, Shot
 
@@ -61,7 +61,7 @@ class Wan22Video(accel.PipelineBackend):
         self.device = device
         self.model_id = model
         self.compile_video = compile_video
-        self.fbcache_impl = fbcache
+        self.fbcache_impl = check_impl(fbcache)  # a wrong REEL_FBCACHE fails before anything loads
         self.pipe = None
         self._scheduler_config: dict = {}
         self._cache: FirstBlockCache | None = None  # the loaded pipeline's cache state
