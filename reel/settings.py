@@ -39,9 +39,6 @@ class Settings(BaseSettings):
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_model: str = ""
     openai_api_key: str = "EMPTY"
-    # vLLM weights quantization for the director/critic: "auto" (FP8 on cards under 100 GB),
-    # "none", or a vLLM method ("fp8", ...).
-    llm_quantization: str = "auto"
     # Video acceleration: selective torch.compile of transformer_2 (the seed's 1.2x win).
     compile_video: bool = False
     # First-Block Cache on Wan's experts: "diffusers" (its own per-module hook) or "para-attn".
@@ -88,7 +85,7 @@ class Settings(BaseSettings):
         return {"device": self.device_for(role), "model": self.model_for(role),
                 "openai_base_url": self.openai_base_url, "openai_model": self.openai_model,
                 "openai_api_key": self.openai_api_key, "compile_video": self.compile_video,
-                "fbcache": self.fbcache, "llm_quantization": self.llm_quantization,
+                "fbcache": self.fbcache,
                 "faults": self.video_faults}
 
 

@@ -254,6 +254,8 @@ def test_vllm_request_objects():
     ("auto", "Qwen/Qwen3.5-35B-A3B-FP8", 79.2, None),     # already quantized: vLLM reads its config
     ("auto", "Qwen/Qwen3.5-35B-A3B", None, None),         # no GPU seen: nothing to decide from
     ("none", "Qwen/Qwen3.5-35B-A3B", 79.2, None),
+    ("bf16", "Qwen/Qwen3.5-35B-A3B", 79.2, None),          # the memory plan's word for "as stored"
+    (None, "Qwen/Qwen3.5-35B-A3B", 79.2, "fp8"),            # not said: the default
     ("fp8", "Qwen/Qwen3.5-35B-A3B", 139.8, "fp8"),
 ])
 def test_vllm_engine_quantization_follows_the_card(choice, model, total_gib, expected):

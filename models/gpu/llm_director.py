@@ -266,11 +266,9 @@ class VllmDirector(ChatDirector):
     name = "vllm"
     heavy = True
 
-    def __init__(self, device: str = "cuda:0", model: str = "Qwen/Qwen3.5-35B-A3B", max_model_len: int = 32768,
-                 llm_quantization: str = "auto"):
+    def __init__(self, device: str = "cuda:0", model: str = "Qwen/Qwen3.5-35B-A3B", max_model_len: int = 32768):
         super().__init__()
         self.device, self.model, self.max_model_len = device, model, max_model_len
-        self.quantization = llm_quantization  # "auto": FP8 on cards under 100 GB (vllm_worker.quantization_for)
         self.model_id = model
 
     def load(self) -> None:
@@ -285,8 +283,8 @@ class VllmDirector(ChatDirector):
                    "sampling": {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": seed,
                                 "json_schema": schema}}
         # Language-model-only: the plan is text in, text out, so the vision tower is never loaded.
-        engine = {"model": self.model, "max_model_len": self.max_model_len, "quantization": self.quantization,
-                  "text_only": True}
+        # No "quantization": the worker's default (vllm_worker.quantization_for) decides from the card.
+        engine = {"model": self.model, "max_model_len": self.max_model_len, "text_only": True}
         try:
             return vllm_worker.run_once(engine, request, self.device)
         except vllm_worker.WorkerError as exc:

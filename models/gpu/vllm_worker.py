@@ -50,11 +50,12 @@ FP8_BELOW_GIB = 100.0
 PREQUANTIZED = ("fp8", "awq", "gptq", "nvfp4", "int4", "int8", "bnb", "gguf")
 
 
-def quantization_for(choice: str, model: str, gpu_total_gib: float | None) -> str | None:
-    """vLLM's `quantization` for a setting of "auto" (FP8 on cards under FP8_BELOW_GIB, unless the
-    checkpoint is quantized already), "none", or a vLLM method name such as "fp8"."""
+def quantization_for(choice: str | None, model: str, gpu_total_gib: float | None) -> str | None:
+    """vLLM's `quantization` for the engine's "quantization": "auto" or absent (the default: FP8 on
+    cards under FP8_BELOW_GIB, unless the checkpoint is quantized already), "bf16"/"none" (as
+    stored), or a vLLM method name such as "fp8". The model host may set it from the memory plan."""
     choice = (choice or "auto").lower()
-    if choice == "none":
+    if choice in ("none", "bf16", "off"):
         return None
     if choice != "auto":
         return choice
@@ -92,7 +93,7 @@ def engine_kwargs(engine: dict, total_gib: float | None = None) -> dict:
 def build_llm(engine: dict):
     from vllm import LLM
 
-    total = gpu_total_gib() if (engine.get("quantization") or "auto") == "auto" else None
+    total = gpu_total_gib() if (engine.get("quantization") or "auto") == "auto" else None  # only "auto" asks
     return LLM(**engine_kwargs(engine, total))
 
 

@@ -82,9 +82,8 @@ class VllmCritic:
     heavy = True
 
     def __init__(self, device: str = "cuda:0", model: str = "Qwen/Qwen3.5-35B-A3B", max_images: int = MAX_IMAGES,
-                 max_model_len: int = 32768, llm_quantization: str = "auto"):
+                 max_model_len: int = 32768):
         self.device, self.model, self.max_images, self.max_model_len = device, model, max_images, max_model_len
-        self.quantization = llm_quantization  # "auto": FP8 on cards under 100 GB (vllm_worker.quantization_for)
         self.model_id = model
         self._worker = None
 
@@ -97,8 +96,7 @@ class VllmCritic:
             raise BackendUnavailable(f"no critic model at {self.model}; set REEL_MODEL_CRITIC "
                                      "(empty: the director's REEL_MODEL_DIRECTOR) to the model folder")
         worker = vllm_worker.WorkerProcess({"model": self.model, "max_model_len": self.max_model_len,
-                                            "max_images": self.max_images, "quantization": self.quantization},
-                                           self.device)
+                                            "max_images": self.max_images}, self.device)
         try:
             worker.start()
         except vllm_worker.WorkerError as exc:
