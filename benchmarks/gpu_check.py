@@ -247,7 +247,7 @@ def check_wan(meter: Meter, tiny: bool, device: str) -> list:
     video, row = meter.measure(f"Wan VAE (fp32): decode {frames} frames", decode)
     row.note = f"video {tuple(video.shape)}"
     rows.append(row)
-    del pipe, experts, latents, video, prompt_embeds, negative_embeds
+    pipe = experts = latents = video = prompt_embeds = negative_embeds = None  # dropped: the memory goes back
     rows.append(meter.freed("Wan2.2 A14B unloaded"))
     return rows
 
@@ -279,7 +279,7 @@ def check_flux(meter: Meter, tiny: bool, device: str) -> list:
     images, row = meter.measure(f"FLUX.2 klein 4B: keyframe {width}x{height} from 1 reference, "
                                 f"{sizes['flux_steps']} steps", keyframe)
     row.note = f"image {tuple(images.shape)}"
-    del pipe, images
+    pipe = images = None
     return [build_row, row, meter.freed("FLUX.2 klein unloaded")]
 
 
