@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     model_critic: str = ""  # empty: share the director's checkpoint
     model_image: str = "black-forest-labs/FLUX.2-klein-4B"
     model_video: str = "Wan-AI/Wan2.2-I2V-A14B-Diffusers"
-    model_music: str = "ACE-Step/Ace-Step1.5"  # diffusers AceStepPipeline is ACE-Step 1.5
+    model_music: str = "ACE-Step/acestep-v15-xl-turbo-diffusers"  # ACE-Step 1.5 XL turbo, diffusers layout
     model_voice: str = "hexgrad/Kokoro-82M"
     # Any OpenAI-compatible server (vLLM serve, llama.cpp server, Ollama) for the `openai` director/critic.
     openai_base_url: str = "http://127.0.0.1:8000/v1"
@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     openai_api_key: str = "EMPTY"
     # Video acceleration: selective torch.compile of transformer_2 (the seed's 1.2x win).
     compile_video: bool = False
+    # First-Block Cache on Wan's experts: "diffusers" (its own per-module hook) or "para-attn".
+    fbcache: str = "diffusers"
     # Prefect global concurrency limit held by every model task, and a host-wide lock file
     # that gives the same guarantee when no limit can be reached.
     # "affinity": shots run at once and the host batches work per model (fewest swaps);
@@ -83,6 +85,7 @@ class Settings(BaseSettings):
         return {"device": self.device_for(role), "model": self.model_for(role),
                 "openai_base_url": self.openai_base_url, "openai_model": self.openai_model,
                 "openai_api_key": self.openai_api_key, "compile_video": self.compile_video,
+                "fbcache": self.fbcache,
                 "faults": self.video_faults}
 
 

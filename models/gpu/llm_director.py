@@ -29,6 +29,9 @@ PLANNER = "planner_system.md"
 TEMPERATURE = 0.7
 MAX_TOKENS = 8192  # six ~100-word prompts, three portraits and the rest fit in ~3k tokens
 HTTP_TIMEOUT_S = 600.0
+# Qwen3.5 thinks by default; a plan or a verdict needs no reasoning trace, which can eat the whole
+# token budget. vLLM and SGLang read this per request (servers that do not, ignore it).
+NO_THINKING = {"enable_thinking": False}
 
 
 class DirectorError(RuntimeError):
@@ -234,7 +237,7 @@ class OpenAIDirector(ChatDirector):
 
     def complete(self, messages: list[dict], schema: dict, seed: int) -> str:
         payload = {"model": self.served, "messages": messages, "temperature": self.temperature,
-                   "max_tokens": self.max_tokens, "seed": seed,
+                   "max_tokens": self.max_tokens, "seed": seed, "chat_template_kwargs": NO_THINKING,
                    "response_format": {"type": "json_schema",
                                        "json_schema": {"name": "plan", "schema": schema, "strict": True}}}
         return chat_completion(self.base_url, self.api_key, payload, self.timeout)
@@ -270,10 +273,12 @@ class VllmDirector(ChatDirector):
         from models.gpu import vllm_worker
 
         self.load()
-        request = {"messages": messages, "chat_template_kwargs": {"enable_thinking": False},
+        request = {"messages": messages, "chat_template_kwargs": NO_THINKING,
                    "sampling": {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": seed,
                                 "json_schema": schema}}
-        engine = {"model": self.model, "max_model_len": self.max_model_len}
+        # Language-model-only: the plan is text in, text out, so the vision tower is never loaded.
+        # No "quantization": the worker's default (vllm_worker.quantization_for) decides from the card.
+        engine = {"model": self.model, "max_model_len": self.max_model_len, "text_only": True}
         try:
             return vllm_worker.run_once(engine, request, self.device)
         except vllm_worker.WorkerError as exc:
