@@ -87,10 +87,14 @@ def detect_place(text: str, locale: Locale) -> str:
 
 
 def detect_weather(text: str) -> str | None:
-    weather = _rules()["weather"]
-    words = {k: name for name, w in weather.items() for k in w["keywords"]}
-    hit = first_phrase(text, words)
-    return words[hit.key] if hit else None
+    """The first weather word that is weather, not clothing ('a rain jacket')."""
+    rules = _rules()
+    words = {k: name for name, w in rules["weather"].items() for k in w["keywords"]}
+    for hit in find_phrases(text, words):
+        nxt = re.match(r"[\s-]*([\w]+)", text[hit.end:])
+        if not (nxt and fold(nxt.group(1)) in rules["weather_compounds"]):
+            return words[hit.key]
+    return None
 
 
 def detect_things(text: str) -> list[str]:

@@ -32,8 +32,10 @@ class Scene:
     action: Action | None = None  # the lead's verb phrase, as the prompt says it
 
     def extra_things(self) -> list[str]:
-        """Things named besides the story object: each gets an ambient sentence somewhere."""
-        return [t for t in self.things if t != self.story_object]
+        """Things that get an ambient sentence in shots with people: all named things but a held
+        story object (its insert and climax show it); a tram or gulls also pass through the wides."""
+        held = self.story_object and prompts.table(RULES)["objects"][self.story_object]["kind"] == "held"
+        return [t for t in self.things if not (held and t == self.story_object)]
 
 
 def _rules() -> dict:
