@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from reel import prompts
 
-from .text import CAST, LOCALES, Match, find_phrases, fold
+from .text import CAST, LEXICON, LOCALES, RULES, Match, find_phrases, fold
 
 LATIN_WORD = re.compile(r"[A-Za-z\u00C0-\u024F][\w'\u2019.-]*")
 MAX_WORDS = 4  # "Rio de Janeiro", "New York City"
@@ -97,10 +97,19 @@ def _gazetteer() -> tuple[dict[str, Place], dict[str, Place]]:
 
 
 @functools.cache
-def _person_names() -> frozenset[str]:
-    """First names the cast table knows: 'Mei' in 'Kenji and Mei' is a person, not Meizhou."""
+def _not_place_words() -> frozenset[str]:
+    """First names the cast table knows ('Mei' in 'Kenji and Mei' is a person, not Meizhou) and the
+    lexicon's function words ('Una', 'Uma' opening a sentence are articles, not towns)."""
     names = prompts.table(CAST)["names"]
-    return frozenset(fold(n) for genders in names.values() for ns in genders.values() for n in ns)
+    words = {fold(n) for genders in names.values() for ns in genders.values() for n in ns}
+    for lang in prompts.table(LEXICON)["languages"].values():
+        words |= {fold(w) for w in lang["function"]}
+    return frozenset(words)
+
+
+@functools.cache
+def _setting_nouns() -> frozenset[str]:
+    return frozenset(fold(w) for w in prompts.table(RULES)["places"])
 
 
 def _regions() -> dict[str, str]:
@@ -120,9 +129,14 @@ def find_places(text: str) -> list[tuple[Match, Place]]:
             if n > 1 and not re.fullmatch(r"[\w'\u2019. -]+", written):
                 continue
             place = latin.get(fold(written))
-            if place and n == 1 and fold(written) in _person_names():
-                place = None
-            if place and (written[0].isupper() or place.population >= BIG_CITY):
+            if place and n == 1 and fold(written) in _not_place_words():
+                place = None  # 'Mei' in 'Kenji and Mei', 'Una' opening a Spanish sentence
+            if place and n > 1 and fold(written.split()[-1]) in _setting_nouns():
+                shorter = latin.get(fold(written.rsplit(" ", 1)[0]))  # "Brighton beach" is a beach in Brighton
+                if shorter and shorter.population > place.population:
+                    continue
+            lowercase_ok = place and written.lower() == place.name.lower() and place.population >= BIG_CITY
+            if place and (written[0].isupper() or lowercase_ok):
                 hits.append((Match(start, start + len(written), place.name, written), place))
                 i += n
                 break

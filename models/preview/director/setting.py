@@ -71,7 +71,8 @@ def proper_case(name: str) -> str:
 def detect_place(text: str, locale: Locale) -> str:
     """The setting phrase used after 'the' in shots: '[adjective] [Proper or City] noun'."""
     rules = _rules()
-    hit = first_phrase(text, rules["places"], plural=True)
+    hits = find_phrases(text, rules["places"], plural=True)
+    hit = next((h for h in hits if _after_preposition(text, h)), hits[0] if hits else None)
     city = locale.city
     if hit is None:
         adjective, noun = rules["default_place"].split(" ", 1)
@@ -84,6 +85,13 @@ def detect_place(text: str, locale: Locale) -> str:
         proper = []  # "Rotterdam bridges": the city, said in English below
     middle = " ".join(proper_case(w) for w in proper) if proper else city
     return " ".join(w for w in (adjective, middle, noun) if w)
+
+
+def _after_preposition(text: str, hit: Match) -> bool:
+    """'on a windy pier', 'in the harbour': a place word led by a preposition (within three words)
+    is where the reel is; 'watches boats' names a thing, 'street vendor' a trade."""
+    before = [fold(t.group()) for t in TOKEN.finditer(text[:hit.start])][-3:]
+    return any(w in _rules()["place_prepositions"] for w in before)
 
 
 def detect_weather(text: str) -> str | None:

@@ -31,11 +31,11 @@ class Scene:
     things: list[str] = field(default_factory=list)  # every object and creature named, in order
     action: Action | None = None  # the lead's verb phrase, as the prompt says it
 
-    def extra_things(self) -> list[str]:
+    def extra_things(self, shown: bool = True) -> list[str]:
         """Things that get an ambient sentence in shots with people: all named things but a held
-        story object (its insert and climax show it); a tram or gulls also pass through the wides."""
+        story object that an insert or climax shows (`shown`); a tram or gulls also pass through the wides."""
         held = self.story_object and prompts.table(RULES)["objects"][self.story_object]["kind"] == "held"
-        return [t for t in self.things if not (held and t == self.story_object)]
+        return [t for t in self.things if not (held and shown and t == self.story_object)]
 
 
 def _rules() -> dict:
@@ -131,8 +131,10 @@ def _shorten_repeats(text: str, place: str) -> str:
 
 def things_for_shots(scene: Scene, slots: list[str]) -> dict[int, list[str]]:
     """Which shots carry which extra things: spread over the shots with people, the hero wide first."""
-    extra = scene.extra_things()
-    with_people = [i for i, s in enumerate(slots) if _rules()["slots"][s]["cast"] != "none"] or list(range(len(slots)))
+    slot_table = _rules()["slots"]
+    shown = any(slot_table[s]["cast"] == "none" or slot_table[s].get("actions", {}).get("first") == "object" for s in slots)
+    extra = scene.extra_things(shown)
+    with_people = [i for i, s in enumerate(slots) if slot_table[s]["cast"] != "none"] or list(range(len(slots)))
     plan: dict[int, list[str]] = {}
     for k, thing in enumerate(extra):
         for shot in (with_people[k % len(with_people)], with_people[(k + 1) % len(with_people)]):
