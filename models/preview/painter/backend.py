@@ -62,7 +62,7 @@ class AnimaticImage:
     """Masters and keyframes as drawn animatic frames (ImageModel protocol)."""
 
     name = "animatic"
-    data_files = ('animatic.json', 'camera_verbs.json')
+    data_files = ('animatic.json', 'camera_verbs.json', 'director_rules.json')
     model_id = "pillow-animatic-v1"
 
     def load(self) -> None:  # nothing to load: Pillow only

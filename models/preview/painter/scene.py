@@ -112,6 +112,8 @@ def describe(plan: Plan, shot: Shot | None = None) -> SceneDescription:
     everything = plan_text(plan)
     texts = (shot.prompt, plan.story_logline, everything) if shot else (plan.story_logline, everything)
     # A shot prompt's first sentence is the camera's ("Static camera, ..."): props come after it.
-    props, unnamed = props_of(shot.prompt.split(". ", 1)[-1] if shot else everything)
+    shots = [shot] if shot else plan.shots
+    props, unnamed = props_of(" ".join([*([] if shot else [plan.story_logline]),
+                                        *(s.prompt.split(". ", 1)[-1] for s in shots)]))
     return SceneDescription(setting=setting_of(*texts), time=time_of_day(*texts), weather=weather_of(*texts),
                             props=props, unnamed=unnamed)
