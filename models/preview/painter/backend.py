@@ -86,12 +86,13 @@ class AnimaticImage:
             desc = describe(plan)
             img = draw_plate(W, H, desc, _place_seed(plan, desc.setting), seed)
             tint = palette(desc.time, desc.weather)["tint"]
-            draw_props(img, desc.props, 0.5, seed)
+            draw_props(img, tuple(p for p in desc.props if not (desc.interior and table()["props"][p]["where"] == "sky")),
+                       0.5, seed)
             if subject == "group":
                 n = len(looks)
                 for i, look in enumerate(looks.values()):
                     draw_figure(img, look, W * (i + 1) / (n + 1), H * 0.9, H * 0.62, tint)
-            img = draw_weather(img, desc.weather, seed).resize(size, Image.LANCZOS)
+            img = (img if desc.interior else draw_weather(img, desc.weather, seed)).resize(size, Image.LANCZOS)
             names = "  ".join(k if lk.name == k else f"{k} {lk.name}" for k, lk in looks.items())
             title = f"GROUP · {names}" if subject == "group" else "SCENE"
             info = caption(img, title, _right(desc), _must(desc))
@@ -164,10 +165,14 @@ class AnimaticImage:
         insert = not present
         # Wide frames show every prop where it belongs; tighter ones keep what is in the sky or on the
         # water; an insert shows the thing it is about, large.
+        # Indoors, the sky and its weather are only seen through the window.
         shown = desc.props if insert or frame["fig"] <= 1.0 else tuple(
             p for p in desc.props if table()["props"][p]["where"] in ("sky", "water"))
+        if desc.interior:
+            shown = tuple(p for p in shown if table()["props"][p]["where"] != "sky")
         draw_props(plate, shown, lead_x, seed, horizon, insert=insert)
-        img = draw_weather(plate, desc.weather, seed, horizon).resize(size, Image.LANCZOS)
+        img = plate if desc.interior else draw_weather(plate, desc.weather, seed, horizon)
+        img = img.resize(size, Image.LANCZOS)
         info = caption(img, f"SHOT {shot.index + 1} · {camera_phrase(shot.prompt).upper()} · {shot.shot_type}",
                        _right(desc), _must(desc))
         img.save(out, format="PNG", pnginfo=info)
