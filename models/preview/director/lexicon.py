@@ -78,7 +78,7 @@ def read_prompt(prompt: str) -> Reading:
         raise UserError(
             f"the offline director could not read this prompt: it plans from English, {names}, using small "
             "keyword tables. Write the prompt in one of those (e.g. 'a violinist plays in Cairo at midnight'), "
-            "or plan with the GPU director (--backends gpu), which reads any language.")
+            "or use the LLM director, which reads any language (reel make --backends gpu, reel plan --director vllm).")
     return Reading(prompt)
 
 
