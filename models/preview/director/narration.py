@@ -87,7 +87,8 @@ def logline(scene: Scene, rng: random.Random) -> str:
         template = rng.choice(rules["loglines_action"][size])
         action = scene.action.text.format(pos=lead.pronoun("pos"))
         noun = scene.place.split()[-1]
-        on_place = "" if find_phrases(action, [noun], plural=True) else f" on the {scene.place}"
+        prep = "on" if find_phrases(scene.place, rules["on_places"]) else "in"
+        on_place = "" if find_phrases(action, [noun], plural=True) else f" {prep} the {scene.place}"
         return template.format(When=cap(when), A=labels[0], B=labels[1], C=labels[2], on_place=on_place,
                                action=action, things=_things_clause(scene, action), obj=lead.pronoun("obj"))
     template = rng.choice(rules["loglines"][size])

@@ -116,11 +116,6 @@ def detect_things(text: str) -> list[str]:
     return found
 
 
-def detect_object(text: str) -> str | None:
-    things = detect_things(text)
-    return things[0] if things else None
-
-
 @dataclass(frozen=True)
 class Action:
     text: str  # "mends {pos} nets", "rides a bicycle across Rotterdam bridges"
