@@ -16,6 +16,8 @@ VoLang = Literal["a", "b", "e", "f", "h", "i", "j", "p", "z"]
 # Languages written without spaces: word counts do not apply to their narration.
 UNSPACED_LANGS = {"j", "z"}
 SCENE = "scene"
+# The most shots one plan may hold (the plan validator and every director use this one number).
+MAX_SHOTS = 12
 
 MAX_SHOTS = 12  # the longest plan a reel takes (6 is the designed arc)
 

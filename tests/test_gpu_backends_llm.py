@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from models import base
-from models.preview.heuristic_director import HeuristicDirector
+from models.preview.director import HeuristicDirector
 from models.gpu.llm_director import DirectorError, VllmDirector, plan_schema
 from models.preview.scripted_critic import ScriptedCritic, log_path
 from models.gpu.vlm_critic import VllmCritic
