@@ -262,6 +262,7 @@ class VllmDirector(ChatDirector):
 
     name = "vllm"
     heavy = True
+    engine_options: dict = {}  # the memory plan's vLLM knobs, set by the model host
 
     def __init__(self, device: str = "cuda:0", model: str = "Qwen/Qwen3.5-35B-A3B", max_model_len: int = 32768):
         super().__init__()
@@ -279,7 +280,7 @@ class VllmDirector(ChatDirector):
         request = {"messages": messages, "chat_template_kwargs": {"enable_thinking": False},
                    "sampling": {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": seed,
                                 "json_schema": schema}}
-        engine = {"model": self.model, "max_model_len": self.max_model_len}
+        engine = {"model": self.model, "max_model_len": self.max_model_len, **self.engine_options}
         try:
             return vllm_worker.run_once(engine, request, self.device)
         except vllm_worker.WorkerError as exc:
