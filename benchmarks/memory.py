@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preset", default="default", help="sizes from this preset (default: default)")
     args = p.parse_args(argv)
     preset = get_preset(args.preset)
+    memory_plan.use_cache = False  # build every model on the meta device, now
     sizes = dict(size=preset.render_size, frames=preset.frames, fps=preset.fps, master=preset.master_size)
     print(f"memory plan for preset {preset.name}: render {preset.render_size[0]}x{preset.render_size[1]}x"
           f"{preset.frames}, keyframes {preset.master_size[0]}x{preset.master_size[1]}; peaks are estimates "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,13 +64,42 @@ def _instantiate(component: dict):
         return cls(**component["config"])
 
 
+use_cache = True  # `reel bench memory` turns it off: it always builds the models
+
+
 @functools.cache
 def count(stage: str, name: str) -> tuple[int, int]:
     """(parameters, parameters FP8 can store in one byte) of one component, from its meta model.
-    FP8 covers matrix weights (Linear and fused expert tensors), not embeddings, norms, biases or the head."""
+    FP8 covers matrix weights (Linear and fused expert tensors), not embeddings, norms, biases or the head.
+    Kept in ~/.cache/reel/param_counts.json by the component's config digest: building the 35B MoE on
+    the meta device takes ~15 s, and every flow-run process plans."""
+    import hashlib
+
+    component = load_config(stage)["components"][name]
+    digest = hashlib.sha256(json.dumps(component, sort_keys=True).encode()).hexdigest()[:16]
+    cache = Path.home() / ".cache" / "reel" / "param_counts.json"
+    try:
+        known = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if digest in known and use_cache:
+        return tuple(known[digest])
+    counted = _count(component)
+    known[digest] = counted
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known), encoding="utf-8")
+        tmp.replace(cache)  # atomic: concurrent processes never read half a file
+    except OSError:
+        pass  # a read-only home: count again next time
+    return counted
+
+
+def _count(component: dict) -> tuple[int, int]:
     import torch
 
-    model = _instantiate(load_config(stage)["components"][name])
+    model = _instantiate(component)
     keep = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
     head = getattr(model, "lm_head", None)
     if head is not None:
