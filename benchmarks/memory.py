@@ -14,11 +14,12 @@ from models import memory_plan
 
 
 def component_lines(plan: memory_plan.Plan) -> list[str]:
-    lines = [f"{'stage':<9} {'component':<18} {'class (built on meta)':<30} {'params':>8} {'bf16 GiB':>9} {'fp8 GiB':>8}"]
+    lines = [f"{'stage':<9} {'component':<18} {'class (built on meta; [formula])':<30} {'params':>8} {'bf16 GiB':>9} {'fp8 GiB':>8}"]
     for name, stage in plan.stages.items():
         spec = memory_plan.load_config(name)["components"]
         for c in stage.components:
-            cls = spec[c.name]["class"] + (" (fp32)" if c.fp32 else "")
+            how = memory_plan.source(spec[c.name])
+            cls = spec[c.name]["class"] + (" (fp32)" if c.fp32 else "") + ("" if how == "meta" else f" [{how}]")
             lines.append(f"{name:<9} {c.name:<18} {cls:<30} {c.params / 1e9:>7.2f}B {c.gib(False):>9.1f} "
                          f"{c.gib(True):>8.1f}")
     return lines

@@ -71,13 +71,15 @@ use_cache = True  # `reel bench memory` turns it off: it always builds the model
 def count(stage: str, name: str) -> tuple[int, int]:
     """(parameters, parameters FP8 can store in one byte) of one component, from its meta model.
     FP8 covers matrix weights (Linear and fused expert tensors), not embeddings, norms, biases or the head.
-    Kept in ~/.cache/reel/param_counts.json by the component's config digest: building the 35B MoE on
+    Kept in ~/.cache/reel/param_counts.json (beside the GPU lock) by the component's config digest: building the 35B MoE on
     the meta device takes ~15 s, and every flow-run process plans."""
     import hashlib
 
     component = load_config(stage)["components"][name]
     digest = hashlib.sha256(json.dumps(component, sort_keys=True).encode()).hexdigest()[:16]
-    cache = Path.home() / ".cache" / "reel" / "param_counts.json"
+    from reel.settings import get_settings
+
+    cache = get_settings().gpu_lock.parent / "param_counts.json"  # reel's cache folder
     try:
         known = json.loads(cache.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -96,9 +98,49 @@ def count(stage: str, name: str) -> tuple[int, int]:
     return counted
 
 
+def qwen35_moe_params(c: dict) -> tuple[int, int]:
+    """Qwen3.5-MoE's language model counted from its config (equal to the meta-device count with
+    transformers 5.23): for an install whose transformers predates the class."""
+    h, vocab, layers = c["hidden_size"], c["vocab_size"], c["num_hidden_layers"]
+    full = layers // c["full_attention_interval"]
+    hd, nk, nv = c["head_dim"], c["linear_num_key_heads"], c["linear_num_value_heads"]
+    dk, dv = c["linear_key_head_dim"], c["linear_value_head_dim"]
+    experts, shared = c["num_experts"], c["shared_expert_intermediate_size"]
+    moe = h * experts + experts * 3 * h * c["moe_intermediate_size"] + 3 * h * shared + h  # router, experts, shared
+    q = c["num_attention_heads"] * hd
+    attention = h * q * 2 + 2 * h * c["num_key_value_heads"] * hd + q * h + 2 * hd  # q doubles for the output gate
+    conv = 2 * nk * dk + nv * dv
+    delta = h * (2 * nk * dk + 2 * nv * dv) + h * 2 * nv + conv * c["linear_conv_kernel_dim"] + 2 * nv + dv + nv * dv * h
+    total = 2 * vocab * h + layers * (2 * h + moe) + full * attention + (layers - full) * delta + h
+    norms = layers * 2 * h + h + full * 2 * hd + (layers - full) * (2 * nv + dv)
+    return total, total - 2 * vocab * h - norms  # FP8 leaves the embeddings, the head and the norms
+
+
+FORMULAS = {"Qwen3_5MoeForCausalLM": qwen35_moe_params}
+
+
+def source(component: dict) -> str:
+    """How a component is counted here: "meta" (its class built on the meta device) or "formula"."""
+    import importlib
+
+    try:
+        getattr(importlib.import_module(component.get("module", component["library"])), component["class"])
+        return "meta"
+    except (ImportError, AttributeError):
+        return "formula" if component["class"] in FORMULAS else "missing"
+
+
 def _count(component: dict) -> tuple[int, int]:
     import torch
 
+    how = source(component)
+    if how == "formula":
+        return FORMULAS[component["class"]](component["config"])
+    if how == "missing":
+        from reel.errors import UserError
+
+        raise UserError(f"{component['library']} here has no {component['class']}; install the GPU stack "
+                        "(`pip install -e .[gpu-test]` on CPU) to count it")
     model = _instantiate(component)
     keep = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
     head = getattr(model, "lm_head", None)

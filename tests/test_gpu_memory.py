@@ -41,6 +41,17 @@ def test_bench_memory_prints_the_plan_for_each_card():
     assert "gpu_memory_utilization=0.90" not in cards["141"]  # the plan's share, not vLLM's blanket default
 
 
+def test_the_qwen_formula_counts_what_the_meta_model_holds():
+    """The fallback for an install without the class must agree with the class itself."""
+    from models import memory_plan
+
+    component = memory_plan.load_config("director")["components"]["language_model"]
+    assert memory_plan.source(component) == "meta"
+    built = memory_plan._count(component)
+    assert memory_plan.qwen35_moe_params(component["config"]) == built
+    assert 34.6e9 < built[0] < 34.7e9
+
+
 # ---------------------------------------------------------------- the host decides from the plan
 
 EVENTS: list[tuple] = []
@@ -94,7 +105,6 @@ def planned(monkeypatch, tmp_path):
 
     for cls in (PlannedVideo, PlannedCritic, PlannedVoice, PlannedImage):
         monkeypatch.setitem(base.REGISTRY[cls.role], "planned", f"tests.test_gpu_memory:{cls.__name__}")
-    monkeypatch.setenv("REEL_GPU_LOCK", str(tmp_path / "gpu.lock"))
     monkeypatch.setenv("REEL_SWAP_GRACE_S", "0")
     host.unload_all()
     EVENTS.clear()
