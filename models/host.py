@@ -20,6 +20,7 @@ Across processes, models/residency.py keeps one owner per GPU and waits for the 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import itertools
@@ -30,6 +31,7 @@ from typing import Any, Iterator
 from models import base
 from models.gpu_slot import Held, gpu_slot
 from models.residency import Lease, reset_compiled, wait_for_free
+from reel.errors import BackendUnavailable
 
 _cond = threading.Condition(threading.RLock())
 _busy = False
@@ -40,7 +42,7 @@ _fits_together: set[frozenset[str]] = set()
 _sizes: dict = {}
 _freed_at = 0.0
 _lease = Lease()
-events: list[tuple] = []  # (what, role, ...) in order: load, unload, wait, free; read by tests and logs
+events: collections.deque = collections.deque(maxlen=1000)  # (load|unload|wait|free, role, ...) in order
 evict_after_use = False  # the seed's schedule, kept for the benchmark's comparison
 
 
@@ -112,6 +114,21 @@ def _apply_plan(role: str, backend, card) -> None:
             backend.engine_options["max_images"] = backend.max_images = knobs["limit_mm_per_prompt"]["image"]
 
 
+def _refuse_if_too_big(role: str, backend, card) -> None:
+    """One clear line when the card cannot hold even the smallest form of the model (its weights
+    alone, FP8, one component at a time); estimates of activations never refuse a load."""
+    if card is None or role not in card.stages or getattr(backend, "footprint_gib", None) is not None:
+        return
+    stage = card.stage(role)
+    smallest = (stage.weights_gib(True) if stage.runtime == "vllm"
+                else max(c.gib(True) for c in stage.components))
+    if stage.mode == "does not fit" and smallest > card.usable_gib:
+        raise BackendUnavailable(f"the {role} model {stage.model} needs {smallest:.1f} GiB for its weights alone "
+                                 f"(FP8{'' if stage.runtime == 'vllm' else ', offloaded'}) and this "
+                                 f"{card.gpu_gib:g} GiB card has {card.usable_gib:.1f} GiB usable; use a larger "
+                                 "card (REEL_GPU), or a smaller checkpoint (REEL_MODEL_" + role.upper() + ")")
+
+
 def _next_up() -> tuple[int | None, float]:
     """The ticket that may go now (None: wait), and how long to wait before asking again."""
     warm = [w for w in _waiting if w[1] in _resident]
@@ -158,6 +175,7 @@ def _load(role: str, name: str) -> Any:
     backend = base.create(role, name, **s.backend_options(role))
     if _heavy(backend):
         card = plan()
+        _refuse_if_too_big(role, backend, card)
         _apply_plan(role, backend, card)
         peak_new = _gib(role, backend, card)[1]
         budget = card.usable_gib if card else 0.0

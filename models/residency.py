@@ -113,7 +113,7 @@ def _someone_waits(want_path) -> bool:
         return False
 
 
-def wait_for_free(device: str, need_gib: float, what: str, events: list | None = None) -> None:
+def wait_for_free(device: str, need_gib: float, what: str, events=None) -> None:
     """Block until `device` has `need_gib` free (bounded by REEL_MEMORY_WAIT_S); no-op without CUDA."""
     from models.memory_plan import free_gib
     from reel.settings import get_settings

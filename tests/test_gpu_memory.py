@@ -139,6 +139,11 @@ def test_host_keeps_what_fits_on_the_card_and_loads_each_model_as_planned(planne
     monkeypatch.setenv("REEL_GPU_GB", "24")
     video = _use(host, "video")
     assert video.offload and video.fp8  # a 24 GiB card: model CPU offload with FP8 weights
+    from reel.errors import BackendUnavailable
+
+    with pytest.raises(BackendUnavailable, match=r"the critic model \S+ needs 33.\d GiB for its weights alone "
+                                                 r"\(FP8\) and this 24 GiB card has 22.5 GiB usable"):
+        _use(host, "critic")
 
 
 def test_without_a_card_every_heavy_model_replaces_the_last(planned):
