@@ -11,6 +11,8 @@ GIB = 1024**3
 RESERVED_GIB = 1.5
 # vLLM's own default ceiling; above it PyTorch fragmentation and a second CUDA context can OOM it.
 VLLM_MAX_UTILIZATION = 0.90
+# Our estimate of vLLM's profile run may be short of vLLM's own; a short share fails at start-up.
+VLLM_MARGIN = 1.1
 VLLM_OVERHEAD_GIB = 2.0  # CUDA graphs, sampler and NCCL buffers outside the profiled forward
 VLLM_BATCHED_TOKENS = 8192  # vLLM's profile run: one chunked-prefill batch of dummy tokens
 CRITIC_SEQS = 8  # the shots of a reel ask in parallel (6 by default)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.memory_formulas import (CRITIC_IMAGES, CRITIC_SEQS, GIB, MAX_MODEL_LEN, RESERVED_GIB,
-                                    VLLM_MAX_UTILIZATION, ace_activations, flux_activations, kokoro_activations,
+                                    VLLM_MARGIN, VLLM_MAX_UTILIZATION, ace_activations, flux_activations, kokoro_activations,
                                     qwen35_moe_params, vllm_needs, wan_activations)
 
 FORMULAS = {"Qwen3_5MoeForCausalLM": qwen35_moe_params}  # for installs that lack the class
@@ -223,7 +223,7 @@ def decide(s: Stage, gpu_gib: float | None, quantize: str = "auto", offload: str
     if s.runtime == "vllm":
         for fp8 in fp8_choices:
             need = s.weights_gib(fp8) + s.activations_gib
-            share = utilization or (math.ceil(need / gpu_gib * 100) / 100 if gpu_gib else 0.0)
+            share = utilization or (math.ceil(need * VLLM_MARGIN / gpu_gib * 100) / 100 if gpu_gib else 0.0)
             if gpu_gib and (utilization or share <= VLLM_MAX_UTILIZATION) and need <= share * gpu_gib + 1e-9:
                 s.mode, s.fp8, s.peak_gib = "resident", fp8, share * gpu_gib
                 s.resident_gib, s.vllm["gpu_memory_utilization"] = s.peak_gib, share
