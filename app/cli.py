@@ -80,6 +80,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.which == "memory":
+        from benchmarks.memory import main as memory
+
+        return memory(args.rest)
+    if args.rest:
+        raise UserError(f"`reel bench schedule` takes no options (got {' '.join(args.rest)})")
     from benchmarks.schedule import main as schedule
 
     schedule()
@@ -126,7 +132,10 @@ def parser() -> argparse.ArgumentParser:
     resume.set_defaults(func=cmd_resume)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
-    bench.add_argument("which", choices=["schedule"], help="schedule: model loads and GPU time, ours vs the seed's")
+    bench.add_argument("which", choices=["schedule", "memory"],
+                       help="schedule: model loads and GPU time, ours vs the seed's; "
+                            "memory: the GPU memory plan (--gpu-gb 80 141 192)")
+    bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of the benchmark (memory: --gpu-gb N ...)")
     bench.set_defaults(func=cmd_bench)
 
     doctor = sub.add_parser("doctor", help="check ffmpeg, espeak, Prefect and the GPU stack")

@@ -96,7 +96,7 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
     ref = ReelRef.for_request(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)
     roles = choose_backends(the_preset.backends, backends)
     ensure_gpu_limit()
-    host.allow_together(the_preset.fits_together)
+    host.for_preset(the_preset)  # memory plan at its sizes, its declared pairs
     store = ref.store()
     # What was asked, so `reel resume <id>` can run the same request again after a crash.
     request = {"prompt": prompt or None, "plan": plan, "preset": preset, "aspect": aspect, "seed": seed,

@@ -34,7 +34,7 @@ class ShotOutcome(BaseModel):
 @flow(name="shot", flow_run_name="{ref.reel_id}-shot-{shot_index}")
 def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, masters: dict[str, StageRecord],
               preset: Preset, seed: int, backends: dict[str, str]) -> ShotOutcome:
-    host.allow_together(preset.fits_together)  # a fanned-out shot runs in its own process
+    host.for_preset(preset)  # a fanned-out shot runs in its own process
     ledger = Ledger()
     knobs = first_knobs(plan, shot_index, preset, seed)
     keyframes = {"chained": keyframe}

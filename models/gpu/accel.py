@@ -51,7 +51,8 @@ def import_diffusers():
     return torch, diffusers
 
 
-def load_pipeline(class_name: str, model: str, device: str, what: str, setting: str):
+def load_pipeline(class_name: str, model: str, device: str, what: str, setting: str, offload: bool = False,
+                  fp8: bool = False):
     """`diffusers.<class_name>.from_pretrained(model)` on `device` (call apply_env() first): bf16 on
     an accelerator, fp32 on CPU (where bf16 kernels are slow or missing). A missing folder, file or
     weight becomes one BackendUnavailable line naming the model, its path and the setting to change."""
@@ -67,6 +68,14 @@ def load_pipeline(class_name: str, model: str, device: str, what: str, setting: 
         raise BackendUnavailable(f"cannot load the {what} model {model} ({reason}); "
                                  f"set {setting} to a downloaded diffusers folder") from exc
     pipe.set_progress_bar_config(disable=True)
+    if fp8 and not device.startswith("cpu"):  # the memory plan's choice for this card (models/memory_plan.py)
+        for name in ("transformer", "transformer_2", "text_encoder"):
+            component = getattr(pipe, name, None)
+            if component is not None and hasattr(component, "enable_layerwise_casting"):
+                component.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
+    if offload and not device.startswith("cpu"):
+        pipe.enable_model_cpu_offload(device=device)  # one component on the GPU at a time
+        return pipe
     return pipe.to(device)
 
 
@@ -92,12 +101,16 @@ class PipelineBackend:
     device: str
     model_id: str
     pipe = None
+    offload = False  # set by the model host from the memory plan
+    fp8 = False
+
 
     def load(self) -> None:
         if self.pipe is not None:
             return
         apply_env()  # before torch is imported
-        self.pipe = load_pipeline(self.pipeline_class, self.model_id, self.device, self.role, self.setting)
+        self.pipe = load_pipeline(self.pipeline_class, self.model_id, self.device, self.role, self.setting,
+                                  offload=self.offload, fp8=self.fp8)
         self._loaded()
 
     def unload(self) -> None:

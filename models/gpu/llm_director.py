@@ -259,6 +259,7 @@ class VllmDirector(ChatDirector):
 
     name = "vllm"
     heavy = True
+    engine_options: dict = {}  # the memory plan's vLLM knobs, set by the model host
 
     def __init__(self, device: str = "cuda:0", model: str = "Qwen/Qwen3.5-35B-A3B", max_model_len: int = 32768):
         super().__init__()
@@ -277,8 +278,8 @@ class VllmDirector(ChatDirector):
                    "sampling": {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": seed,
                                 "json_schema": schema}}
         # Language-model-only: the plan is text in, text out, so the vision tower is never loaded.
-        # No "quantization": the worker's default (vllm_worker.quantization_for) decides from the card.
-        engine = {"model": self.model, "max_model_len": self.max_model_len, "text_only": True}
+        # The memory plan's engine options (quantization, utilization, ...) win over the worker's defaults.
+        engine = {"model": self.model, "max_model_len": self.max_model_len, "text_only": True, **self.engine_options}
         try:
             return vllm_worker.run_once(engine, request, self.device)
         except vllm_worker.WorkerError as exc:

@@ -87,6 +87,8 @@ def engine_kwargs(engine: dict, total_gib: float | None = None) -> dict:
         kwargs["limit_mm_per_prompt"] = {"image": 0, "video": 0}
     elif engine.get("max_images") is not None:  # a vision checkpoint: reserve room for this many images
         kwargs["limit_mm_per_prompt"] = {"image": int(engine["max_images"]), "video": 0}
+    if engine.get("max_num_seqs"):  # from the memory plan (models/memory_plan.py)
+        kwargs["max_num_seqs"] = int(engine["max_num_seqs"])
     return kwargs
 
 
@@ -197,6 +199,39 @@ def _tail(path: Path, lines: int = 8) -> str:
         return ""
 
 
+def run_group(cmd: list[str], timeout: float, **popen) -> int:
+    """Run `cmd` in its own session; on timeout end its whole process group (vLLM's EngineCore
+    children included, which would otherwise keep the GPU memory) and raise TimeoutExpired."""
+    proc = subprocess.Popen(cmd, start_new_session=True, **popen)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        raise
+    except BaseException:  # interrupted (Ctrl-C, a cancelled task): leave nothing behind either
+        kill_group(proc)
+        raise
+
+
+def kill_group(proc: subprocess.Popen, grace: float = 15.0) -> None:
+    """SIGTERM the process group of `proc`, SIGKILL what is left after `grace` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        if sig == signal.SIGTERM:  # the leader is gone; its children may not be
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        break
+
+
 def run_once(engine: dict, request: dict, device: str = "cuda:0", timeout: float = LOAD_TIMEOUT_S) -> str:
     """One request in a fresh worker (file mode); the worker exits, so its GPU memory is free on return."""
     with tempfile.TemporaryDirectory(prefix="reel-vllm-") as tmp:
@@ -204,8 +239,8 @@ def run_once(engine: dict, request: dict, device: str = "cuda:0", timeout: float
         req.write_text(json.dumps({**request, "engine": engine}), encoding="utf-8")
         with open(log, "w", encoding="utf-8") as out:
             try:
-                subprocess.run([sys.executable, "-m", "models.gpu.vllm_worker", str(req), str(reply)], cwd=ROOT,
-                               env=worker_env(device), stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
+                run_group([sys.executable, "-m", "models.gpu.vllm_worker", str(req), str(reply)], timeout, cwd=ROOT,
+                          env=worker_env(device), stdout=out, stderr=subprocess.STDOUT)
             except subprocess.TimeoutExpired as exc:
                 raise WorkerError("failed", f"the vLLM worker did not finish within {timeout:.0f} s") from exc
         if not reply.exists():

@@ -80,6 +80,7 @@ class VllmCritic:
 
     name = "vllm"
     heavy = True
+    engine_options: dict = {}  # the memory plan's vLLM knobs, set by the model host
 
     def __init__(self, device: str = "cuda:0", model: str = "Qwen/Qwen3.5-35B-A3B", max_images: int = MAX_IMAGES,
                  max_model_len: int = 32768):
@@ -96,7 +97,7 @@ class VllmCritic:
             raise BackendUnavailable(f"no critic model at {self.model}; set REEL_MODEL_CRITIC "
                                      "(empty: the director's REEL_MODEL_DIRECTOR) to the model folder")
         worker = vllm_worker.WorkerProcess({"model": self.model, "max_model_len": self.max_model_len,
-                                            "max_images": self.max_images}, self.device)
+                                            "max_images": self.max_images, **self.engine_options}, self.device)
         try:
             worker.start()
         except vllm_worker.WorkerError as exc:
