@@ -10,6 +10,8 @@ from pathlib import Path
 
 from reel.errors import BackendUnavailable
 
+CAPTION_KEY = "reel:caption_px"
+
 
 @functools.cache
 def ffmpeg_exe() -> str:

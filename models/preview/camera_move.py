@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from reel.camera import camera_move, move_vector
-from reel.media import ffmpeg_exe
+from reel.media import CAPTION_KEY, ffmpeg_exe
 from reel.schema import Plan, RenderKnobs, Shot
 
 MARGIN = 0.02  # extra over-scale so resampling never reaches the keyframe's edge
@@ -37,9 +37,6 @@ def _cover(img: np.ndarray, w: int, h: int) -> np.ndarray:
     cw, ch = min(iw, round(w / k)), min(ih, round(h / k))
     x0, y0 = (iw - cw) // 2, (ih - ch) // 2
     return cv2.resize(img[y0:y0 + ch, x0:x0 + cw], (w, h), interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC)
-
-
-CAPTION_KEY = "reel:caption_px"  # written by models.preview.painter on its captioned frames
 
 
 def _read_rgb(path: Path) -> np.ndarray:
@@ -68,6 +65,17 @@ def camera_path(move: str, frames: int) -> list[tuple[float, float, float]]:
             z *= 1 + BREATH * math.sin(math.pi * t)  # one slow breath over the shot
         path.append((z, v["dx"] * (e - 0.5), v["dy"] * (e - 0.5)))
     return path
+
+
+def continues(plan: Plan, shot: Shot) -> bool:
+    """True when the plan's next shot is not a cut: it picks up where this one ends."""
+    return shot.index + 1 < len(plan.shots) and not plan.shots[shot.index + 1].cut
+
+
+def _source(keyframe: Path, path: list[tuple[float, float, float]], w: int, h: int) -> np.ndarray:
+    """The keyframe resampled once at the path's largest magnification, so each frame only shrinks it."""
+    zmax = max(z for z, _, _ in path)
+    return _cover(_read_rgb(keyframe), math.ceil(w * zmax), math.ceil(h * zmax))
 
 
 def _window(src: np.ndarray, w: int, h: int, zoom: float, dx: float, dy: float) -> np.ndarray:
@@ -101,12 +109,16 @@ class CameraMoveVideo:
         if w % 2 or h % 2:
             raise ValueError(f"render size {w}x{h} must be even for yuv420p")
         # knobs.prompt, not shot.prompt: a retry strategy may have rewritten the camera sentence.
-        move = camera_move(knobs.prompt)
-        path = camera_path(move, n)
-        zmax = max(z for z, _, _ in path)
-        # Resample the keyframe once at the largest magnification, so each frame only shrinks it.
-        src = _cover(_read_rgb(keyframe), math.ceil(w * zmax), math.ceil(h * zmax))
-        end = _cover(_read_rgb(end_frame), w, h) if end_frame else None
+        path = camera_path(camera_move(knobs.prompt), n)
+        src = _source(keyframe, path, w, h)
+        end = None
+        if end_frame is not None and continues(plan, shot):
+            # The next shot continues this one: end on the very frame its clip starts on (its keyframe
+            # seen through its own camera's first position, as planned), so the boundary is seamless.
+            next_path = camera_path(camera_move(plan.shots[shot.index + 1].prompt), n)
+            end = _window(_source(end_frame, next_path, w, h), w, h, *next_path[0])
+        elif end_frame is not None:  # an identity anchor (first-last-frame retry): settle on the keyframe
+            end = _cover(_read_rgb(end_frame), w, h)
         fade_from = n - max(1, n // 3)
         rng = np.random.default_rng(knobs.seed)
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
