@@ -3,13 +3,16 @@
 A virtual camera crops an eased, moving window out of the keyframe (dolly = zoom, pan/track =
 horizontal shift, tilt/crane = vertical shift, orbit = shift + slight zoom, static = a barely
 breathing frame), film grain seeded by the attempt's seed makes each attempt distinct, and the
-frames are piped as raw RGB into the bundled ffmpeg's libx264. No diffusion, no invented motion.
+frames are piped as raw RGB into one libx264 encode by the bundled ffmpeg. No diffusion, no invented
+motion. A shot the next one continues (its cut is false) dissolves over its last third into the
+exact frame the next clip starts on, so the boundary between them is not a cut.
 """
 
 from __future__ import annotations
 
 import math
 import subprocess
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -67,6 +70,11 @@ def camera_path(move: str, frames: int) -> list[tuple[float, float, float]]:
     return path
 
 
+def _check_size(w: int, h: int) -> None:
+    if w % 2 or h % 2:
+        raise ValueError(f"render size {w}x{h} must be even for yuv420p")
+
+
 def continues(plan: Plan, shot: Shot) -> bool:
     """True when the plan's next shot is not a cut: it picks up where this one ends."""
     return shot.index + 1 < len(plan.shots) and not plan.shots[shot.index + 1].cut
@@ -105,9 +113,14 @@ class CameraMoveVideo:
 
     def render(self, plan: Plan, shot: Shot, keyframe: Path, end_frame: Path | None,
                knobs: RenderKnobs, out: Path) -> None:
+        _check_size(knobs.width, knobs.height)
+        encode_rgb(self.frames(plan, shot, keyframe, end_frame, knobs), knobs.width, knobs.height, knobs.fps, out)
+
+    def frames(self, plan: Plan, shot: Shot, keyframe: Path, end_frame: Path | None,
+               knobs: RenderKnobs) -> Iterator[np.ndarray]:
+        """The clip's RGB frames, made one at a time (affine warps of one resampled keyframe)."""
         w, h, n = knobs.width, knobs.height, knobs.frames
-        if w % 2 or h % 2:
-            raise ValueError(f"render size {w}x{h} must be even for yuv420p")
+        _check_size(w, h)
         # knobs.prompt, not shot.prompt: a retry strategy may have rewritten the camera sentence.
         path = camera_path(camera_move(knobs.prompt), n)
         src = _source(keyframe, path, w, h)
@@ -121,24 +134,12 @@ class CameraMoveVideo:
             end = _cover(_read_rgb(end_frame), w, h)
         fade_from = n - max(1, n // 3)
         rng = np.random.default_rng(knobs.seed)
-        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(knobs.fps), "-i", "-",
-               "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
-               "-movflags", "+faststart", "-f", "mp4", str(out)]
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            for i, (z, dx, dy) in enumerate(path):
-                frame = _window(src, w, h, z, dx, dy)
-                if end is not None and i >= fade_from:
-                    a = _ease((i - fade_from + 1) / (n - fade_from))  # reaches 1 on the last frame
-                    frame = cv2.addWeighted(frame, 1 - a, end, a, 0)
-                proc.stdin.write(self._grain(frame, rng).tobytes())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass  # ffmpeg died; its stderr below says why
-        err = proc.stderr.read().decode(errors="replace")
-        if proc.wait() != 0:
-            raise RuntimeError(f"ffmpeg failed while encoding {out.name}: {err.strip()[-800:]}")
+        for i, (z, dx, dy) in enumerate(path):
+            frame = _window(src, w, h, z, dx, dy)
+            if end is not None and i >= fade_from:
+                a = _ease((i - fade_from + 1) / (n - fade_from))  # reaches 1 on the last frame
+                frame = cv2.addWeighted(frame, 1 - a, end, a, 0)
+            yield self._grain(frame, rng)
 
     @staticmethod
     def _grain(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -147,3 +148,25 @@ class CameraMoveVideo:
         g = rng.standard_normal(((h + 1) // 2, (w + 1) // 2), dtype=np.float32) * GRAIN
         g = cv2.resize(g, (w, h), interpolation=cv2.INTER_LINEAR)
         return cv2.add(frame, cv2.merge([g, g, g]), dtype=cv2.CV_8U)  # saturating, no float copy of the frame
+
+
+def encode_rgb(frames: Iterable[np.ndarray], w: int, h: int, fps: int, out: Path) -> None:
+    """One libx264 encode of raw RGB frames piped to the bundled ffmpeg (no intermediate files)."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+           "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps), "-i", "-",
+           "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+           "-movflags", "+faststart", "-f", "mp4", str(out)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for frame in frames:
+            proc.stdin.write(frame.tobytes())
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass  # ffmpeg died; its stderr below says why
+    except BaseException:
+        proc.kill()  # a frame failed to draw: do not leave ffmpeg waiting on its pipe
+        proc.wait()
+        raise
+    err = proc.stderr.read().decode(errors="replace")
+    if proc.wait() != 0:
+        raise RuntimeError(f"ffmpeg failed while encoding {out.name}: {err.strip()[-800:]}")
