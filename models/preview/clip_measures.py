@@ -240,9 +240,10 @@ def structure_match(key: np.ndarray, frame: np.ndarray, min_overlap: float, grid
                     ) -> float:
     """How well a frame shows the keyframe's shapes: the keyframe registered onto the frame (a renderer
     may start on a crop of it), then the correlation of their edge maps per grid cell, averaged with
-    each cell weighted by how much the keyframe draws there (a flat sky cell has no shape to match).
-    1 = the same drawing, about 0 = unrelated pictures. Colour plays no part: a recoloured frame of the
-    right picture still matches, another picture in the same palette does not."""
+    each cell weighted by how much is drawn there (a flat sky cell has no shape to match). A cell the
+    keyframe does not cover counts as unmatched: a frame showing the keyframe small, inside a wider
+    picture, is not that keyframe's framing. 1 = the same drawing, about 0 = unrelated pictures.
+    Colour plays no part: a recoloured frame of the right picture still matches."""
     view = follow_camera(key, register(cv2.cvtColor(key, cv2.COLOR_BGR2GRAY), cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)),
                          min_overlap)
     ek, ef = edges(view.image), edges(frame)
@@ -253,15 +254,14 @@ def structure_match(key: np.ndarray, frame: np.ndarray, min_overlap: float, grid
         for c in range(grid[0]):
             cell = (slice(r * h // grid[1], (r + 1) * h // grid[1]), slice(c * w // grid[0], (c + 1) * w // grid[0]))
             inside = mask[cell] > 0
-            if inside.mean() < 0.8:
+            if inside.mean() < 0.8:  # the frame shows something here that the keyframe does not
+                weight += float(ef[cell].std())
                 continue
             a, b = ek[cell][inside], ef[cell][inside]
             sa, sb = float(a.std()), float(b.std())
-            if sa < 1e-3:
-                continue  # nothing drawn here: no evidence either way
-            ncc = float(((a - a.mean()) * (b - b.mean())).mean() / (sa * sb)) if sb > 1e-3 else 0.0
-            total, weight = total + sa * ncc, weight + sa
-    return total / weight if weight else 0.0
+            ncc = float(((a - a.mean()) * (b - b.mean())).mean() / (sa * sb)) if min(sa, sb) > 1e-3 else 0.0
+            total, weight = total + (sa + sb) / 2 * ncc, weight + (sa + sb) / 2
+    return total / weight if weight > 1e-6 else 0.0
 
 
 def content_steps(frames: list[np.ndarray]) -> np.ndarray:

@@ -78,20 +78,21 @@ class MeasuredCritic:
                                        else 1.0, t, m, issues)
         else:  # mostly black: no camera to judge, and the black issue already says so
             composition = black_score
-        scene = [self._first_frame(key, frames[0], t, m, issues)]
+        # Is the clip this shot (and does it hand over to the next): judged with the framing, on an
+        # axis weighted enough (>= 0.23) that one failure sinks the overall score.
+        framing = [composition, self._first_frame(key, frames[0], t, m, issues)]
         if end_key is not None:
-            scene.append(self._hand_over(end_key, frames[-1], t, m, issues))
+            framing.append(self._hand_over(end_key, frames[-1], t, m, issues))
+        composition = min(framing)
         if any(lit[:own]):
             first, last = lit.index(True), own - 1 - lit[:own][::-1].index(True)
             start, end = keyframe_views(key, gray[first], motion, t["colour_drift"]["min_overlap"], m)
             shown = [f for f, ok in zip(frames[:own], lit) if ok][:: t["sampling"]["motion_step"]]  # looks change slowly
             artifact.append(self._stylized(shown, start, t, m, issues))
-            character, colour_scene = self._colour(frames[first], frames[last], start, end, shot, portraits, t, m,
-                                                   issues)
-            scene.append(colour_scene)
+            character, scene = self._colour(frames[first], frames[last], start, end, shot, portraits, t, m, issues)
         else:  # nothing but black: no colour or look to compare
-            character = black_score
-        scores = {"character_match": character, "scene_match": min(*scene, black_score),
+            character = scene = black_score
+        scores = {"character_match": character, "scene_match": min(scene, black_score),
                   "composition": composition, "artifact_free": min(artifact)}
         m["elapsed_s"] = round(time.perf_counter() - started, 3)
         return Verdict(**scores, overall=weighted_harmonic_mean(scores, t["weights"]), issues=issues,
