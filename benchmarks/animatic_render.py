@@ -45,7 +45,7 @@ def animatic_render_figures(reel_dir: Path, preset: str = "preview") -> list[dic
             key = reel_dir / "keyframes" / f"keyframe_{i}.png"
             nxt = reel_dir / "keyframes" / f"keyframe_{i + 1}.png" if continues(plan, shot) else None
             k = _knobs(plan, i, preset)
-            c0, w0 = _cpu(), time.perf_counter()
+            c0 = _cpu()
             frames = list(video.frames(plan, shot, key, nxt, k))
             c1, w1 = _cpu(), time.perf_counter()
             video.render(plan, shot, key, nxt, k, Path(tmp) / f"render_{i}.mp4")

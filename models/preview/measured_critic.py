@@ -2,10 +2,13 @@
 
 It measures only what a pixel statistic can defend: frozen stretches, black frames, luma flicker,
 global camera motion against the asked camera verb, colour drift from the keyframe and from the
-subject's portrait, and an over-saturated or clipped look. Each measurement becomes an axis score
-and, past its threshold, an issue that cites the number and the threshold. Labels from the failure
-set are used only where a measurement supports one (freeze, black and flicker have no label of
-their own, so those issues carry label=None). Thresholds live in prompts/qc_thresholds.json.
+subject's portrait, an over-saturated or clipped look, and whether the clip is the shot at all
+(its first frame shows the keyframe's shapes, no scene cut inside it, and, when the next shot
+continues this one, its last frame meets the next keyframe). Each measurement becomes an axis
+score and, past its threshold, an issue that cites the number and the threshold. Labels from the
+failure set are used only where a measurement supports one (freeze, black, flicker, cuts and
+structure have no label of their own, so those issues carry label=None). Thresholds live in
+prompts/qc_thresholds.json; the measurements themselves in models.preview.clip_measures.
 """
 
 from __future__ import annotations
