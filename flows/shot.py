@@ -33,7 +33,10 @@ class ShotOutcome(BaseModel):
 
 @flow(name="shot", flow_run_name="{ref.reel_id}-shot-{shot_index}")
 def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, masters: dict[str, StageRecord],
-              preset: Preset, seed: int, backends: dict[str, str]) -> ShotOutcome:
+              preset: Preset, seed: int, backends: dict[str, str], next_keyframe: StageRecord | None = None
+              ) -> ShotOutcome:
+    """next_keyframe: the next shot's keyframe when that shot continues this one (cut false): every
+    attempt ends on it and is judged on meeting it."""
     host.for_preset(preset)  # a fanned-out shot runs in its own process
     ledger = Ledger()
     knobs = first_knobs(plan, shot_index, preset, seed)
@@ -47,10 +50,10 @@ def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, 
                 seed=seed, backend=backends["image"], source=knobs.keyframe_source)
         start = keyframes[knobs.keyframe_source]
         clip = run(render_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, keyframe=start,
-                   knobs=knobs, backend=backends["video"])
+                   knobs=knobs, backend=backends["video"], next_keyframe=next_keyframe)
         judged = run(critique_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, clip=clip,
                      keyframe=start, masters=masters, knobs=knobs, threshold=preset.pass_threshold,
-                     backend=backends["critic"])
+                     backend=backends["critic"], next_keyframe=next_keyframe)
         verdict = Verdict.model_validate(judged.meta["verdict"])
         attempts.append(Attempt(attempt=n, knobs=knobs, verdict=verdict, passed=verdict.passes(preset.pass_threshold)))
         clips[n] = clip

@@ -49,7 +49,8 @@ class VideoModel(Backend, Protocol):
 
 class Critic(Backend, Protocol):
     def critique(self, plan: Plan, shot: Shot, clip: Path, keyframe: Path,
-                 portraits: dict[str, Path], knobs: RenderKnobs) -> Verdict: ...
+                 portraits: dict[str, Path], knobs: RenderKnobs, end_keyframe: Path | None = None) -> Verdict:
+        """end_keyframe: the next shot's keyframe when that shot continues this one (the clip ends on it)."""
 
 
 class VisionCritic(Backend, Protocol):

@@ -46,13 +46,15 @@ def ask_vision_critic(critic, plan: Plan, shot_index: int, knobs: RenderKnobs, f
 
 def critique_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int, clip: StageRecord,
                   keyframe: StageRecord, masters: dict[str, StageRecord], knobs: RenderKnobs, threshold: float,
-                  backend: str) -> StageRecord:
+                  backend: str, next_keyframe: StageRecord | None = None) -> StageRecord:
+    """next_keyframe: the next shot's keyframe when that shot continues this one; the clip must end on it."""
     record = timed("critique", f"shot {shot_index} attempt {attempt}")
     shot = plan.shots[shot_index]
     clip_path, key_path = store.local_path(clip.artifact()), store.local_path(keyframe.artifact())
     portraits = {k: store.local_path(masters[k].artifact()) for k in plan.characters_in(shot) if k in masters}
     measured = base.create("critic", TIER1)  # CPU measurements: no GPU slot needed
-    verdict = measured.critique(plan, shot, clip_path, key_path, portraits, knobs)
+    end_path = store.local_path(next_keyframe.artifact()) if next_keyframe is not None else None
+    verdict = measured.critique(plan, shot, clip_path, key_path, portraits, knobs, end_path)
     record.backend, record.model_id, tier = measured.name, measured.model_id, 1
     if base.resolve_name("critic", backend) != TIER1 and verdict.passes(threshold):
         frames_dir = store.scratch() / f"frames-{uuid.uuid4().hex[:8]}"
@@ -71,10 +73,11 @@ def critique_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: in
     return record.finish()
 
 
-def _key(ref, plan, shot_index, attempt, clip, keyframe, masters, knobs, threshold, backend):
+def _key(ref, plan, shot_index, attempt, clip, keyframe, masters, knobs, threshold, backend, next_keyframe=None):
     shot = plan.shots[shot_index]
     portraits = [masters[k] for k in plan.characters_in(shot) if k in masters]
-    return {"shot": shot.model_dump(), "attempt": attempt, "clip": artifact_digests(clip, keyframe, *portraits),
+    ends = [] if next_keyframe is None else [next_keyframe]
+    return {"shot": shot.model_dump(), "attempt": attempt, "clip": artifact_digests(clip, keyframe, *portraits, *ends),
             "knobs": knobs.model_dump(), "threshold": threshold, "tier1": base.identity("critic", TIER1),
             "backend": base.identity("critic", backend),
             "prompts": prompts.digest("critic_system.md", "critic_user.txt", "critic_reask.txt")}
@@ -84,6 +87,6 @@ def _key(ref, plan, shot_index, attempt, clip, keyframe, masters, knobs, thresho
        **infra_retries())
 def critique_stage(ref: ReelRef, plan: Plan, shot_index: int, attempt: int, clip: StageRecord,
                    keyframe: StageRecord, masters: dict[str, StageRecord], knobs: RenderKnobs, threshold: float,
-                   backend: str) -> StageRecord:
+                   backend: str, next_keyframe: StageRecord | None = None) -> StageRecord:
     return critique_clip(ref.store(), plan, shot_index, attempt, clip, keyframe, masters,
-                         knobs, threshold, backend)
+                         knobs, threshold, backend, next_keyframe)

@@ -37,13 +37,22 @@ def clip_path(shot_index: int, attempt: int) -> str:
 
 
 def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int, keyframe: StageRecord,
-                knobs: RenderKnobs, backend: str) -> StageRecord:
+                knobs: RenderKnobs, backend: str, next_keyframe: StageRecord | None = None) -> StageRecord:
+    """next_keyframe: the next shot's keyframe when that shot continues this one (its cut is false)."""
     drills.check(shot_index, attempt, store.scratch())
     record = timed("render", f"shot {shot_index} attempt {attempt}")
     out = store.scratch() / f"render_{shot_index}_{attempt}.mp4"
     start = store.local_path(keyframe.artifact())
-    # First-last-frame: end on the keyframe's identity, so drift cannot accumulate through the shot.
-    end = start if knobs.end_frame else None
+    # Continuity: a shot the next one continues ends on the next shot's keyframe (first-last-frame,
+    # FLF2V on Wan2.2-A14B), rather than the next shot starting from this clip's last frame. Chosen so
+    # the shots stay independent: all six render at once and the host batches them on one loaded
+    # model, a retry of this shot never forces the next to re-render, and every shot still starts on
+    # its own keyframe (what the critic checks and the storyboard shows). Otherwise, a first-last-frame
+    # retry ends on the shot's own keyframe, so identity drift cannot accumulate through the shot.
+    if next_keyframe is not None:
+        end = store.local_path(next_keyframe.artifact())
+    else:
+        end = start if knobs.end_frame else None
     with host.use("video", backend) as (model, held):
         model.render(plan, plan.shots[shot_index], start, end, knobs, out)
     record.artifacts["main"] = store.put_file(clip_path(shot_index, attempt), out)
@@ -55,13 +64,17 @@ def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int,
     return record.finish()
 
 
-def _key(ref, plan, shot_index, attempt, keyframe, knobs, backend):
-    return {"shot": plan.shots[shot_index].model_dump(), "attempt": attempt, "keyframe": artifact_digests(keyframe),
-            "knobs": knobs.model_dump(), "backend": base.identity("video", backend)}
+def _key(ref, plan, shot_index, attempt, keyframe, knobs, backend, next_keyframe=None):
+    key = {"shot": plan.shots[shot_index].model_dump(), "attempt": attempt, "keyframe": artifact_digests(keyframe),
+           "knobs": knobs.model_dump(), "backend": base.identity("video", backend)}
+    if next_keyframe is not None:  # the clip ends on the next shot: its keyframe and its planned camera
+        key["continues_into"] = {"keyframe": artifact_digests(next_keyframe),
+                                 "shot": plan.shots[shot_index + 1].model_dump()}
+    return key
 
 
 @stage("render", version="2", key_parts=_key, task_run_name="render-shot-{shot_index}-attempt-{attempt}",
        **infra_retries())
 def render_stage(ref: ReelRef, plan: Plan, shot_index: int, attempt: int, keyframe: StageRecord,
-                 knobs: RenderKnobs, backend: str) -> StageRecord:
-    return render_clip(ref.store(), plan, shot_index, attempt, keyframe, knobs, backend)
+                 knobs: RenderKnobs, backend: str, next_keyframe: StageRecord | None = None) -> StageRecord:
+    return render_clip(ref.store(), plan, shot_index, attempt, keyframe, knobs, backend, next_keyframe)

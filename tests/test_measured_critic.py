@@ -153,7 +153,7 @@ def test_clean_clip_following_its_verb_passes(judge, move, vector):
     assert v.scored and v.labels == [], v.issues
     assert v.overall >= 7.5, v
     assert v.passes(7)
-    assert v.critic == "measured-qc-v1 (tier 1)"
+    assert v.critic == "measured-qc-v2 (tier 1)"
     assert all(isinstance(x, float) for x in v.measurements.values())
 
 

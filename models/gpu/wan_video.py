@@ -94,11 +94,13 @@ class Wan22Video(accel.PipelineBackend):
         if two_experts:
             extra["guidance_scale_2"] = knobs.guidance_2
         if end_frame is not None:
+            # The next shot's keyframe when that shot continues this one (FLF2V keeps the renders
+            # parallel: see tasks/render.py), else this shot's own keyframe as an identity anchor.
             if first_last:
                 extra["last_image"] = _fit(end_frame, w, h)
             else:
-                log.warning("%s conditions on the first frame only; end frame %s ignored", self.model_id,
-                            end_frame.name)
+                log.warning("%s conditions on the first frame only; end frame %s ignored (an uncut "
+                            "boundary into the next shot stays a cut)", self.model_id, end_frame.name)
         # The cache's hooks go on before the compile, so the compiled graph sees the cached forward.
         with self._cache.during(pipe, knobs.fbcache, knobs.steps, cfg=knobs.guidance > 1) as cache_ran:
             if self.compile_video:

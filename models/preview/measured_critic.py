@@ -2,38 +2,40 @@
 
 It measures only what a pixel statistic can defend: frozen stretches, black frames, luma flicker,
 global camera motion against the asked camera verb, colour drift from the keyframe and from the
-subject's portrait, and an over-saturated or clipped look. Each measurement becomes an axis score
-and, past its threshold, an issue that cites the number and the threshold. Labels from the failure
-set are used only where a measurement supports one (freeze, black and flicker have no label of
-their own, so those issues carry label=None). Thresholds live in prompts/qc_thresholds.json.
+subject's portrait, an over-saturated or clipped look, and whether the clip is the shot at all
+(its first frame shows the keyframe's shapes, no scene cut inside it, and, when the next shot
+continues this one, its last frame meets the next keyframe). Each measurement becomes an axis
+score and, past its threshold, an issue that cites the number and the threshold. Labels from the
+failure set are used only where a measurement supports one (freeze, black, flicker, cuts and
+structure have no label of their own, so those issues carry label=None). Thresholds live in
+prompts/qc_thresholds.json; the measurements themselves in models.preview.clip_measures.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
+from models.preview.clip_measures import (
+    KeyView, clipped_fraction, content_steps, crosses, delta_e, global_motion, hue_presence, keyframe_views,
+    read_frames, read_keyframe, saturation, score, structure_match, subject_hue, view_move,
+    weighted_harmonic_mean, worst_cut,
+)
 from reel import prompts
 from reel.camera import camera_move, move_vector
 from reel.schema import FailureLabel, Issue, Plan, RenderKnobs, Shot, Verdict
 
 THRESHOLDS = "qc_thresholds.json"
-CAPTION_KEY = "reel:caption_px"  # PNG text chunk: height of an animatic keyframe's caption strip
-CRITIC = "measured-qc-v1 (tier 1)"
-# Score of an axis sitting exactly on its label threshold. With every labelled axis weighted
-# >= 0.23 in the harmonic mean below, one axis at this score pulls overall under 6 on its own.
-FAIL_SCORE = 2.5
+CRITIC = "measured-qc-v2 (tier 1)"
 
 
 class MeasuredCritic:
     name = "measured"
     data_files = ('qc_thresholds.json', 'camera_verbs.json')
-    model_id = "measured-qc-v1"
+    model_id = "measured-qc-v2"
 
     def load(self) -> None:  # nothing to load: OpenCV and numpy only
         pass
@@ -42,38 +44,53 @@ class MeasuredCritic:
         pass
 
     def critique(self, plan: Plan, shot: Shot, clip: Path, keyframe: Path,
-                 portraits: dict[str, Path], knobs: RenderKnobs) -> Verdict:
+                 portraits: dict[str, Path], knobs: RenderKnobs, end_keyframe: Path | None = None) -> Verdict:
+        """end_keyframe: the next shot's keyframe when that shot continues this one (cut false): the
+        clip must end on it, so the shot itself is judged on the part before the hand-over."""
         started = time.perf_counter()
         t = prompts.table(THRESHOLDS)
         frames, diffs = read_frames(Path(clip), t["sampling"]["width"])
         if len(frames) < t["sampling"]["min_frames"]:
             return Verdict.unscored(CRITIC, f"clip {clip} is missing, unreadable or too short to judge "
                                             f"({len(frames)} frames decoded, need {t['sampling']['min_frames']})")
-        key = read_keyframe(Path(keyframe))
+        h, w = frames[0].shape[:2]
+        key, end_key = (fit(read_keyframe(Path(p)), w, h) if p else None for p in (keyframe, end_keyframe))
         if key is None:
             return Verdict.unscored(CRITIC, f"keyframe {keyframe} is missing or unreadable: drift cannot be judged")
-        h, w = frames[0].shape[:2]
-        key = cv2.resize(key, (w, h), interpolation=cv2.INTER_AREA)
+        if end_keyframe and end_key is None:
+            return Verdict.unscored(CRITIC, f"next keyframe {end_keyframe} is missing or unreadable: "
+                                            "the hand-over to the next shot cannot be judged")
         gray = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
         # A night keyframe may itself sit under the floor: then only frames far darker than it are black.
         key_luma = float(cv2.cvtColor(key, cv2.COLOR_BGR2GRAY).mean())
         floor = min(t["black"]["luma_floor"], max(t["black"]["min_luma_floor"], 0.5 * key_luma))
         lit = [g.mean() >= floor for g in gray]
+        # The shot proper: all of it, or the part before it hands over to the next shot's keyframe.
+        own = len(frames) if end_key is None else max(t["sampling"]["min_frames"],
+                                                      round(len(frames) * t["continuity"]["judge_until"]))
 
-        m: dict[str, float] = {"frames_decoded": float(len(frames))}
+        m: dict[str, float] = {"frames_decoded": float(len(frames)), "frames_judged_as_shot": float(own)}
         issues: list[Issue] = []
         artifact = [self._freeze(diffs, t, m, issues), self._black(lit, floor, t, m, issues),
-                    self._flicker(gray, t, m, issues)]
+                    self._flicker(gray, t, m, issues), self._cut(frames, t, m, issues)]
         black_score = artifact[1]
-        motion, measured_pairs = global_motion(gray, lit, t["sampling"]["motion_step"])
+        motion, measured_pairs = global_motion(gray[:own], lit[:own], t["sampling"]["motion_step"])
         if measured_pairs >= t["sampling"]["min_motion_pairs"]:
-            composition = self._camera(knobs.prompt, motion, (w, h), t, m, issues)  # knobs: retries rewrite it
+            # knobs, not shot: retries rewrite the camera sentence; a hand-over clip does its move by `own`
+            composition = self._camera(knobs.prompt, motion, (w, h), own / len(frames) if end_key is not None
+                                       else 1.0, t, m, issues)
         else:  # mostly black: no camera to judge, and the black issue already says so
             composition = black_score
-        if any(lit):
-            first, last = lit.index(True), len(lit) - 1 - lit[::-1].index(True)
+        # Is the clip this shot (and does it hand over to the next): judged with the framing, on an
+        # axis weighted enough (>= 0.23) that one failure sinks the overall score.
+        framing = [composition, self._first_frame(key, frames[0], t, m, issues)]
+        if end_key is not None:
+            framing.append(self._hand_over(end_key, frames[-1], t, m, issues))
+        composition = min(framing)
+        if any(lit[:own]):
+            first, last = lit.index(True), own - 1 - lit[:own][::-1].index(True)
             start, end = keyframe_views(key, gray[first], motion, t["colour_drift"]["min_overlap"], m)
-            shown = [f for f, ok in zip(frames, lit) if ok][:: t["sampling"]["motion_step"]]  # a look changes slowly
+            shown = [f for f, ok in zip(frames[:own], lit) if ok][:: t["sampling"]["motion_step"]]  # looks change slowly
             artifact.append(self._stylized(shown, start, t, m, issues))
             character, scene = self._colour(frames[first], frames[last], start, end, shot, portraits, t, m, issues)
         else:  # nothing but black: no colour or look to compare
@@ -121,6 +138,42 @@ class MeasuredCritic:
                                        f"threshold {band['fail']}"))
         return score(value, band)
 
+    def _cut(self, frames, t, m, issues) -> float:
+        """A scene cut inside the clip: one frame step that changes the picture far more than its neighbours."""
+        band = t["scene_cut"]
+        step, jump, ratio = worst_cut(content_steps(frames), band["window"])
+        m.update(cut_ratio=ratio, cut_jump=jump)
+        if jump < band["min_jump"]:
+            return 10.0  # a small change, however sudden against a still neighbourhood, is not a new scene
+        if crosses(ratio, band):
+            issues.append(Issue(detail=(
+                f"scene cut inside the clip: between frames {step} and {step + 1} the picture changes by "
+                f"{jump:.1f} (mean abs HSV), {ratio:.1f}x the steps around it; threshold {band['fail']}x "
+                f"(and a change of at least {band['min_jump']})")))
+        return score(ratio, band)
+
+    def _first_frame(self, key, first, t, m, issues) -> float:
+        """Is this clip rendered from this keyframe: the keyframe's shapes in the first frame."""
+        band = t["structure"]
+        value = structure_match(key, first, t["colour_drift"]["min_overlap"])
+        m["first_frame_structure"] = value
+        if crosses(value, band):
+            issues.append(Issue(detail=(
+                f"not this shot: the first frame does not show the keyframe's shapes (edge correlation "
+                f"{value:.2f} on a grid, after registering the keyframe); threshold {band['fail']}")))
+        return score(value, band)
+
+    def _hand_over(self, end_key, last, t, m, issues) -> float:
+        """The next shot continues this one (cut false): the clip must end on the next keyframe."""
+        band = t["structure"]
+        value = structure_match(end_key, last, t["colour_drift"]["min_overlap"])
+        m["last_frame_to_next_keyframe"] = value
+        if crosses(value, band):
+            issues.append(Issue(detail=(
+                f"no continuity: the next shot continues this one (cut false) but the last frame does not "
+                f"meet its keyframe (edge correlation {value:.2f}); threshold {band['fail']}")))
+        return score(value, band)
+
     def _stylized(self, shown, start: KeyView, t, m, issues) -> float:
         """Over-saturated or clipped: past an absolute ceiling AND clearly beyond the keyframe region shown."""
         band = t["stylized"]
@@ -141,9 +194,10 @@ class MeasuredCritic:
                     f"when {b['margin']} above the keyframe")))
         return result
 
-    def _camera(self, prompt, motion, size, t, m, issues) -> float:
+    def _camera(self, prompt, motion, size, share, t, m, issues) -> float:
+        """share: the fraction of the clip measured; that much of the asked move is due by its end."""
         move = camera_move(prompt)
-        asked = move_vector(move)
+        asked = {k: v * share for k, v in move_vector(move).items()}
         zoom, dx, dy = view_move(motion, size)
         m.update(zoom=zoom, shift_x=dx, shift_y=dy)
         measured = (f"{zoom:+.1%} scale and view shift {dx:+.1%} x / {dy:+.1%} y "
@@ -204,210 +258,5 @@ class MeasuredCritic:
         return score(retention, band)
 
 
-# ---- measurements (plain functions of frames)
-
-def read_frames(clip: Path, width: int) -> tuple[list[np.ndarray], list[float]]:
-    """Every decoded frame downscaled to `width`, and the full-resolution mean abs luma diff of each
-    consecutive pair (freeze needs full resolution: x264 leaves only faint residue of grain)."""
-    if not clip.exists():
-        return [], []
-    cap = cv2.VideoCapture(str(clip))
-    frames, diffs, prev = [], [], None
-    try:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            luma = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            if prev is not None:
-                diffs.append(float(cv2.absdiff(luma, prev).mean()))
-            prev = luma
-            frames.append(downscale(frame, width))
-    finally:
-        cap.release()
-    return frames, diffs
-
-
-def downscale(frame: np.ndarray, width: int) -> np.ndarray:
-    """Halve by area while still at least `width` wide (OpenCV's fast exact-2x path), then finish bilinear:
-    a direct INTER_AREA to an odd ratio costs ~4 ms a frame at 832x480, this ~0.7 ms."""
-    while frame.shape[1] >= 2 * width:
-        frame = cv2.resize(frame, (frame.shape[1] // 2, frame.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    h, w = frame.shape[:2]
-    if w > width:
-        frame = cv2.resize(frame, (width, max(2, round(h * width / w))), interpolation=cv2.INTER_LINEAR)
-    return frame
-
-
-def read_keyframe(path: Path) -> np.ndarray | None:
-    """The keyframe as BGR without an animatic caption strip (PNG text CAPTION_KEY, written by
-    models.preview.painter): the renderer animates only the picture above it."""
-    try:
-        with Image.open(path) as im:
-            strip = int(im.info.get(CAPTION_KEY, 0))
-            rgb = np.asarray(im.convert("RGB"))
-    except (OSError, ValueError):
-        return None
-    if 0 < strip < rgb.shape[0] // 2:
-        rgb = rgb[: rgb.shape[0] - strip]
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-
-
-def register(key: np.ndarray, frame: np.ndarray) -> np.ndarray:
-    """3x3 affine taking keyframe pixels to a frame's (ORB matches + RANSAC): a renderer may start on
-    a crop, an offset or a differently shaped cover of its keyframe. Identity when unconvincing."""
-    orb = cv2.ORB_create(nfeatures=800, fastThreshold=10)
-    kp_a, des_a = orb.detectAndCompute(key, None)
-    kp_b, des_b = orb.detectAndCompute(frame, None)
-    if des_a is None or des_b is None:
-        return np.eye(3)
-    matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(des_a, des_b)
-    if len(matches) < 20:
-        return np.eye(3)
-    src = np.float32([kp_a[x.queryIdx].pt for x in matches])
-    dst = np.float32([kp_b[x.trainIdx].pt for x in matches])
-    aff, inliers = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=2.0)
-    if aff is None or inliers.sum() < 15:
-        return np.eye(3)
-    scales = np.linalg.norm(aff[:, :2], axis=0)
-    if not np.all((scales > 0.5) & (scales < 2.0)):
-        return np.eye(3)
-    return np.vstack([aff, [0.0, 0.0, 1.0]])
-
-
-def pair_motion(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """3x3 similarity taking frame a's pixels to frame b's: tracked corners, else phase correlation."""
-    pts = cv2.goodFeaturesToTrack(a, maxCorners=120, qualityLevel=0.01, minDistance=8)
-    if pts is not None and len(pts) >= 12:
-        nxt, status, _ = cv2.calcOpticalFlowPyrLK(a, b, pts, None, winSize=(15, 15), maxLevel=2)
-        ok = status.ravel() == 1
-        if ok.sum() >= 12:
-            sim, _ = cv2.estimateAffinePartial2D(pts[ok], nxt[ok], method=cv2.RANSAC, ransacReprojThreshold=1.0)
-            if sim is not None:
-                return np.vstack([sim, [0.0, 0.0, 1.0]])
-    # Flat frames (few corners): translation only.
-    window = cv2.createHanningWindow(a.shape[::-1], cv2.CV_32F)
-    (sx, sy), _ = cv2.phaseCorrelate(np.float32(a), np.float32(b), window)
-    return np.array([[1.0, 0.0, sx], [0.0, 1.0, sy], [0.0, 0.0, 1.0]])
-
-
-def global_motion(gray: list[np.ndarray], lit: list[bool], step: int) -> tuple[np.ndarray, int]:
-    """Chained similarity from the first frame to the last over every `step`-th frame; black pairs skipped."""
-    idx = list(range(0, len(gray), step))
-    if idx[-1] != len(gray) - 1:
-        idx.append(len(gray) - 1)
-    total, measured = np.eye(3), 0
-    for i, j in zip(idx, idx[1:]):
-        if lit[i] and lit[j]:
-            total = pair_motion(gray[i], gray[j]) @ total
-            measured += 1
-    return total, measured
-
-
-def view_move(total: np.ndarray, size: tuple[int, int]) -> tuple[float, float, float]:
-    """(zoom, dx, dy) of the camera view, as camera_verbs.json writes them: content moving left = view right."""
-    w, h = size
-    scale = float(np.sqrt(abs(np.linalg.det(total[:2, :2]))))
-    cx, cy, _ = total @ np.array([w / 2, h / 2, 1.0])
-    return scale - 1.0, float(-(cx - w / 2) / scale / w), float(-(cy - h / 2) / scale / h)
-
-
-@dataclass
-class KeyView:
-    """The keyframe moved to where a frame of the clip should show it; mask = the overlap (None: all)."""
-    image: np.ndarray
-    mask: np.ndarray | None
-
-
-def follow_camera(key: np.ndarray, total: np.ndarray, min_overlap: float) -> KeyView:
-    """The keyframe warped by `total` (keyframe px -> frame px), masked to where it covers the frame."""
-    h, w = key.shape[:2]
-    moved = cv2.warpAffine(key, total[:2], (w, h), flags=cv2.INTER_LINEAR)
-    mask = cv2.warpAffine(np.full((h, w), 255, np.uint8), total[:2], (w, h), flags=cv2.INTER_NEAREST)
-    mask = cv2.erode(mask, np.ones((5, 5), np.uint8))  # keep away from the resampled border
-    if (mask > 0).mean() < min_overlap:
-        return KeyView(key, None)  # too little overlap to compare regions: compare whole frames
-    return KeyView(moved, mask)
-
-
-def keyframe_views(key: np.ndarray, first_gray: np.ndarray, motion: np.ndarray, min_overlap: float,
-                   m: dict[str, float]) -> tuple[KeyView, KeyView]:
-    """Where the keyframe sits in the first frame (a renderer may start on a crop or offset of it),
-    and where the measured camera move carries it by the last frame."""
-    to_first = register(cv2.cvtColor(key, cv2.COLOR_BGR2GRAY), first_gray)
-    m["keyframe_to_first_scale"] = float(np.sqrt(abs(np.linalg.det(to_first[:2, :2]))))
-    return follow_camera(key, to_first, min_overlap), follow_camera(key, motion @ to_first, min_overlap)
-
-
-def delta_e(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None, grid: tuple[int, int] = (6, 4)) -> float:
-    """Median over a grid of cells of the CIE76 deltaE between the cells' mean Lab colours.
-
-    Per cell, not whole frame: a frame's mean colour is near grey, so a hue shift barely moves it.
-    Median: a subject walking through a few cells is not drift. Cells mostly outside `mask` are skipped."""
-    lab_a, lab_b = (cv2.cvtColor(x.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB) for x in (a, b))
-    full = np.full(a.shape[:2], 255, np.uint8) if mask is None else mask
-    h, w = full.shape
-    values = []
-    for r in range(grid[1]):
-        for c in range(grid[0]):
-            cell = (slice(r * h // grid[1], (r + 1) * h // grid[1]), slice(c * w // grid[0], (c + 1) * w // grid[0]))
-            if (full[cell] > 0).mean() < 0.8:
-                continue
-            mean_a, mean_b = cv2.mean(lab_a[cell], full[cell])[:3], cv2.mean(lab_b[cell], full[cell])[:3]
-            values.append(float(np.linalg.norm(np.subtract(mean_a, mean_b))))
-    return float(np.median(values)) if values else delta_e(a, b, None, (1, 1))
-
-
-def saturation(bgr: np.ndarray, value_floor: int, mask: np.ndarray | None = None) -> float:
-    """Mean HSV saturation (0-1) of pixels bright enough for hue to mean anything (dark-pixel S is noise)."""
-    hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
-    counted = (hsv[..., 2] >= value_floor) & (True if mask is None else mask > 0)
-    return float(hsv[..., 1][counted].mean() / 255.0) if counted.any() else 0.0
-
-
-def clipped_fraction(bgr: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """Share of pixels whose luma is crushed to black or blown to white."""
-    luma = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    clipped = (luma <= 2) | (luma >= 253)
-    return float(clipped.mean() if mask is None else clipped[mask > 0].mean())
-
-
-def subject_hue(master: np.ndarray, band: dict) -> int | None:
-    """Dominant hue (OpenCV 0-179) of the saturated pixels in the portrait's centre, where the subject stands."""
-    h, w = master.shape[:2]
-    hsv = cv2.cvtColor(master[h // 4: 3 * h // 4, w // 4: 3 * w // 4], cv2.COLOR_BGR2HSV)
-    vivid = (hsv[..., 1] >= band["saturation_floor"]) & (hsv[..., 2] >= band["value_floor"])
-    if vivid.mean() < band["min_presence"]:
-        return None
-    hist = np.bincount(hsv[..., 0][vivid] // 6, minlength=30)
-    return int(hist.argmax() * 6 + 3)
-
-
-def hue_presence(bgr: np.ndarray, hue: int, band: dict, mask: np.ndarray | None) -> float:
-    """Fraction of (masked) pixels that are vivid and within the hue window of `hue` (hue wraps at 180)."""
-    hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
-    distance = np.abs((hsv[..., 0].astype(int) - hue + 90) % 180 - 90)
-    vivid = (hsv[..., 1] >= band["saturation_floor"]) & (hsv[..., 2] >= band["value_floor"])
-    hit = vivid & (distance <= band["hue_window"])
-    region = np.ones(hit.shape, bool) if mask is None else mask > 0
-    return float((hit & region).sum() / max(1, region.sum()))
-
-
-# ---- scoring
-
-def score(x: float, band: dict) -> float:
-    """10 at band['good'], FAIL_SCORE at band['fail'], 1 at band['worst'], linear between, either direction."""
-    xs, ys = [band["good"], band["fail"], band["worst"]], [10.0, FAIL_SCORE, 1.0]
-    if xs[0] > xs[-1]:  # higher is better: np.interp wants increasing x
-        xs, ys = xs[::-1], ys[::-1]
-    return round(float(np.interp(x, xs, ys)), 1)
-
-
-def crosses(x: float, band: dict) -> bool:
-    """True when x sits on or past the fail threshold, on the worst side (so FAIL_SCORE always has an issue)."""
-    return x >= band["fail"] if band["worst"] > band["good"] else x <= band["fail"]
-
-
-def weighted_harmonic_mean(scores: dict[str, float], weights: dict[str, float]) -> float:
-    """Harmonic rather than arithmetic: three good axes must not hide one failed one (a frozen clip)."""
-    return round(1.0 / sum(weights[k] / scores[k] for k in scores), 1)
+def fit(image: np.ndarray | None, w: int, h: int) -> np.ndarray | None:
+    return None if image is None else cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
