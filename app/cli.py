@@ -135,15 +135,31 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app import supervise
+
     configure()
+    argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
+    if args.command in ("make", "resume") and not supervise.is_worker():
+        return supervise.run(argv)
     if args.command in ("make", "resume"):
+        from app.stopping import raise_interrupt_on_signals
+
+        raise_interrupt_on_signals()
         os.environ.setdefault("REEL_PROGRESS", "1")
         if not args.verbose:
             # Progress lines and one-line errors on the terminal; Prefect's logs still go to its API/UI.
             os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+            os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
     try:
         return args.func(args)
+    except KeyboardInterrupt as exc:
+        if args.command not in ("make", "resume"):
+            raise
+        from app.stopping import on_interrupt
+
+        on_interrupt(exc)
+        return 130
     except UserError as exc:
         print(f"reel: error: {exc}", file=sys.stderr)
         return 2

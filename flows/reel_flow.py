@@ -8,11 +8,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from prefect import flow
+from prefect.runtime import flow_run
 
 from flows.shot import ShotOutcome, shot_flow
 from models.base import choose_backends
 from models import host
-from reel import progress, verdict_log
+from reel import progress, run_state, verdict_log
 from flows import publish
 from models.gpu_slot import ensure_gpu_limit
 from reel.manifest import build_manifest, write_manifest
@@ -49,13 +50,19 @@ def run_shots(calls: list[dict[str, Any]]) -> list[ShotOutcome]:
         return _fan_out(calls, s.shot_deployment, finished)
     if s.schedule == "sequential":
         return [finished(shot_flow(**call)) for call in calls]
-    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="shot") as pool:
+    pool = ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="shot")
+    try:
         # Each thread runs in a copy of this flow's context, so the subflows are its children.
         futures = [pool.submit(contextvars.copy_context().run, shot_flow, **call) for call in calls]
         for f in as_completed(futures):
             if f.exception() is None:
                 finished(f.result())
+        pool.shutdown()
         return [f.result() for f in futures]
+    except BaseException:
+        # A stop (Ctrl-C, SIGTERM) must not wait for the other shots to finish rendering.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
 
 
 def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[ShotOutcome]:
@@ -96,6 +103,7 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
         parse_plan(plan)
     ref = ReelRef.for_request(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)
     roles = choose_backends(the_preset.backends, backends)
+    run_state.started(ref.reel_id, ref.root, flow_run.id)
     ensure_gpu_limit()
     host.allow_together(the_preset.fits_together)
     store = ref.store()
