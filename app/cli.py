@@ -28,11 +28,14 @@ def _load_plan_file(path: str) -> dict:
 
 
 def cmd_make(args: argparse.Namespace) -> int:
+    from reel.ids import check_reel_id
     from reel.presets import for_aspect, get_preset
 
     from models.base import choose_backends
 
     # Fail fast on bad names, before Prefect starts.
+    if args.reel_id is not None:
+        check_reel_id(args.reel_id)
     choose_backends(for_aspect(get_preset(args.preset), args.aspect).backends, args.backends)
     plan = _load_plan_file(args.plan) if args.plan else None
     if plan is None:
@@ -59,7 +62,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from reel.store import ArtifactStore
 
     root = args.out or get_settings().root
-    store = ArtifactStore(root, args.reel_id)
+    store = ArtifactStore(root, args.reel_id)  # refuses an id that is not one safe folder name
     if not store.exists("request.json"):
         raise UserError(f"no reel {args.reel_id!r} under {root} (request.json missing); check the id and --out")
     request = store.read_json("request.json")

@@ -1,0 +1,53 @@
+"""Input that must be refused up front: reel ids that leave the root, artifact paths that escape
+the reel folder, plans that do not fit their language, folders that cannot be written."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from reel.errors import UserError
+from reel.ids import check_reel_id
+from reel.store import ArtifactStore
+from tests.helpers import reel_cli
+
+
+@pytest.mark.parametrize("bad", ["../escape", "a/b", "..", ".hidden", "", "x" * 101, "a b", "ü-reel", "a\\b"])
+def test_reel_ids_that_are_not_one_safe_folder_name_are_refused(bad):
+    with pytest.raises(UserError, match="one folder name"):
+        check_reel_id(bad)
+
+
+def test_cli_refuses_an_escaping_reel_id_before_anything_is_written(tmp_path):
+    root = tmp_path / "x" / "root"
+    for args in (["make", "a quiet harbour at dawn", "--out", str(root), "--reel-id", "../escape"],
+                 ["make", "a quiet harbour at dawn", "--out", str(root), "--reel-id", "a/b"],
+                 ["resume", "../escape", "--out", str(root)]):
+        proc = reel_cli(*args)
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "one folder name" in lines[0] and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "x").exists() or not any((tmp_path / "x").rglob("*.json"))
+
+
+def test_artifact_paths_stay_inside_the_reel_folder_on_disk(tmp_path):
+    store = ArtifactStore(str(tmp_path / "root"), "r1")
+    store.write_bytes("clips/a.txt", b"ok")
+    for rel in ("../r2/x.txt", "/etc/x", "clips/../../x", "a\\..\\x"):
+        with pytest.raises(ValueError, match="reel folder"):
+            store.write_bytes(rel, b"no")
+    os.symlink(tmp_path, tmp_path / "root" / "r1" / "out")
+    with pytest.raises(ValueError, match="outside the reel folder"):
+        store.write_bytes("out/x.txt", b"no")
+    assert not (tmp_path / "x.txt").exists() and not (tmp_path / "root" / "r2").exists()
+
+
+def test_artifact_keys_stay_inside_the_reel_prefix_on_s3():
+    pytest.importorskip("s3fs")
+    store = ArtifactStore("s3://bucket/reels", "r1")
+    assert store._full("clips/a.mp4") == "bucket/reels/r1/clips/a.mp4"
+    for rel in ("../r2/a.mp4", "/a.mp4", "clips/../../a.mp4"):
+        with pytest.raises(ValueError, match="reel folder"):
+            store._full(rel)
