@@ -48,6 +48,9 @@ def cmd_make(args: argparse.Namespace) -> int:
 
 
 def _run_reel(**params) -> int:
+    from reel.writable import require_writable
+
+    require_writable(params["root"])  # before Prefect starts: its home is one of the folders
     from flows.reel_flow import reel_flow
 
     started = time.time()

@@ -17,5 +17,9 @@ DEFAULTS = {
 
 
 def configure() -> None:
+    import warnings
+
+    # An unwritable PREFECT_HOME is reported by the CLI's own check (reel/writable.py) as one line.
+    warnings.filterwarnings("ignore", message="Failed to create the Prefect home")
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)

@@ -51,3 +51,22 @@ def test_artifact_keys_stay_inside_the_reel_prefix_on_s3():
     for rel in ("../r2/a.mp4", "/a.mp4", "clips/../../a.mp4"):
         with pytest.raises(ValueError, match="reel folder"):
             store._full(rel)
+
+
+def test_unwritable_root_or_home_is_refused_before_prefect_starts_and_doctor_says_so(tmp_path):
+    # A folder under a plain file cannot be made, even by root (chmod would not stop root).
+    locked = tmp_path / "a-file"
+    locked.write_text("")
+    home = {"HOME": str(locked), "PREFECT_HOME": str(locked / ".prefect"), "REEL_GPU_LOCK": str(locked / "c" / "gpu.lock")}
+    cases = [
+        (["make", "a quiet harbour at dawn", "--out", str(locked / "out")], {}, "the output root", "--out or REEL_ROOT"),
+        (["make", "a quiet harbour at dawn", "--out", str(tmp_path / "out")], home, "Prefect's home", "PREFECT_HOME"),
+    ]
+    for args, env, what, setting in cases:
+        proc = reel_cli(*args, env=env)
+        assert proc.returncode == 2, proc.stderr
+        line = proc.stderr.strip()
+        assert what in line and setting in line and "\n" not in line and "Traceback" not in line, line
+        assert "run the same command again" not in line
+    doctor = reel_cli("doctor", env=home)
+    assert doctor.returncode == 1 and "Prefect's home" in doctor.stdout and "REEL_GPU_LOCK" in doctor.stdout, doctor.stdout
