@@ -19,6 +19,9 @@ def _load_plan_file(path: str) -> dict:
         raise UserError(f"plan file {path} not found; write one with `reel plan \"PROMPT\" > plan.json`")
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UserError(f"plan file {path} is not UTF-8 text (byte {exc.start}); a plan is the JSON that "
+                        "`reel plan \"PROMPT\" > plan.json` writes, saved as UTF-8") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"plan file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
     from tasks.plan import parse_plan

@@ -70,3 +70,56 @@ def test_unwritable_root_or_home_is_refused_before_prefect_starts_and_doctor_say
         assert "run the same command again" not in line
     doctor = reel_cli("doctor", env=home)
     assert doctor.returncode == 1 and "Prefect's home" in doctor.stdout and "REEL_GPU_LOCK" in doctor.stdout, doctor.stdout
+
+
+@pytest.fixture(scope="module")
+def plan_data() -> dict:
+    from models import base
+
+    return base.create("director", "heuristic").plan("two friends share a coffee on a Paris rooftop at dawn",
+                                                     n_shots=3).model_dump(mode="json")
+
+
+def _problems(data: dict) -> str:
+    from tasks.plan import parse_plan
+
+    with pytest.raises(UserError) as err:
+        parse_plan(data)
+    return str(err.value)
+
+
+def test_narration_in_another_script_than_vo_lang_is_refused(plan_data):
+    assert plan_data["vo_lang"] == "f"
+    said = _problems(plan_data | {"vo_lang": "j"})
+    assert "vo_script_per_shot.0 is written in Latin script, but vo_lang is 'j' (Japanese)" in said, said
+
+
+def test_narration_too_long_to_speak_is_refused_in_every_script(plan_data):
+    japanese = plan_data | {"vo_lang": "j", "vo_script_per_shot": ["夜の駅で彼女は静かに歌う。" * 230] + ["静かな朝。"] * 2}
+    said = _problems(japanese)
+    assert "vo_script_per_shot.0 would take about" in said and "Japanese" in said, said
+    assert "vo_script_per_shot.1" not in said
+    # Twelve words (the word limit is 20), but about 14 s of speech.
+    long_words = ("Extraordinarily incomprehensible characteristically uncharacteristic circumstances "
+                  "overwhelmingly unforgettable. ") * 2
+    english = plan_data | {"vo_script_per_shot": [long_words.strip()] * 3}
+    assert "would take about" in _problems(english)
+
+
+def test_a_shot_without_its_characters_verbatim_reference_is_refused(plan_data):
+    from reel.schema import short_reference
+
+    shots = [dict(s) for s in plan_data["shots"]]
+    key = shots[0]["dominant_subject"]
+    ref = short_reference(plan_data["characters"][key])
+    shots[0]["prompt"] = shots[0]["prompt"].replace(ref, "a person")
+    said = _problems(plan_data | {"shots": shots})
+    assert f"shots.0.prompt does not contain character {key}'s reference" in said, said
+
+
+def test_a_plan_file_that_is_not_utf8_json_is_one_line(tmp_path):
+    binary = tmp_path / "plan.json"
+    binary.write_bytes(bytes(range(256)) * 4)
+    proc = reel_cli("make", "--plan", str(binary), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "not UTF-8" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "run the same command again" not in proc.stderr
