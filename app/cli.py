@@ -41,6 +41,8 @@ def cmd_make(args: argparse.Namespace) -> int:
         check_reel_id(args.reel_id)
     choose_backends(for_aspect(get_preset(args.preset), args.aspect).backends, args.backends)
     plan = _load_plan_file(args.plan) if args.plan else None
+    if plan is not None:
+        _say_plan_edits(plan, args)
     if plan is None:
         from tasks.plan import check_prompt, check_shots
 
@@ -48,6 +50,17 @@ def cmd_make(args: argparse.Namespace) -> int:
         check_shots(args.shots)
     return _run_reel(prompt=args.prompt or "", plan=plan, preset=args.preset, reel_id=args.reel_id,
                      aspect=args.aspect, seed=args.seed, root=args.out, backends=args.backends, n_shots=args.shots)
+
+
+def _say_plan_edits(plan: dict, args: argparse.Namespace) -> None:
+    """Before rendering an edited plan: which shots differ from the plan already in that reel."""
+    from app.plan_edits import describe
+    from reel.records import ReelRef
+
+    ref = ReelRef.for_request("", plan, args.preset, args.reel_id, args.aspect, args.seed, args.out, args.shots)
+    store = ref.store()
+    old = store.read_json("plan.json") if store.exists("plan.json") else None
+    print(f"  reel {ref.reel_id}: {describe(old, plan)}", flush=True)
 
 
 def _run_reel(**params) -> int:
@@ -82,9 +95,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from reel.settings import get_settings
     from tasks.plan import check_prompt
 
-    director = base.create("director", get_settings().backend_for("director", args.director))
-    plan = director.plan(check_prompt(args.prompt), n_shots=args.shots, seed=args.seed)
+    from reel.ids import reel_id_for
+
+    s = get_settings()
+    prompt = check_prompt(args.prompt)
+    director = base.create("director", s.backend_for("director", args.director))
+    plan = director.plan(prompt, n_shots=args.shots, seed=args.seed)
     print(json.dumps(plan.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    # The reel `reel make PROMPT` makes: an edited plan rendered there re-renders only what changed.
+    reel_id = reel_id_for(prompt, preset=s.preset, aspect="16:9", seed=args.seed, n_shots=args.shots, plan=None)
+    print(f"reel: render an edited copy into this prompt's reel with: reel make --plan plan.json --reel-id {reel_id}"
+          f"{f' --seed {args.seed}' if args.seed else ''}", file=sys.stderr)
     return 0
 
 

@@ -9,14 +9,16 @@ line (app/stopping.py), then kills whatever is left in its group, so nothing out
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 ENV = "REEL_SUPERVISED"
-GRACE_S = 3.5  # the work process's time to clean up; the group is killed by 5 s after the signal
+GRACE_S = 4.2  # the work process's time to clean up; the group is killed by 5 s after the signal
 
 
 def is_worker() -> bool:
@@ -24,24 +26,33 @@ def is_worker() -> bool:
 
 
 def _kill_group(pgid: int) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pgid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        deadline = time.time() + 0.5
-        while time.time() < deadline:
-            try:
-                os.killpg(pgid, 0)
-            except (ProcessLookupError, PermissionError):
-                return
-            time.sleep(0.05)
+    """Whatever is left in the work process's group (the work process already stopped its own
+    children, so this is only for what it could not reach)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _fallback_line(state_file: str) -> str:
+    try:
+        with open(state_file) as f:
+            ran = json.load(f)
+    except (OSError, ValueError):
+        return "reel: stopped before the reel started; nothing was made; run the same command again"
+    return (f"reel: stopped (too slow to mark the run stopped in Prefect, so it may still show Running there); "
+            f"finished stages of reel {ran['reel_id']} are kept; "
+            f"resume with: reel resume {ran['reel_id']} --out {ran['root']}")
 
 
 def run(argv: list[str]) -> int:
     """Run `reel ARGV` as the work process; returns its exit status."""
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", *argv], env={**os.environ, ENV: "1"},
-                            start_new_session=True)
+    from reel.run_state import FILE_ENV
+
+    fd, state_file = tempfile.mkstemp(prefix="reel-run-", suffix=".json")
+    os.close(fd)
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", *argv],
+                            env={**os.environ, ENV: "1", FILE_ENV: state_file}, start_new_session=True)
     stop_at: list[float] = []
 
     def forward(signum, frame):
@@ -62,12 +73,12 @@ def run(argv: list[str]) -> int:
                 if stop_at and time.time() - stop_at[0] > GRACE_S:
                     proc.kill()
                     rc = proc.wait()
-                    print("reel: stopped; the run did not clean up in time; finished stages are kept; "
-                          "run the same command again to continue", file=sys.stderr, flush=True)
+                    print(_fallback_line(state_file), file=sys.stderr, flush=True)
                     rc = 128 + signal.SIGINT
                     break
     finally:
         _kill_group(proc.pid)
+        os.unlink(state_file)
         for s, h in old.items():
             signal.signal(s, h)
     if rc < 0:  # the work process died of a signal (e.g. a kill drill): die of the same one

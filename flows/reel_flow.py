@@ -18,6 +18,7 @@ from flows import publish
 from models.gpu_slot import ensure_gpu_limit
 from reel.manifest import build_manifest, write_manifest
 from reel.presets import for_aspect, get_preset
+from reel.reel_lock import reel_lock
 from reel.records import ReelRef
 from reel.schema import Plan
 from reel.settings import get_settings
@@ -95,15 +96,22 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
          aspect: str = "16:9", seed: int = 0, root: str | None = None, backends: str | None = None,
          n_shots: int = 6) -> str:
     """Make a reel from a prompt (or a ready plan); returns the final mp4's location."""
-    the_preset = for_aspect(get_preset(preset), aspect)
     if plan is None:
         prompt = check_prompt(prompt)
         check_shots(n_shots)
     else:
         parse_plan(plan)
     ref = ReelRef.for_request(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)
-    roles = choose_backends(the_preset.backends, backends)
     run_state.started(ref.reel_id, ref.root, flow_run.id)
+    with reel_lock(ref.store()):  # one writer per reel: a second run of it waits here
+        return _make(ref, prompt, plan, preset, aspect, seed, backends, n_shots)
+
+
+def _make(ref: ReelRef, prompt: str, plan: dict[str, Any] | None, preset: str, aspect: str, seed: int,
+          backends: str | None, n_shots: int) -> str:
+    """The reel's stages, in order, under its writer lock."""
+    the_preset = for_aspect(get_preset(preset), aspect)
+    roles = choose_backends(the_preset.backends, backends)
     ensure_gpu_limit()
     host.allow_together(the_preset.fits_together)
     store = ref.store()

@@ -144,3 +144,52 @@ def test_a_waiter_says_what_it_waits_for(capsys, monkeypatch):
     said = capsys.readouterr().out
     assert "for the 'gpu' slot, held by" in said and f"pid {holder.pid}" in said, said
     assert "prefect gcl update gpu --active-slots 0" in said, said
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_two_runs_of_one_reel_take_turns_and_the_manifest_matches_every_file(tmp_path):
+    import hashlib
+    import json
+
+    out = tmp_path / "out"
+    args = ("make", PROMPT, "--shots", "1", "--seed", "13", "--out", str(out), "--reel-id", "same-reel")
+    first = _start(*args)
+    _wait_for_line(first, "reel same-reel ->")
+    second = _start(*args)
+    outs = [p.communicate(timeout=900) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], [o[1][-2000:] for o in outs]
+    assert "is being written by pid" in outs[1][0], outs[1][0]
+    reel_dir = out / "same-reel"
+    manifest = json.loads((reel_dir / "manifest.json").read_text())
+    assert manifest["all_cached"], "the second run found the first one's stages finished"
+    assert manifest["artifacts"]
+    for art in manifest["artifacts"]:
+        assert hashlib.sha256((reel_dir / art["path"]).read_bytes()).hexdigest() == art["sha256"], art["path"]
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_plan_printed_by_reel_plan_renders_into_its_prompts_reel_and_says_what_changed(tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    made = subprocess.run([sys.executable, "-m", "app.cli", "make", PROMPT, "--shots", "2", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, env=os.environ.copy(), timeout=900)
+    assert made.returncode == 0, made.stderr[-2000:]
+    (reel_dir,) = list(out.iterdir())
+    planned = subprocess.run([sys.executable, "-m", "app.cli", "plan", PROMPT, "--shots", "2"], cwd=ROOT,
+                             capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    assert planned.returncode == 0, planned.stderr
+    hint = planned.stderr.strip().splitlines()[-1].split("with: ", 1)[1].split()
+    assert hint[:4] == ["reel", "make", "--plan", "plan.json"] and hint[hint.index("--reel-id") + 1] == reel_dir.name
+    plan = json.loads(planned.stdout)
+    plan["vo_script_per_shot"][1] = plan["vo_script_per_shot"][1].rstrip(".") + ", encore."
+    edited = tmp_path / "plan.json"
+    edited.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
+    again = subprocess.run([sys.executable, "-m", "app.cli", *hint[1:3], str(edited), *hint[4:], "--out", str(out)],
+                           cwd=ROOT, capture_output=True, text=True, env=os.environ.copy(), timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "changed: shot 1 (narration); kept: shots 0" in again.stdout, again.stdout
+    assert list(out.iterdir()) == [reel_dir]
+    stages = json.loads((reel_dir / "manifest.json").read_text())["stages"]
+    redone = {f"{s['stage']} {s['subject']}".strip() for s in stages if not s["cached"]}
+    assert "voice shot 1" in redone and not any(s.startswith(("render", "keyframe", "master")) for s in redone), redone
