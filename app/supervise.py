@@ -82,6 +82,7 @@ def run(argv: list[str]) -> int:
         for s, h in old.items():
             signal.signal(s, h)
     if rc < 0:  # the work process died of a signal (e.g. a kill drill): die of the same one
-        signal.signal(-rc, signal.SIG_DFL)
+        if -rc != signal.SIGKILL:  # SIGKILL has no handler to reset
+            signal.signal(-rc, signal.SIG_DFL)
         os.kill(os.getpid(), -rc)
     return rc
