@@ -19,6 +19,9 @@ def _load_plan_file(path: str) -> dict:
         raise UserError(f"plan file {path} not found; write one with `reel plan \"PROMPT\" > plan.json`")
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UserError(f"plan file {path} is not UTF-8 text (byte {exc.start}); a plan is the JSON that "
+                        "`reel plan \"PROMPT\" > plan.json` writes, saved as UTF-8") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"plan file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
     from tasks.plan import parse_plan
@@ -28,13 +31,18 @@ def _load_plan_file(path: str) -> dict:
 
 
 def cmd_make(args: argparse.Namespace) -> int:
+    from reel.ids import check_reel_id
     from reel.presets import for_aspect, get_preset
 
     from models.base import choose_backends
 
     # Fail fast on bad names, before Prefect starts.
+    if args.reel_id is not None:
+        check_reel_id(args.reel_id)
     choose_backends(for_aspect(get_preset(args.preset), args.aspect).backends, args.backends)
     plan = _load_plan_file(args.plan) if args.plan else None
+    if plan is not None:
+        _say_plan_edits(plan, args)
     if plan is None:
         from tasks.plan import check_prompt, check_shots
 
@@ -44,7 +52,21 @@ def cmd_make(args: argparse.Namespace) -> int:
                      aspect=args.aspect, seed=args.seed, root=args.out, backends=args.backends, n_shots=args.shots)
 
 
+def _say_plan_edits(plan: dict, args: argparse.Namespace) -> None:
+    """Before rendering an edited plan: which shots differ from the plan already in that reel."""
+    from app.plan_edits import describe
+    from reel.records import ReelRef
+
+    ref = ReelRef.for_request("", plan, args.preset, args.reel_id, args.aspect, args.seed, args.out, args.shots)
+    store = ref.store()
+    old = store.read_json("plan.json") if store.exists("plan.json") else None
+    print(f"  reel {ref.reel_id}: {describe(old, plan)}", flush=True)
+
+
 def _run_reel(**params) -> int:
+    from reel.writable import require_writable
+
+    require_writable(params["root"])  # before Prefect starts: its home is one of the folders
     from flows.reel_flow import reel_flow
 
     started = time.time()
@@ -59,7 +81,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from reel.store import ArtifactStore
 
     root = args.out or get_settings().root
-    store = ArtifactStore(root, args.reel_id)
+    store = ArtifactStore(root, args.reel_id)  # refuses an id that is not one safe folder name
     if not store.exists("request.json"):
         raise UserError(f"no reel {args.reel_id!r} under {root} (request.json missing); check the id and --out")
     request = store.read_json("request.json")
@@ -73,9 +95,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from reel.settings import get_settings
     from tasks.plan import check_prompt, check_shots
 
-    director = base.create("director", get_settings().backend_for("director", args.director))
-    plan = director.plan(check_prompt(args.prompt), n_shots=check_shots(args.shots), seed=args.seed)
+    from reel.ids import reel_id_for
+
+    s = get_settings()
+    prompt = check_prompt(args.prompt)
+    director = base.create("director", s.backend_for("director", args.director))
+    plan = director.plan(prompt, n_shots=check_shots(args.shots), seed=args.seed)
     print(json.dumps(plan.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    # The reel `reel make PROMPT` makes: an edited plan rendered there re-renders only what changed.
+    reel_id = reel_id_for(prompt, preset=s.preset, aspect="16:9", seed=args.seed, n_shots=args.shots, plan=None)
+    print(f"reel: render an edited copy into this prompt's reel with: reel make --plan plan.json --reel-id {reel_id}"
+          f"{f' --seed {args.seed}' if args.seed else ''}", file=sys.stderr)
     return 0
 
 
@@ -144,15 +174,31 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app import supervise
+
     configure()
+    argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
+    if args.command in ("make", "resume") and not supervise.is_worker():
+        return supervise.run(argv)
     if args.command in ("make", "resume"):
+        from app.stopping import raise_interrupt_on_signals
+
+        raise_interrupt_on_signals()
         os.environ.setdefault("REEL_PROGRESS", "1")
         if not args.verbose:
             # Progress lines and one-line errors on the terminal; Prefect's logs still go to its API/UI.
             os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+            os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
     try:
         return args.func(args)
+    except KeyboardInterrupt as exc:
+        if args.command not in ("make", "resume"):
+            raise
+        from app.stopping import on_interrupt
+
+        on_interrupt(exc)
+        return 130
     except UserError as exc:
         print(f"reel: error: {exc}", file=sys.stderr)
         return 2

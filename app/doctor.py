@@ -113,10 +113,20 @@ def check_gpu_models() -> tuple[str, str]:
     return OK, ", ".join(f"{r}={s.model_for(r)}" for r in ("director", "image", "video", "music", "voice"))
 
 
+def check_folders() -> tuple[str, str]:
+    """The folders a run writes: output root, gpu lock folder, Prefect's home (as `reel make` checks them)."""
+    from reel.writable import folders, problems
+
+    found = problems(None)
+    if found:
+        return FAIL, "; ".join(found)
+    return OK, "writable: " + ", ".join(str(folder) for _, folder, _ in folders(None))
+
+
 CHECKS: dict[str, Callable[[], tuple[str, str]]] = {
     "ffmpeg": check_ffmpeg, "espeak-ng": check_espeak, "soundfont": check_soundfont,
     "prefect": check_prefect, "gpu stack": check_gpu_stack, "kokoro": check_kokoro_languages,
-    "gpu models": check_gpu_models,
+    "gpu models": check_gpu_models, "folders": check_folders,
 }
 
 

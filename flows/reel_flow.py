@@ -8,15 +8,17 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from prefect import flow
+from prefect.runtime import flow_run
 
 from flows.shot import ShotOutcome, shot_flow
 from models.base import choose_backends
 from models import host
-from reel import progress, verdict_log
+from reel import progress, run_state, verdict_log
 from flows import publish
 from models.gpu_slot import ensure_gpu_limit
 from reel.manifest import build_manifest, write_manifest
 from reel.presets import for_aspect, get_preset
+from reel.reel_lock import reel_lock
 from reel.records import ReelRef
 from reel.schema import Plan
 from reel.settings import get_settings
@@ -48,13 +50,19 @@ def run_shots(calls: list[dict[str, Any]]) -> list[ShotOutcome]:
         return _fan_out(calls, s.shot_deployment, finished)
     if s.schedule == "sequential":
         return [finished(shot_flow(**call)) for call in calls]
-    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="shot") as pool:
+    pool = ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="shot")
+    try:
         # Each thread runs in a copy of this flow's context, so the subflows are its children.
         futures = [pool.submit(contextvars.copy_context().run, shot_flow, **call) for call in calls]
         for f in as_completed(futures):
             if f.exception() is None:
                 finished(f.result())
+        pool.shutdown()
         return [f.result() for f in futures]
+    except BaseException:
+        # A stop (Ctrl-C, SIGTERM) must not wait for the other shots to finish rendering.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
 
 
 def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[ShotOutcome]:
@@ -87,13 +95,21 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
          aspect: str = "16:9", seed: int = 0, root: str | None = None, backends: str | None = None,
          n_shots: int = 6) -> str:
     """Make a reel from a prompt (or a ready plan); returns the final mp4's location."""
-    the_preset = for_aspect(get_preset(preset), aspect)
     if plan is None:
         prompt = check_prompt(prompt)
         check_shots(n_shots)
     else:
         parse_plan(plan)
     ref = ReelRef.for_request(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)
+    run_state.started(ref.reel_id, ref.root, flow_run.id)
+    with reel_lock(ref.store()):  # one writer per reel: a second run of it waits here
+        return _make(ref, prompt, plan, preset, aspect, seed, backends, n_shots)
+
+
+def _make(ref: ReelRef, prompt: str, plan: dict[str, Any] | None, preset: str, aspect: str, seed: int,
+          backends: str | None, n_shots: int) -> str:
+    """The reel's stages, in order, under its writer lock."""
+    the_preset = for_aspect(get_preset(preset), aspect)
     roles = choose_backends(the_preset.backends, backends)
     ensure_gpu_limit()
     host.for_preset(the_preset)  # memory plan at its sizes, its declared pairs

@@ -10,6 +10,9 @@ DEFAULTS = {
     "DO_NOT_TRACK": "1",
     # The ephemeral API needs longer than the default 20 s to start on a fresh home with 2 cores.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    # Concurrency leases on disk (PREFECT_HOME), not in the API process's memory: a lease left by
+    # a killed run must still be known to the next ephemeral API so it can be released.
+    "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
 }
 
 
@@ -20,4 +23,8 @@ def setdefaults(values: dict[str, str]) -> None:
 
 
 def configure() -> None:
+    import warnings
+
+    # An unwritable PREFECT_HOME is reported by the CLI's own check (reel/writable.py) as one line.
+    warnings.filterwarnings("ignore", message="Failed to create the Prefect home")
     setdefaults(DEFAULTS)

@@ -14,6 +14,20 @@ def digest(obj: Any, n: int = 16) -> str:
     return hashlib.sha256(data).hexdigest()[:n]
 
 
+REEL_ID_RULE = ("a reel id is one folder name: 1-100 characters of letters, digits, '-', '_' and '.', "
+                "starting with a letter or digit (no '/', no '..')")
+_REEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_reel_id(reel_id: str) -> str:
+    """A reel id names one folder under the root, never a path out of it."""
+    from reel.errors import UserError
+
+    if not isinstance(reel_id, str) or not _REEL_ID.fullmatch(reel_id) or ".." in reel_id:
+        raise UserError(f"reel id {reel_id!r} is not allowed: {REEL_ID_RULE}")
+    return reel_id
+
+
 def reel_id_for(prompt: str, **request: Any) -> str:
     """A readable, deterministic id: a slug of the prompt and a hash of what was asked."""
     slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:32].strip("-") or "reel"

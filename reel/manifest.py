@@ -35,4 +35,12 @@ def build_manifest(ref_id: str, prompt: str | None, preset: str, seed: int, back
 
 
 def write_manifest(store: ArtifactStore, manifest: dict[str, Any]) -> None:
+    """Write the manifest only if every digest in it is the digest of the file in the store."""
+    from reel.store import Artifact
+
+    stale = [a["path"] for a in manifest["artifacts"]
+             if not store.verify(Artifact(path=a["path"], sha256=a["sha256"], size=a["size"]))]
+    if stale:
+        raise RuntimeError(f"{len(stale)} artifacts changed on disk while reel {store.reel_id} was being made "
+                           f"({', '.join(stale[:4])}); was another program writing to it? run the same command again")
     store.write_json(MANIFEST, manifest)

@@ -92,6 +92,9 @@ class Plan(BaseModel):
             if shot.dominant_subject != SCENE and shot.dominant_subject not in self.characters:
                 keys = ", ".join(sorted(self.characters))
                 errors.append(f'{where}.dominant_subject {shot.dominant_subject!r} is not a character key ({keys}) or "scene"')
+        from reel.plan_checks import narration_problems, verbatim_problems
+
+        errors += verbatim_problems(self) + narration_problems(self.vo_script_per_shot, self.vo_lang)
         if len(self.vo_script_per_shot) != len(self.shots):
             errors.append(
                 f"vo_script_per_shot has {len(self.vo_script_per_shot)} lines for {len(self.shots)} shots; write one per shot"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 import tempfile
 import uuid
@@ -60,8 +61,10 @@ def _filesystem(root: str) -> tuple[fsspec.AbstractFileSystem, str]:
 
 class ArtifactStore:
     def __init__(self, root: str, reel_id: str):
+        from reel.ids import check_reel_id
+
         self.root = root
-        self.reel_id = reel_id
+        self.reel_id = check_reel_id(reel_id)
         self.fs, base = _filesystem(root)
         self.base = f"{base}/{reel_id}"
         self.is_local = not root.startswith("s3://")
@@ -72,7 +75,16 @@ class ArtifactStore:
         return f"s3://{self.base}/{rel}" if not self.is_local else f"{self.base}/{rel}"
 
     def _full(self, rel: str) -> str:
-        return f"{self.base}/{rel}"
+        """The artifact's full path or key, refused unless it stays inside this reel's folder."""
+        norm = posixpath.normpath(rel) if rel else "."
+        if "\\" in rel or rel.startswith("/") or norm == ".." or norm.startswith("../"):
+            raise ValueError(f"artifact path {rel!r} leaves the reel folder {self.base}")
+        full = f"{self.base}/{rel}"
+        if self.is_local and rel:
+            # A symlink inside the reel folder must not lead out of it either.
+            if not Path(full).resolve().is_relative_to(Path(self.base).resolve()):
+                raise ValueError(f"artifact path {rel!r} resolves outside the reel folder {self.base}")
+        return full
 
     def exists(self, rel: str) -> bool:
         return self.fs.exists(self._full(rel))

@@ -1,0 +1,58 @@
+"""Plan rules beyond the shape: narration in the plan's language and short enough to be spoken
+over its shot, in every script, and each character's verbatim reference in the shots it leads.
+The language facts (scripts, speech rate, the length limit) live in prompts/locales.json."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import TYPE_CHECKING
+
+from reel import prompts
+
+if TYPE_CHECKING:
+    from reel.schema import Plan
+
+
+def _script(ch: str) -> str:
+    """Unicode script of a letter, from its name: LATIN, CJK, HIRAGANA, DEVANAGARI ..."""
+    return unicodedata.name(ch, "UNKNOWN").split()[0]
+
+
+def speech_seconds(line: str, lang: str) -> float:
+    """Estimated spoken length: letters and digits over the language's read-aloud rate."""
+    rate = prompts.table("locales.json")["languages"][lang]["speech_chars_per_second"]
+    return sum(1 for ch in line if ch.isalnum()) / rate
+
+
+def narration_problems(lines: list[str], lang: str) -> list[str]:
+    table = prompts.table("locales.json")
+    info, limit = table["languages"][lang], table["max_line_seconds"]
+    problems = []
+    for i, line in enumerate(lines):
+        letters = [ch for ch in line if ch.isalpha()]
+        foreign = [ch for ch in letters if _script(ch) not in info["scripts"]]
+        if letters and len(foreign) > len(letters) / 2:
+            found = sorted({_script(ch).title() for ch in foreign})
+            problems.append(f"vo_script_per_shot.{i} is written in {', '.join(found)} script, but vo_lang is "
+                            f"{lang!r} ({info['name']}); write the line in {info['name']} or change vo_lang")
+        seconds = speech_seconds(line, lang)
+        if seconds > limit:
+            problems.append(f"vo_script_per_shot.{i} would take about {seconds:.0f}s to speak in {info['name']} "
+                            f"({len(line)} characters); keep each line under {limit:.0f}s (one short sentence)")
+    return problems
+
+
+def verbatim_problems(plan: "Plan") -> list[str]:
+    """A shot led by a character repeats that character's opening portrait words verbatim: the
+    image and video models keep a character consistent only through that exact string."""
+    from reel.schema import short_reference
+
+    problems = []
+    for pos, shot in enumerate(plan.shots):
+        key = shot.dominant_subject
+        if key in plan.characters:
+            ref = short_reference(plan.characters[key])
+            if ref not in shot.prompt:
+                problems.append(f"shots.{pos}.prompt does not contain character {key}'s reference {ref!r} "
+                                "verbatim (the opening words of its portrait); paste it into the prompt")
+    return problems
