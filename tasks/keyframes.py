@@ -4,7 +4,6 @@ the characters in it (or the scene plate when the shot is about the place)."""
 from __future__ import annotations
 
 from models import base
-from models import host
 from reel.caching import artifact_digests
 from reel.ids import seed_for
 from reel.presets import Preset
@@ -12,6 +11,7 @@ from reel.records import ReelRef, StageRecord
 from reel.schema import Plan
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
+from tasks.model_output import model_output
 
 
 def references(plan: Plan, shot_index: int, masters: dict[str, StageRecord], source: str = "chained"
@@ -34,13 +34,9 @@ def paint_keyframe(store: ArtifactStore, plan: Plan, shot_index: int, refs: list
     record = timed("keyframe", f"shot {shot_index}{' from ' + source if suffix else ''}")
     shot = plan.shots[shot_index]
     ref_paths = [store.local_path(r.artifact()) for r in refs]
-    out = store.scratch() / f"keyframe_{shot_index}.png"
-    with host.use("image", backend) as (model, held):
+    with model_output(store, record, "image", backend, f"keyframes/keyframe_{shot_index}{suffix}.png", seed=seed,
+                      references=[r.subject for r in refs]) as (model, out):
         model.keyframe(plan, shot, ref_paths, seed=seed, size=size, out=out)
-    record.artifacts["main"] = store.put_file(f"keyframes/keyframe_{shot_index}{suffix}.png", out)
-    record.backend, record.model_id = model.name, model.model_id
-    record.meta = {"seed": seed, "gpu_window": held.window, "references": [r.subject for r in refs]}
-    out.unlink(missing_ok=True)
     return record.finish()
 
 

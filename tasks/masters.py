@@ -4,13 +4,13 @@ they pin identity for every keyframe after them."""
 from __future__ import annotations
 
 from models import base
-from models import host
 from reel.ids import seed_for
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.schema import Plan
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
+from tasks.model_output import model_output
 
 
 def subjects(plan: Plan) -> list[str]:
@@ -29,13 +29,8 @@ def master_inputs(plan: Plan, subject: str) -> dict:
 def paint_master(store: ArtifactStore, plan: Plan, subject: str, size: tuple[int, int], seed: int,
                  backend: str) -> StageRecord:
     record = timed("master", subject)
-    out = store.scratch() / f"master_{subject}.png"
-    with host.use("image", backend) as (model, held):
+    with model_output(store, record, "image", backend, f"masters/master_{subject}.png", seed=seed) as (model, out):
         model.master(plan, subject, seed=seed, size=size, out=out)
-    record.artifacts["main"] = store.put_file(f"masters/master_{subject}.png", out)
-    record.backend, record.model_id = model.name, model.model_id
-    record.meta = {"seed": seed, "gpu_window": held.window}
-    out.unlink(missing_ok=True)
     return record.finish()
 
 

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from models import base
-from models import host
 from reel.ids import seed_for
 from reel.records import ReelRef, StageRecord
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
+from tasks.model_output import model_output
 
 
 def score_music(store: ArtifactStore, brief: str, seconds: float, seed: int, backend: str) -> StageRecord:
     record = timed("music")
-    out = store.scratch() / "music.wav"
-    with host.use("music", backend) as (model, held):
+    with model_output(store, record, "music", backend, "music.wav", seed=seed, brief=brief,
+                      seconds=seconds) as (model, out):
         model.compose(brief, seconds=seconds, seed=seed, out=out)
-    record.artifacts["main"] = store.put_file("music.wav", out)
-    record.backend, record.model_id = model.name, model.model_id
-    record.meta = {"seed": seed, "brief": brief, "seconds": seconds, "gpu_window": held.window}
-    out.unlink(missing_ok=True)
     return record.finish()
 
 

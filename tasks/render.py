@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from models import base
-from models import host
 from reel import prompts
 from reel.caching import artifact_digests
 from reel.ids import seed_for
@@ -13,6 +12,7 @@ from reel.schema import Plan, RenderKnobs
 from reel import drills
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
+from tasks.model_output import model_output
 
 NEGATIVE_FILE = "wan_negative.txt"
 
@@ -41,7 +41,6 @@ def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int,
     """next_keyframe: the next shot's keyframe when that shot continues this one (its cut is false)."""
     drills.check(shot_index, attempt, store.scratch())
     record = timed("render", f"shot {shot_index} attempt {attempt}")
-    out = store.scratch() / f"render_{shot_index}_{attempt}.mp4"
     start = store.local_path(keyframe.artifact())
     # Continuity: a shot the next one continues ends on the next shot's keyframe (first-last-frame,
     # FLF2V on Wan2.2-A14B), rather than the next shot starting from this clip's last frame. Chosen so
@@ -53,14 +52,11 @@ def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int,
         end = store.local_path(next_keyframe.artifact())
     else:
         end = start if knobs.end_frame else None
-    with host.use("video", backend) as (model, held):
+    with model_output(store, record, "video", backend, clip_path(shot_index, attempt), attempt=attempt,
+                      knobs=knobs.model_dump()) as (model, out):
         model.render(plan, plan.shots[shot_index], start, end, knobs, out)
-    record.artifacts["main"] = store.put_file(clip_path(shot_index, attempt), out)
-    record.backend, record.model_id = model.name, model.model_id
-    record.meta = {"attempt": attempt, "knobs": knobs.model_dump(), "gpu_window": held.window}
-    if getattr(model, "last_accel", None):  # what the GPU backend ran with (cache threshold, compile)
-        record.meta["accel"] = model.last_accel
-    out.unlink(missing_ok=True)
+        if getattr(model, "last_accel", None):  # what the GPU backend ran with (cache threshold, compile)
+            record.meta["accel"] = model.last_accel
     return record.finish()
 
 
