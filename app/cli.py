@@ -28,12 +28,14 @@ def _load_plan_file(path: str) -> dict:
 
 
 def cmd_make(args: argparse.Namespace) -> int:
+    from reel.delivery import delivery_for
     from reel.presets import for_aspect, get_preset
 
     from models.base import choose_backends
 
     # Fail fast on bad names, before Prefect starts.
     choose_backends(for_aspect(get_preset(args.preset), args.aspect).backends, args.backends)
+    delivery_for(args.aspect, args.loudness, args.subtitles)
     plan = _load_plan_file(args.plan) if args.plan else None
     if plan is None:
         from tasks.plan import check_prompt, check_shots
@@ -41,7 +43,8 @@ def cmd_make(args: argparse.Namespace) -> int:
         check_prompt(args.prompt or "")
         check_shots(args.shots)
     return _run_reel(prompt=args.prompt or "", plan=plan, preset=args.preset, reel_id=args.reel_id,
-                     aspect=args.aspect, seed=args.seed, root=args.out, backends=args.backends, n_shots=args.shots)
+                     aspect=args.aspect, seed=args.seed, root=args.out, backends=args.backends, n_shots=args.shots,
+                     loudness=args.loudness, subtitles=args.subtitles)
 
 
 def _run_reel(**params) -> int:
@@ -65,7 +68,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     request = store.read_json("request.json")
     return _run_reel(prompt=request["prompt"] or "", plan=request["plan"], preset=request["preset"],
                      reel_id=args.reel_id, aspect=request["aspect"], seed=request["seed"], root=root,
-                     backends=request.get("backends"), n_shots=request.get("n_shots", 6))
+                     backends=request.get("backends"), n_shots=request.get("n_shots", 6),
+                     loudness=request.get("loudness"), subtitles=request.get("subtitles"))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -108,6 +112,12 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("--aspect", default="16:9", help="16:9 or 9:16")
     make.add_argument("--seed", type=int, default=0)
     make.add_argument("--shots", type=int, default=6, help="number of shots (default 6)")
+    make.add_argument("--loudness", default=None,
+                      help="web (-14 LUFS), podcast (-16), broadcast (-23) or a level such as -18 "
+                           "(default: web for vertical and square, -18 for 16:9)")
+    make.add_argument("--subtitles", default=None, choices=["burn", "srt", "off"],
+                      help="burn captions into the picture, or only write .srt/.vtt "
+                           "(default: burn for 9:16, 1:1, 4:5; srt for 16:9)")
     make.add_argument("--verbose", action="store_true", help="show Prefect's own logs on the terminal")
     make.add_argument("--backends", default=None, help="backend family for every role: preview or gpu")
     make.set_defaults(func=cmd_make)

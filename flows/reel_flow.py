@@ -15,7 +15,8 @@ from models import host
 from reel import progress, verdict_log
 from flows import publish
 from models.gpu_slot import ensure_gpu_limit
-from reel.manifest import build_manifest, write_manifest
+from reel.delivery import delivery_for
+from reel.manifest import build_manifest, delivery_record, write_manifest
 from reel.presets import for_aspect, get_preset
 from reel.records import ReelRef
 from reel.schema import Plan
@@ -86,9 +87,12 @@ def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[Sho
 @flow(name="reel", flow_run_name="reel-{preset}-{seed}")
 def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "default", reel_id: str | None = None,
          aspect: str = "16:9", seed: int = 0, root: str | None = None, backends: str | None = None,
-         n_shots: int = 6) -> str:
-    """Make a reel from a prompt (or a ready plan); returns the final mp4's location."""
+         n_shots: int = 6, loudness: str | None = None, subtitles: str | None = None) -> str:
+    """Make a reel from a prompt (or a ready plan); returns the final mp4's location.
+    loudness: web, podcast, broadcast or a LUFS figure; subtitles: burn, srt or off
+    (unset: the aspect's defaults in prompts/delivery.json)."""
     the_preset = for_aspect(get_preset(preset), aspect)
+    delivery = delivery_for(aspect, loudness, subtitles)
     if plan is None:
         prompt = check_prompt(prompt)
         check_shots(n_shots)
@@ -101,7 +105,7 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
     store = ref.store()
     # What was asked, so `reel resume <id>` can run the same request again after a crash.
     request = {"prompt": prompt or None, "plan": plan, "preset": preset, "aspect": aspect, "seed": seed,
-               "backends": backends, "n_shots": n_shots}
+               "backends": backends, "n_shots": n_shots, "loudness": loudness, "subtitles": subtitles}
     store.write_if_changed("request.json", json.dumps(request, indent=2, ensure_ascii=False).encode())
     progress.say(f"reel {ref.reel_id} -> {store.url('')}")
     ledger = Ledger()
@@ -133,14 +137,15 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
 
     music = collect(music_job, ledger)
     voices = [collect(job, ledger) for job in voice_jobs]
-    final = run(mix_stage, ref, ledger, clips=[s.clip for s in shots], music=music, voices=voices, preset=the_preset)
+    final = run(mix_stage, ref, ledger, clips=[s.clip for s in shots], music=music, voices=voices, preset=the_preset,
+                delivery=delivery)
 
     write_manifest(store, build_manifest(
         ref.reel_id, prompt or None, preset, seed, roles, ledger.entries,
         [{"shot": s.shot_index, "shipped_attempt": s.shipped, "clip": s.clip.artifact().path,
           "open_issues": [i.model_dump(mode="json") for i in s.attempts[s.shipped - 1].verdict.issues],
           "attempts": [a.model_dump(mode="json") for a in s.attempts]} for s in shots],
-        final.artifact().path))
+        final.artifact().path, delivery=delivery_record(final.meta)))
     publish.publish_final(store, final.artifact().path)
     url = store.url(final.artifact().path)
     progress.say(f"reel ready: {url}")
