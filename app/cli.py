@@ -29,7 +29,7 @@ def _load_plan_file(path: str) -> dict:
 
 def cmd_make(args: argparse.Namespace) -> int:
     from reel.delivery import delivery_for
-    from reel.presets import for_aspect, get_preset
+    from reel.presets import for_aspect, get_preset, with_length
 
     from models.base import choose_backends
 
@@ -37,6 +37,7 @@ def cmd_make(args: argparse.Namespace) -> int:
     choose_backends(for_aspect(get_preset(args.preset), args.aspect).backends, args.backends)
     delivery_for(args.aspect, args.loudness, args.subtitles)
     plan = _load_plan_file(args.plan) if args.plan else None
+    with_length(get_preset(args.preset), len(plan["shots"]) if plan else args.shots, args.seconds, args.shot_seconds)
     if plan is None:
         from tasks.plan import check_prompt, check_shots
 
@@ -44,7 +45,8 @@ def cmd_make(args: argparse.Namespace) -> int:
         check_shots(args.shots)
     return _run_reel(prompt=args.prompt or "", plan=plan, preset=args.preset, reel_id=args.reel_id,
                      aspect=args.aspect, seed=args.seed, root=args.out, backends=args.backends, n_shots=args.shots,
-                     loudness=args.loudness, subtitles=args.subtitles)
+                     loudness=args.loudness, subtitles=args.subtitles, seconds=args.seconds,
+                     shot_seconds=args.shot_seconds)
 
 
 def _run_reel(**params) -> int:
@@ -69,7 +71,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return _run_reel(prompt=request["prompt"] or "", plan=request["plan"], preset=request["preset"],
                      reel_id=args.reel_id, aspect=request["aspect"], seed=request["seed"], root=root,
                      backends=request.get("backends"), n_shots=request.get("n_shots", 6),
-                     loudness=request.get("loudness"), subtitles=request.get("subtitles"))
+                     loudness=request.get("loudness"), subtitles=request.get("subtitles"),
+                     seconds=request.get("seconds"), shot_seconds=request.get("shot_seconds"))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -111,7 +114,10 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("--out", default=None, help=f"artifact root, a folder or s3://bucket/prefix (default {s.root})")
     make.add_argument("--aspect", default="16:9", help="16:9 or 9:16")
     make.add_argument("--seed", type=int, default=0)
-    make.add_argument("--shots", type=int, default=6, help="number of shots (default 6)")
+    make.add_argument("--shots", type=int, default=6, help="number of shots, 1-12 (default 6)")
+    make.add_argument("--seconds", type=float, default=None,
+                      help="the reel's length; each shot gets the nearest valid clip length (default: the preset's)")
+    make.add_argument("--shot-seconds", type=float, default=None, help="each shot's length instead of --seconds")
     make.add_argument("--loudness", default=None,
                       help="web (-14 LUFS), podcast (-16), broadcast (-23) or a level such as -18 "
                            "(default: web for vertical and square, -18 for 16:9)")

@@ -68,6 +68,10 @@ class BenchDirector(_Timed):
         _spend("director", "run")
         return HeuristicDirector().plan(prompt, n_shots=n_shots, seed=seed)
 
+    def shorten(self, line, lang, fraction, seed):
+        _spend("director", "run")
+        return HeuristicDirector().shorten(line, lang, fraction, seed)
+
 
 class BenchImage(_Timed):
     name, role, model_id = "bench", "image", "bench-image"

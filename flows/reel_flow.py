@@ -9,6 +9,7 @@ from typing import Any
 
 from prefect import flow
 
+from flows.narration import fit_narration, max_line_seconds
 from flows.shot import ShotOutcome, shot_flow
 from models.base import choose_backends
 from models import host
@@ -17,7 +18,7 @@ from flows import publish
 from models.gpu_slot import ensure_gpu_limit
 from reel.delivery import delivery_for
 from reel.manifest import build_manifest, delivery_record, write_manifest
-from reel.presets import for_aspect, get_preset
+from reel.presets import for_aspect, get_preset, with_length
 from reel.records import ReelRef
 from reel.schema import Plan
 from reel.settings import get_settings
@@ -87,10 +88,12 @@ def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[Sho
 @flow(name="reel", flow_run_name="reel-{preset}-{seed}")
 def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "default", reel_id: str | None = None,
          aspect: str = "16:9", seed: int = 0, root: str | None = None, backends: str | None = None,
-         n_shots: int = 6, loudness: str | None = None, subtitles: str | None = None) -> str:
+         n_shots: int = 6, loudness: str | None = None, subtitles: str | None = None,
+         seconds: float | None = None, shot_seconds: float | None = None) -> str:
     """Make a reel from a prompt (or a ready plan); returns the final mp4's location.
     loudness: web, podcast, broadcast or a LUFS figure; subtitles: burn, srt or off
-    (unset: the aspect's defaults in prompts/delivery.json)."""
+    (unset: the aspect's defaults in prompts/delivery.json); seconds (the whole reel) or
+    shot_seconds: the clip length, snapped to the nearest valid frame count (unset: the preset's)."""
     the_preset = for_aspect(get_preset(preset), aspect)
     delivery = delivery_for(aspect, loudness, subtitles)
     if plan is None:
@@ -98,6 +101,7 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
         check_shots(n_shots)
     else:
         parse_plan(plan)
+    with_length(the_preset, len(plan["shots"]) if plan else n_shots, seconds, shot_seconds)  # fail fast
     ref = ReelRef.for_request(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)
     roles = choose_backends(the_preset.backends, backends)
     ensure_gpu_limit()
@@ -105,7 +109,8 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
     store = ref.store()
     # What was asked, so `reel resume <id>` can run the same request again after a crash.
     request = {"prompt": prompt or None, "plan": plan, "preset": preset, "aspect": aspect, "seed": seed,
-               "backends": backends, "n_shots": n_shots, "loudness": loudness, "subtitles": subtitles}
+               "backends": backends, "n_shots": n_shots, "loudness": loudness, "subtitles": subtitles,
+               "seconds": seconds, "shot_seconds": shot_seconds}
     store.write_if_changed("request.json", json.dumps(request, indent=2, ensure_ascii=False).encode())
     progress.say(f"reel {ref.reel_id} -> {store.url('')}")
     ledger = Ledger()
@@ -114,12 +119,16 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
                   director=roles["director"])
     the_plan = Plan.model_validate(planned.meta["plan"])
     n = len(the_plan.shots)
+    the_preset = with_length(the_preset, n, seconds, shot_seconds)
+    progress.say(f"{n} shots of {the_preset.shot_seconds:.2f} s ({the_preset.frames} frames at {the_preset.fps} fps)"
+                 f" = {n * the_preset.shot_seconds:.2f} s")
     publish.publish_plan(ref.reel_id, the_plan)
     publish.publish_progress(ref.reel_id, publish.PLANNED, "planned")
 
     music_job = submit(music_stage, ref, brief=the_plan.music_style, seconds=n * the_preset.shot_seconds, seed=seed,
                        backend=roles["music"])
-    voice_jobs = [submit(voice_stage, ref, line=line, lang=the_plan.vo_lang, shot_index=i, backend=roles["voice"])
+    voice_jobs = [submit(voice_stage, ref, line=line, lang=the_plan.vo_lang, shot_index=i, backend=roles["voice"],
+                         max_seconds=max_line_seconds(the_preset))
                   for i, line in enumerate(the_plan.vo_script_per_shot)]
 
     masters = {s: run(master_stage, ref, ledger, plan=the_plan, subject=s, preset=the_preset, seed=seed,
@@ -136,7 +145,8 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
     publish.publish_scorecard(ref.reel_id, [(s.shot_index, s.attempts, s.shipped) for s in shots])
 
     music = collect(music_job, ledger)
-    voices = [collect(job, ledger) for job in voice_jobs]
+    voices, narration = fit_narration(ref, ledger, [collect(job, ledger) for job in voice_jobs], the_preset, roles,
+                                      seed)
     final = run(mix_stage, ref, ledger, clips=[s.clip for s in shots], music=music, voices=voices, preset=the_preset,
                 delivery=delivery)
 
@@ -145,7 +155,7 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
         [{"shot": s.shot_index, "shipped_attempt": s.shipped, "clip": s.clip.artifact().path,
           "open_issues": [i.model_dump(mode="json") for i in s.attempts[s.shipped - 1].verdict.issues],
           "attempts": [a.model_dump(mode="json") for a in s.attempts]} for s in shots],
-        final.artifact().path, delivery=delivery_record(final.meta)))
+        final.artifact().path, delivery=delivery_record(final.meta) | {"narration": narration}))
     publish.publish_final(store, final.artifact().path)
     url = store.url(final.artifact().path)
     progress.say(f"reel ready: {url}")

@@ -56,3 +56,7 @@ def delivery_for(aspect: str, loudness: str | None = None, subtitles: str | None
     if subtitles not in subs["modes"]:
         raise UserError(f"unknown subtitles mode {subtitles!r}; choose one of: {', '.join(subs['modes'])}")
     return Delivery(aspect=aspect, loudness=loudness, target_lufs=target_lufs(loudness), subtitles=subtitles)
+
+
+def narration_table() -> dict:
+    return prompts.table(TABLE)["narration"]

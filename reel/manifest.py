@@ -37,7 +37,7 @@ def build_manifest(ref_id: str, prompt: str | None, preset: str, seed: int, back
 
 def delivery_record(mix_meta: dict[str, Any]) -> dict[str, Any]:
     """What the published file was made to: size, aspect, captions, measured loudness."""
-    keys = ("size", "aspect", "seconds", "subtitles", "caption_font", "loudness")
+    keys = ("size", "aspect", "seconds", "shots", "frames", "fps", "subtitles", "caption_font", "loudness")
     return {k: mix_meta[k] for k in keys if k in mix_meta}
 
 

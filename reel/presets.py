@@ -79,3 +79,27 @@ def for_aspect(preset: Preset, aspect: str) -> Preset:
     return preset.model_copy(update={"render_size": swap(preset.render_size),
                                      "master_size": swap(preset.master_size),
                                      "final_size": swap(preset.final_size)})
+
+
+# Wan2.2's VAE decodes 4k+1 frames; every clip length keeps to that grid. 17 frames is the
+# shortest clip that still carries a camera move; 161 the longest the seed's card rendered.
+FRAME_STEP, MIN_FRAMES, MAX_FRAMES = 4, 17, 161
+
+
+def with_length(preset: Preset, n_shots: int, seconds: float | None = None,
+                shot_seconds: float | None = None) -> Preset:
+    """The preset with its clip length set from a total (`seconds` over n_shots) or a per-shot
+    length: the nearest valid frame count at the preset's fps. Unset: the preset's own."""
+    if seconds is not None and shot_seconds is not None:
+        raise UserError("give the reel's length as --seconds (total) or --shot-seconds, not both")
+    if seconds is None and shot_seconds is None:
+        return preset
+    if (seconds if seconds is not None else shot_seconds) <= 0:
+        raise UserError("a reel's length must be a positive number of seconds")
+    wanted = shot_seconds if shot_seconds is not None else seconds / n_shots
+    frames = round((wanted * preset.fps - 1) / FRAME_STEP) * FRAME_STEP + 1
+    if not MIN_FRAMES <= frames <= MAX_FRAMES:
+        low, high = MIN_FRAMES / preset.fps, MAX_FRAMES / preset.fps
+        raise UserError(f"{wanted:.2f} s per shot is outside what preset {preset.name!r} can render "
+                        f"({low:.2f}-{high:.2f} s at {preset.fps} fps); change --shots or the length")
+    return preset.model_copy(update={"frames": frames})

@@ -12,7 +12,7 @@ import ffmpeg
 from reel import prompts
 from reel.caching import artifact_digests
 from reel.captions import ass, cues, font_for, srt, vtt
-from reel.delivery import Delivery, loudness_table
+from reel.delivery import Delivery, loudness_table, narration_table
 from reel.loudness import ebur128, loudnorm_pass1, speech_over_bed
 from reel.media import decode_mono, ffmpeg_exe, rms_db, run_ffmpeg
 from reel.presets import Preset
@@ -37,9 +37,12 @@ def gain_to(path: Path, target_db: float) -> float:
 
 
 def premix_audio(music: Path, voices: list[Path], starts: list[float], total: float, out: Path,
-                 bed_db: float = MUSIC_RMS_DB) -> tuple[Path, Path]:
-    """Music bed ducked under the narration, each line delayed to its shot's start. Writes the
-    mix to `out` and its two stems beside it (narration, ducked bed) for measuring."""
+                 bed_db: float = MUSIC_RMS_DB, shot_seconds: float | None = None) -> tuple[Path, Path]:
+    """Music bed ducked under the narration, each line delayed to its shot's start and faded out
+    by its shot's end at the latest (no line runs into the next shot). Writes the mix to `out`
+    and its two stems beside it (narration, ducked bed) for measuring."""
+    cut = shot_seconds or total
+    fade = narration_table()["fade_s"]
     bed = (ffmpeg.input(str(music)).audio
            .filter("aformat", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
            .filter("apad").filter("atrim", duration=total)
@@ -48,6 +51,7 @@ def premix_audio(music: Path, voices: list[Path], starts: list[float], total: fl
     lines = [ffmpeg.input(str(v)).audio
              .filter("aformat", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
              .filter("volume", f"{gain_to(v, VOICE_RMS_DB):.4f}")
+             .filter("atrim", duration=cut).filter("afade", t="out", st=max(cut - fade, 0), d=fade)
              .filter("adelay", delays=int(s * 1000), all=1)
              for v, s in zip(voices, starts)]
     vo = (ffmpeg.filter(lines, "amix", inputs=len(lines), normalize=0, duration="longest")
@@ -66,14 +70,14 @@ def premix_audio(music: Path, voices: list[Path], starts: list[float], total: fl
 
 
 def balanced_premix(music: Path, voices: list[Path], starts: list[float], spoken: list[float], total: float,
-                    out: Path) -> dict:
+                    out: Path, shot_seconds: float) -> dict:
     """Premix, measure the narration against the bed in its speech passages, and lower the bed
     until the narration stands the table's margin (6 LU) over it."""
     need = loudness_table()["speech_over_bed_lu"]
-    windows = [(s, s + d) for s, d in zip(starts, spoken)]
+    windows = [(s, s + min(d, shot_seconds)) for s, d in zip(starts, spoken)]
     bed_db = MUSIC_RMS_DB
     for _ in range(3):
-        voice_stem, bed_stem = premix_audio(music, voices, starts, total, out, bed_db)
+        voice_stem, bed_stem = premix_audio(music, voices, starts, total, out, bed_db, shot_seconds)
         measured = speech_over_bed(voice_stem, bed_stem, windows)
         if measured["difference_lu"] >= need + 0.5:
             break
@@ -137,7 +141,7 @@ def mix_reel(store: ArtifactStore, clips: list[StageRecord], music: StageRecord,
     work.mkdir(parents=True)
     premix = work / "premix.wav"
     balance = balanced_premix(store.local_path(music.artifact()), [store.local_path(v.artifact()) for v in voices],
-                              starts, [v.meta["seconds"] for v in voices], total, premix)
+                              starts, [v.meta["seconds"] for v in voices], total, premix, preset.shot_seconds)
     measured = loudnorm_pass1(premix, delivery.target_lufs, loudness_table()["true_peak_aim_dbtp"],
                               loudness_table()["lra"])
     captions = write_captions(store, record, voices, starts, preset, delivery, work)
@@ -147,7 +151,8 @@ def mix_reel(store: ArtifactStore, clips: list[StageRecord], music: StageRecord,
     final = ebur128(out)
     record.artifacts["main"] = store.put_file("reel.mp4", out)
     record.backend, record.model_id = "ffmpeg", "imageio-ffmpeg"
-    record.meta |= {"seconds": total, "size": list(preset.final_size), "aspect": delivery.aspect,
+    record.meta |= {"seconds": total, "shots": len(clips), "frames": preset.frames, "fps": preset.fps,
+                    "size": list(preset.final_size), "aspect": delivery.aspect,
                     "subtitles": delivery.subtitles, "loudness_pass1": measured,
                     "loudness": {"target": delivery.loudness, "target_lufs": delivery.target_lufs,
                                  "true_peak_ceiling_dbtp": loudness_table()["true_peak_dbtp"],

@@ -14,19 +14,21 @@ from reel.captions import ass, cues, font_for, split_lines, srt, vtt
 from reel.delivery import delivery_for, subtitle_table
 from reel.errors import UserError
 from reel.media import ffmpeg_exe, probe, run_ffmpeg
-from reel.presets import for_aspect, get_preset
+from reel.presets import for_aspect, get_preset, with_length
 from reel.records import StageRecord
 from reel.store import ArtifactStore
 from tasks.mix import burn_captions, mix_reel
-from tests.media_checks import integrated_loudness
+from tests.media_checks import decode_audio, integrated_loudness, rms_db
 
-LINES = ["Rain falls.", "One last coffee, then goodbye."]
+LINES = ["Rain falls.", "Then, goodbye."]
 # 2 s shots at a small final size: the same filters as a full reel, a fraction of the encode.
 SIZES = {"16:9": (384, 216), "9:16": (216, 384)}
 
 
 def _preset(aspect: str):
-    return for_aspect(get_preset("preview"), aspect).model_copy(update={"frames": 33, "final_size": SIZES[aspect]})
+    # 2 s asked: the nearest valid clip at 16 fps is 33 frames (4k+1).
+    return with_length(for_aspect(get_preset("preview"), aspect), 2, shot_seconds=2.0).model_copy(
+        update={"final_size": SIZES[aspect]})
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +81,11 @@ def test_vertical_reel_meets_its_platform_loudness_with_narration_over_the_bed(i
     assert loud["target_lufs"] == target and abs(loud["integrated_lufs"] - measured) <= 0.2
     assert loud["true_peak_dbtp"] <= -1.0
     assert loud["speech_over_bed"]["difference_lu"] >= 6.0
+    # Length: two shots of 33 frames at 16 fps, and the music fades out with the picture.
+    assert abs(probe(folder / "reel.mp4").duration - 2 * 33 / 16) <= 0.1
+    assert (result.meta["frames"], result.meta["shots"]) == (33, 2)
+    audio = decode_audio(folder / "reel.mp4")
+    assert rms_db(audio[-1600:]) < rms_db(audio[-16000:-8000]) - 10, "the music stops hard at the end"
 
 
 def test_burned_captions_sit_in_the_safe_area_and_srt_vtt_follow_the_narration(inputs, tmp_path):
@@ -160,3 +167,20 @@ def test_delivery_defaults_and_bad_choices():
         delivery_for("16:9", "-3")
     with pytest.raises(UserError, match="unknown subtitles mode"):
         delivery_for("16:9", None, "karaoke")
+
+
+def test_length_snaps_to_the_nearest_valid_clip_and_bad_lengths_are_user_errors():
+    preview = get_preset("preview")  # 16 fps
+    assert with_length(preview, 6).frames == 81  # unset: the preset's own
+    assert with_length(preview, 6, seconds=30.0).frames == 81  # 5 s a shot -> 81 frames (5.06 s)
+    assert with_length(preview, 4, seconds=12.0).frames == 49  # 3 s -> 49 frames (3.06 s)
+    assert with_length(preview, 6, shot_seconds=2.5).frames == 41
+    for frames in (with_length(preview, n, seconds=s).frames for n in (1, 5, 12) for s in (8.0, 20.0, 45.0)
+                   if 17 <= s / n * 16 <= 161):
+        assert frames % 4 == 1
+    with pytest.raises(UserError, match="not both"):
+        with_length(preview, 6, seconds=30.0, shot_seconds=5.0)
+    with pytest.raises(UserError, match="outside what preset 'preview' can render"):
+        with_length(preview, 1, seconds=60.0)
+    with pytest.raises(UserError, match="positive"):
+        with_length(preview, 6, shot_seconds=0)

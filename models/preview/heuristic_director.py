@@ -21,6 +21,7 @@ from typing import Iterable
 from reel import prompts
 from reel.errors import UserError
 from reel.schema import SCENE, UNSPACED_LANGS, Plan, Shot
+from models.preview.narration_cut import shorter_line
 
 RULES = "director_rules.json"
 CAST = "characters.json"
@@ -706,6 +707,10 @@ class HeuristicDirector:
             vo_script_per_shot=narration(slots, people, scene.time, locale.lang, _rng(prompt, seed, "narration")),
             vo_lang=locale.lang,
         )
+
+
+    def shorten(self, line: str, lang: str, fraction: float, seed: int = 0) -> str:
+        return shorter_line(line, lang, fraction)
 
 
 def _role_object(people: list[Character]) -> str | None:
