@@ -86,6 +86,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from reel.estimate import estimate, markdown
+    from reel.presets import for_aspect, get_preset, with_length
+
+    plan = _load_plan_file(args.plan) if args.plan else None
+    n = len(plan["shots"]) if plan else args.shots
+    if plan is None:
+        from tasks.plan import check_shots
+
+        check_shots(n)
+    preset = with_length(for_aspect(get_preset(args.preset), args.aspect), n, args.seconds, args.shot_seconds)
+    figures = estimate(preset, n, args.card, args.price, subjects=len(plan["characters"]) + 1 if plan else None,
+                       planned=plan is not None)
+    print(json.dumps(figures, indent=2) if args.json else markdown(figures))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from benchmarks.schedule import main as schedule
 
@@ -112,7 +129,7 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("--preset", default=s.preset, help=f"quality preset (default {s.preset})")
     make.add_argument("--reel-id", help="id of the reel (default: derived from the request)")
     make.add_argument("--out", default=None, help=f"artifact root, a folder or s3://bucket/prefix (default {s.root})")
-    make.add_argument("--aspect", default="16:9", help="16:9 or 9:16")
+    make.add_argument("--aspect", default="16:9", help="16:9, 9:16, 1:1 or 4:5: every frame composed at that shape")
     make.add_argument("--seed", type=int, default=0)
     make.add_argument("--shots", type=int, default=6, help="number of shots, 1-12 (default 6)")
     make.add_argument("--seconds", type=float, default=None,
@@ -140,6 +157,21 @@ def parser() -> argparse.ArgumentParser:
     resume.add_argument("--out", default=None)
     resume.add_argument("--verbose", action="store_true", help="show Prefect's own logs on the terminal")
     resume.set_defaults(func=cmd_resume)
+
+    est = sub.add_parser("estimate", help="GPU-minutes, model loads, wall time, disk and money before a run")
+    est.add_argument("prompt", nargs="?", default="", help="the reel's sentence (the figures depend on the shots)")
+    est.add_argument("--plan", help="estimate this plan.json (its shots and characters)")
+    est.add_argument("--preset", default=s.preset if s.preset != "preview" else "default",
+                     help="quality preset (default: default)")
+    est.add_argument("--aspect", default="16:9")
+    est.add_argument("--shots", type=int, default=6)
+    est.add_argument("--seconds", type=float, default=None)
+    est.add_argument("--shot-seconds", type=float, default=None)
+    est.add_argument("--card", default=s.card, help=f"mi300x, h200, h100, a100 or l40s (default {s.card}, REEL_CARD)")
+    est.add_argument("--price", type=float, default=s.gpu_price,
+                     help="$ per GPU-hour (default: REEL_GPU_PRICE, else the card's typical price)")
+    est.add_argument("--json", action="store_true", help="print the figures as JSON")
+    est.set_defaults(func=cmd_estimate)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     bench.add_argument("which", choices=["schedule"], help="schedule: model loads and GPU time, ours vs the seed's")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
@@ -11,12 +12,13 @@ from prefect import flow
 
 from flows.narration import fit_narration, max_line_seconds
 from flows.shot import ShotOutcome, shot_flow
-from models.base import choose_backends
+from models.base import backend_class, choose_backends
 from models import host
 from reel import progress, verdict_log
 from flows import publish
 from models.gpu_slot import ensure_gpu_limit
 from reel.delivery import delivery_for
+from reel.estimate import actual, estimate, markdown as estimate_markdown
 from reel.manifest import build_manifest, delivery_record, write_manifest
 from reel.presets import for_aspect, get_preset, with_length
 from reel.records import ReelRef
@@ -94,6 +96,7 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
     loudness: web, podcast, broadcast or a LUFS figure; subtitles: burn, srt or off
     (unset: the aspect's defaults in prompts/delivery.json); seconds (the whole reel) or
     shot_seconds: the clip length, snapped to the nearest valid frame count (unset: the preset's)."""
+    started = time.time()
     the_preset = for_aspect(get_preset(preset), aspect)
     delivery = delivery_for(aspect, loudness, subtitles)
     if plan is None:
@@ -101,7 +104,8 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
         check_shots(n_shots)
     else:
         parse_plan(plan)
-    with_length(the_preset, len(plan["shots"]) if plan else n_shots, seconds, shot_seconds)  # fail fast
+    asked = len(plan["shots"]) if plan else n_shots
+    with_length(the_preset, asked, seconds, shot_seconds)  # fail fast
     ref = ReelRef.for_request(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)
     roles = choose_backends(the_preset.backends, backends)
     ensure_gpu_limit()
@@ -113,6 +117,14 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
                "seconds": seconds, "shot_seconds": shot_seconds}
     store.write_if_changed("request.json", json.dumps(request, indent=2, ensure_ascii=False).encode())
     progress.say(f"reel {ref.reel_id} -> {store.url('')}")
+    s = get_settings()
+    expected = estimate(with_length(the_preset, asked, seconds, shot_seconds), asked, s.card, s.gpu_price,
+                        subjects=len(plan["characters"]) + 1 if plan else None, planned=plan is not None,
+                        gpu=getattr(backend_class("video", roles["video"]), "heavy", False))
+    publish.publish_estimate(ref.reel_id, estimate_markdown(expected))
+    if expected["gpu"]:
+        progress.say(f"estimate: {expected['gpu_minutes'][0]:g}-{expected['gpu_minutes'][1]:g} GPU-minutes on one "
+                     f"{s.card}, ${expected['money_usd'][0]:.2f}-{expected['money_usd'][1]:.2f}")
     ledger = Ledger()
 
     planned = run(plan_stage, ref, ledger, prompt=prompt or None, plan_data=plan, n_shots=n_shots, seed=seed,
@@ -150,12 +162,14 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
     final = run(mix_stage, ref, ledger, clips=[s.clip for s in shots], music=music, voices=voices, preset=the_preset,
                 delivery=delivery)
 
-    write_manifest(store, build_manifest(
+    manifest = build_manifest(
         ref.reel_id, prompt or None, preset, seed, roles, ledger.entries,
         [{"shot": s.shot_index, "shipped_attempt": s.shipped, "clip": s.clip.artifact().path,
           "open_issues": [i.model_dump(mode="json") for i in s.attempts[s.shipped - 1].verdict.issues],
           "attempts": [a.model_dump(mode="json") for a in s.attempts]} for s in shots],
-        final.artifact().path, delivery=delivery_record(final.meta) | {"narration": narration}))
+        final.artifact().path, delivery=delivery_record(final.meta) | {"narration": narration})
+    # Before and after: what `reel estimate` expected next to what this run spent.
+    write_manifest(store, manifest | {"estimate": expected, "actual": actual(ledger.entries, started, time.time())})
     publish.publish_final(store, final.artifact().path)
     url = store.url(final.artifact().path)
     progress.say(f"reel ready: {url}")

@@ -14,7 +14,7 @@ from reel.captions import ass, cues, font_for, split_lines, srt, vtt
 from reel.delivery import delivery_for, subtitle_table
 from reel.errors import UserError
 from reel.media import ffmpeg_exe, probe, run_ffmpeg
-from reel.presets import for_aspect, get_preset, with_length
+from reel.presets import ASPECTS, for_aspect, get_preset, with_length
 from reel.records import StageRecord
 from reel.store import ArtifactStore
 from tasks.mix import burn_captions, mix_reel
@@ -184,3 +184,56 @@ def test_length_snaps_to_the_nearest_valid_clip_and_bad_lengths_are_user_errors(
         with_length(preview, 1, seconds=60.0)
     with pytest.raises(UserError, match="positive"):
         with_length(preview, 6, shot_seconds=0)
+
+
+def test_every_aspect_has_its_own_shape_at_multiples_of_16():
+    for name in ("default", "preview"):
+        for aspect, (rw, rh) in ASPECTS.items():
+            preset = for_aspect(get_preset(name), aspect)
+            for w, h in (preset.render_size, preset.master_size, preset.final_size):
+                assert w % 16 == 0 and h % 16 == 0
+                assert abs(w / h - rw / rh) / (rw / rh) < 0.03, (name, aspect, w, h)
+    assert for_aspect(get_preset("preview"), "9:16").final_size == (704, 1280)
+    with pytest.raises(UserError, match="unknown aspect '2:1'"):
+        for_aspect(get_preset("preview"), "2:1")
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_square_reel_from_the_command_line_is_composed_timed_captioned_and_recorded(tmp_path):
+    """One real `reel make`: 1:1 at its own size, 2 shots of the asked length, captions burned,
+    web loudness, and the manifest saying so."""
+    import json
+
+    from tests.helpers import reel_cli
+
+    root = tmp_path / "out"
+    proc = reel_cli("make", "A fisherman mends his nets on a quiet harbour at dawn", "--preset", "preview",
+                    "--aspect", "1:1", "--shots", "2", "--seconds", "6", "--out", str(root))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "2 shots of 3.06 s (49 frames at 16 fps) = 6.12 s" in proc.stdout
+    (reel_dir,) = [p for p in root.iterdir() if p.is_dir()]
+    info = probe(reel_dir / "reel.mp4")
+    assert (info.width, info.height) == (944, 944)
+    assert abs(info.duration - 2 * 49 / 16) <= 0.1
+    assert abs(integrated_loudness(reel_dir / "reel.mp4") - (-14.0)) <= 1.0
+    keyframe = Image.open(reel_dir / "keyframes" / "keyframe_0.png")
+    assert keyframe.size == (624, 624)  # painted square at the render size, not cropped from 16:9
+    delivery = json.loads((reel_dir / "manifest.json").read_text())["delivery"]
+    assert delivery["size"] == [944, 944] and delivery["aspect"] == "1:1" and delivery["subtitles"] == "burn"
+    assert delivery["loudness"]["target"] == "web" and delivery["loudness"]["speech_over_bed"]["difference_lu"] >= 6
+    assert [n["fit"] in ("fits", "faster", "shortened", "too_long") for n in delivery["narration"]] == [True, True]
+    assert all(n["seconds"] <= 49 / 16 - 0.3 or n["fit"] == "too_long" for n in delivery["narration"])
+    assert (reel_dir / "reel.srt").exists() and (reel_dir / "reel.vtt").exists()
+    # The estimate was published before any model ran, and the manifest sets the actual beside it.
+    manifest = json.loads((reel_dir / "manifest.json").read_text())
+    assert manifest["estimate"]["label"] == "estimate" and manifest["estimate"]["shots"] == 2
+    assert manifest["actual"]["label"] == "measured" and manifest["actual"]["wall_minutes"] > 0
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.publish import artifact_key
+
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=[artifact_key(reel_dir.name, "estimate")])))
+    assert arts and "Estimate: 2 shots of 3.06 s" in arts[0].data
