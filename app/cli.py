@@ -46,7 +46,7 @@ def cmd_make(args: argparse.Namespace) -> int:
     return _run_reel(prompt=args.prompt or "", plan=plan, preset=args.preset, reel_id=args.reel_id,
                      aspect=args.aspect, seed=args.seed, root=args.out, backends=args.backends, n_shots=args.shots,
                      loudness=args.loudness, subtitles=args.subtitles, seconds=args.seconds,
-                     shot_seconds=args.shot_seconds)
+                     shot_seconds=args.shot_seconds, review=args.review)
 
 
 def _run_reel(**params) -> int:
@@ -54,7 +54,13 @@ def _run_reel(**params) -> int:
 
     started = time.time()
     print(f"making a reel (preset {params['preset']}) ...", flush=True)
-    url = reel_flow(**params)
+    from prefect.exceptions import CancelledRun
+
+    try:
+        url = reel_flow(**params)
+    except CancelledRun:
+        print("reel cancelled at the storyboard review; finished stages are kept")
+        return 1
     print(f"done in {time.time() - started:.1f}s: {url}")
     return 0
 
@@ -72,7 +78,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
                      reel_id=args.reel_id, aspect=request["aspect"], seed=request["seed"], root=root,
                      backends=request.get("backends"), n_shots=request.get("n_shots", 6),
                      loudness=request.get("loudness"), subtitles=request.get("subtitles"),
-                     seconds=request.get("seconds"), shot_seconds=request.get("shot_seconds"))
+                     seconds=request.get("seconds"), shot_seconds=request.get("shot_seconds"),
+                     review=request.get("review", False))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -141,6 +148,8 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("--subtitles", default=None, choices=["burn", "srt", "off"],
                       help="burn captions into the picture, or only write .srt/.vtt "
                            "(default: burn for 9:16, 1:1, 4:5; srt for 16:9)")
+    make.add_argument("--review", action="store_true",
+                      help="pause after the storyboard: approve, edit, re-roll or cancel in the Prefect UI")
     make.add_argument("--verbose", action="store_true", help="show Prefect's own logs on the terminal")
     make.add_argument("--backends", default=None, help="backend family for every role: preview or gpu")
     make.set_defaults(func=cmd_make)

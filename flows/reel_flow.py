@@ -9,7 +9,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from prefect import flow
+from prefect.states import Cancelled
 
+from flows import review as review_gate
 from flows.narration import fit_narration, max_line_seconds
 from flows.shot import ShotOutcome, shot_flow
 from models.base import backend_class, choose_backends
@@ -91,11 +93,12 @@ def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[Sho
 def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "default", reel_id: str | None = None,
          aspect: str = "16:9", seed: int = 0, root: str | None = None, backends: str | None = None,
          n_shots: int = 6, loudness: str | None = None, subtitles: str | None = None,
-         seconds: float | None = None, shot_seconds: float | None = None) -> str:
+         seconds: float | None = None, shot_seconds: float | None = None, review: bool = False) -> str:
     """Make a reel from a prompt (or a ready plan); returns the final mp4's location.
     loudness: web, podcast, broadcast or a LUFS figure; subtitles: burn, srt or off
     (unset: the aspect's defaults in prompts/delivery.json); seconds (the whole reel) or
-    shot_seconds: the clip length, snapped to the nearest valid frame count (unset: the preset's)."""
+    shot_seconds: the clip length, snapped to the nearest valid frame count (unset: the preset's);
+    review: pause after the storyboard for a person to approve, edit, re-roll or cancel in the UI."""
     started = time.time()
     the_preset = for_aspect(get_preset(preset), aspect)
     delivery = delivery_for(aspect, loudness, subtitles)
@@ -114,7 +117,7 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
     # What was asked, so `reel resume <id>` can run the same request again after a crash.
     request = {"prompt": prompt or None, "plan": plan, "preset": preset, "aspect": aspect, "seed": seed,
                "backends": backends, "n_shots": n_shots, "loudness": loudness, "subtitles": subtitles,
-               "seconds": seconds, "shot_seconds": shot_seconds}
+               "seconds": seconds, "shot_seconds": shot_seconds, "review": review}
     store.write_if_changed("request.json", json.dumps(request, indent=2, ensure_ascii=False).encode())
     progress.say(f"reel {ref.reel_id} -> {store.url('')}")
     s = get_settings()
@@ -129,7 +132,9 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
 
     planned = run(plan_stage, ref, ledger, prompt=prompt or None, plan_data=plan, n_shots=n_shots, seed=seed,
                   director=roles["director"])
-    the_plan = Plan.model_validate(planned.meta["plan"])
+    directed = Plan.model_validate(planned.meta["plan"])
+    decisions = review_gate.saved(store)  # earlier review edits and re-rolls of this reel
+    the_plan = review_gate.apply(directed, decisions)
     n = len(the_plan.shots)
     the_preset = with_length(the_preset, n, seconds, shot_seconds)
     progress.say(f"{n} shots of {the_preset.shot_seconds:.2f} s ({the_preset.frames} frames at {the_preset.fps} fps)"
@@ -143,12 +148,30 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
                          max_seconds=max_line_seconds(the_preset))
                   for i, line in enumerate(the_plan.vo_script_per_shot)]
 
-    masters = {s: run(master_stage, ref, ledger, plan=the_plan, subject=s, preset=the_preset, seed=seed,
-                      backend=roles["image"]) for s in subjects(the_plan)}
-    keyframes = [run(keyframe_stage, ref, ledger, plan=the_plan, shot_index=i, masters=masters, preset=the_preset,
-                     seed=seed, backend=roles["image"]) for i in range(n)]
-    publish.publish_storyboard(store, the_plan, masters, keyframes)
+    def paint(plan: Plan, decided: dict[str, Any]) -> str | None:
+        """Masters and keyframes (cached unless their plan slice or seed changed), then the storyboard."""
+        nonlocal masters, keyframes
+        masters = {s: run(master_stage, ref, ledger, plan=plan, subject=s, preset=the_preset, seed=seed,
+                          backend=roles["image"]) for s in subjects(plan)}
+        keyframes = [run(keyframe_stage, ref, ledger, plan=plan, shot_index=i, masters=masters, preset=the_preset,
+                         seed=review_gate.keyframe_seed(seed, decided, i), backend=roles["image"]) for i in range(n)]
+        for i, line in enumerate(plan.vo_script_per_shot):  # an edited narration line is spoken anew
+            if line != spoken[i]:
+                spoken[i] = line
+                voice_jobs[i] = submit(voice_stage, ref, line=line, lang=plan.vo_lang, shot_index=i,
+                                       backend=roles["voice"], max_seconds=max_line_seconds(the_preset))
+        return publish.publish_storyboard(store, plan, masters, keyframes)
+
+    masters, keyframes, spoken = {}, [], list(the_plan.vo_script_per_shot)
+    storyboard = paint(the_plan, decisions)
     publish.publish_progress(ref.reel_id, publish.KEYFRAMED, "masters and keyframes painted")
+    if review:
+        approved = review_gate.review_storyboard(store, directed, decisions, paint, storyboard, s.review_timeout_s,
+                                                 s.review_poll_s)
+        if approved is None:
+            progress.say("reel cancelled at the storyboard review")
+            return Cancelled(message="cancelled at the storyboard review")
+        the_plan = approved
     shots = run_shots([dict(ref=ref, plan=the_plan, shot_index=i, keyframe=keyframes[i], masters=masters,
                             preset=the_preset, seed=seed, backends=roles) for i in range(n)])
     for outcome in shots:
