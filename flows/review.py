@@ -28,9 +28,10 @@ class StoryboardReview(RunInput):
     action: Literal["approve", "edit", "reroll", "cancel"] = Field(
         "approve", description="approve: render the shots; edit: change one shot's prompt or narration; "
                                "reroll: paint one shot's keyframe again; cancel: stop the reel")
-    shot: int | None = Field(None, ge=0, description="the shot to edit or re-roll (0 is the first)")
-    prompt: str | None = Field(None, description="edit: the shot's new prompt (5-220 words)")
-    narration: str | None = Field(None, description="edit: the shot's new narration line")
+    # Plain types with defaults (not Optional): the UI then draws one plain field for each.
+    shot: int = Field(0, ge=0, description="the shot to edit or re-roll (0 is the first)")
+    prompt: str = Field("", description="edit: the shot's new prompt (5-220 words); leave empty to keep it")
+    narration: str = Field("", description="edit: the shot's new narration line; leave empty to keep it")
 
 
 def saved(store: ArtifactStore) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def keyframe_seed(seed: int, decisions: dict[str, Any], shot: int) -> int:
 
 def decide(plan: Plan, decisions: dict[str, Any], answer: StoryboardReview) -> tuple[dict[str, Any], str]:
     """The decisions with one more answer folded in, and what it did in words."""
-    if answer.shot is None or not 0 <= answer.shot < len(plan.shots):
+    if not 0 <= answer.shot < len(plan.shots):
         raise UserError(f"{answer.action} needs a shot number from 0 to {len(plan.shots) - 1}")
     key = str(answer.shot)
     new = {"edits": {k: dict(v) for k, v in decisions["edits"].items()}, "rerolls": dict(decisions["rerolls"])}
@@ -72,10 +73,10 @@ def decide(plan: Plan, decisions: dict[str, Any], answer: StoryboardReview) -> t
 
 def describe(plan: Plan, storyboard_url: str | None, note: str) -> str:
     """The markdown above the form: the storyboard and each shot's prompt and narration."""
-    rows = "".join(f"| {s.index} | {s.camera_sentence} | {plan.vo_script_per_shot[s.index]} |\n" for s in plan.shots)
+    rows = "".join(f"- **shot {s.index}**: {s.camera_sentence} *{plan.vo_script_per_shot[s.index]}*\n"
+                   for s in plan.shots)
     image = f"![storyboard]({storyboard_url})\n\n" if storyboard_url else ""
-    return (f"## Review the storyboard\n\n{note + chr(10) + chr(10) if note else ''}{image}"
-            "| shot | camera | narration |\n|---|---|---|\n" + rows +
+    return (f"## Review the storyboard\n\n{note + chr(10) + chr(10) if note else ''}{image}" + rows +
             "\nApprove to render the shots, or edit / re-roll one shot (the storyboard is painted again "
             "and you are asked again), or cancel.\n")
 
@@ -89,7 +90,7 @@ def review_storyboard(store: ArtifactStore, planned: Plan, decisions: dict[str, 
         progress.say("waiting for the storyboard review (resume the flow run in the Prefect UI)")
         form = StoryboardReview.with_initial_data(description=describe(plan, storyboard_url, note), action="approve")
         answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll_interval)
-        progress.say(f"review: {answer.action}" + (f" shot {answer.shot}" if answer.shot is not None else ""))
+        progress.say(f"review: {answer.action}" + (f" shot {answer.shot}" if answer.action in ("edit", "reroll") else ""))
         if answer.action == "approve":
             return plan
         if answer.action == "cancel":

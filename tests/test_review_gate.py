@@ -34,7 +34,7 @@ def test_decisions_fold_in_and_bad_answers_are_named():
     too_short, _ = decide(plan, none, StoryboardReview(action="edit", shot=0, prompt="a boat"))
     with pytest.raises(UserError, match="shots.0.prompt.*2 words"):
         apply(plan, too_short)
-    assert "| 1 |" in describe(plan, "file:///x/storyboard.png", "") and "![storyboard]" in describe(plan, "u", "")
+    assert "**shot 1**" in describe(plan, "file:///x/storyboard.png", "") and "![storyboard]" in describe(plan, "u", "")
 
 
 def _paused_run(client, since: int, deadline: float):
@@ -48,6 +48,24 @@ def _paused_run(client, since: int, deadline: float):
                 return run
         time.sleep(1)
     raise AssertionError("the reel never paused for review")
+
+
+def _screenshot_form(run_id, out: Path) -> None:
+    """The paused run's page in headless chromium with its Resume form open (.ci/run installs
+    chromium; without it the API half of the test still runs)."""
+    if not Path("/usr/bin/chromium").exists():
+        print("no /usr/bin/chromium: review form screenshot not taken (apt-get install -y chromium)")
+        return
+    from PIL import Image, ImageStat
+
+    ui = os.environ["PREFECT_API_URL"].removesuffix("/api")
+    proc = subprocess.run([sys.executable, "deployments/screenshot.py", "--flow-run", str(run_id), "--ui", ui,
+                           "--tab", "Resume", "--wait-text", "Review the storyboard", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with Image.open(out) as im:
+        assert max(ImageStat.Stat(im.convert("L")).stddev) > 10, "a blank page"
+    print(f"screenshot of the review form: {out}")
 
 
 @pytest.mark.usefixtures("prefect_server")
@@ -69,6 +87,7 @@ def test_review_pauses_takes_edits_and_rerolls_and_redoes_only_what_changed(tmp_
             assert schema["properties"]["action"]["enum"] == ["approve", "edit", "reroll", "cancel"]
             assert "Review the storyboard" in json.loads(client.read_flow_run_input(run.id, keys["description"]))
             (reel_dir,) = [p for p in root.iterdir() if p.is_dir()]
+            _screenshot_form(run.id, tmp_path / "review-form.png")
             first_keyframe = (reel_dir / "keyframes" / "keyframe_0.png").read_bytes()
 
             resume_flow_run(run.id, run_input={"action": "edit", "shot": 1, "narration": "Rain on the harbour."})
