@@ -37,12 +37,12 @@ def test_decisions_fold_in_and_bad_answers_are_named():
     assert "**shot 1**" in describe(plan, "file:///x/storyboard.png", "") and "![storyboard]" in describe(plan, "u", "")
 
 
-def _paused_run(client, since: int, deadline: float):
+def _paused_run(client, since: int, deadline: float, name: str = "reel-preview-"):
     """The reel run once it is paused at its pause number `since` or later."""
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
     while time.time() < deadline:
-        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_="reel-preview-")))
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_=name)))
         for run in runs:
             if run.state and run.state.is_paused() and int(run.state.state_details.pause_key) >= since:
                 return run
@@ -113,3 +113,28 @@ def test_review_pauses_takes_edits_and_rerolls_and_redoes_only_what_changed(tmp_
     assert "Rain on the harbour." in (reel_dir / "reel.srt").read_text()
     assert json.loads((reel_dir / "review.json").read_text()) == {
         "edits": {"1": {"narration": "Rain on the harbour."}}, "rerolls": {"0": 1}}
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_cancel_at_the_review_stops_the_reel_before_any_shot_renders(tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.flow_runs import resume_flow_run
+
+    root = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "make", "A lighthouse keeper climbs the stairs at dusk",
+                             "--preset", "preview", "--shots", "1", "--review", "--out", str(root)], cwd=ROOT,
+                            env={**os.environ, "REEL_REVIEW_POLL_S": "1"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        with get_client(sync_client=True) as client:
+            run = _paused_run(client, 1, time.time() + 600)
+            resume_flow_run(run.id, run_input={"action": "cancel"})
+            out, err = proc.communicate(timeout=300)
+            assert client.read_flow_run(run.id).state.is_cancelled()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1 and "cancelled at the storyboard review" in out, out + err
+    (reel_dir,) = [p for p in root.iterdir() if p.is_dir()]
+    assert (reel_dir / "storyboard.png").exists() and not list(reel_dir.glob("clips/*.mp4"))
+    assert not (reel_dir / "reel.mp4").exists()
