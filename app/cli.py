@@ -31,8 +31,9 @@ def _load_plan_file(path: str) -> dict:
 
 
 def cmd_make(args: argparse.Namespace) -> int:
+    from reel.delivery import delivery_for
     from reel.ids import check_reel_id
-    from reel.presets import for_aspect, get_preset
+    from reel.presets import for_aspect, get_preset, with_length
 
     from models.base import choose_backends
 
@@ -40,7 +41,9 @@ def cmd_make(args: argparse.Namespace) -> int:
     if args.reel_id is not None:
         check_reel_id(args.reel_id)
     choose_backends(for_aspect(get_preset(args.preset), args.aspect).backends, args.backends)
+    delivery_for(args.aspect, args.loudness, args.subtitles)
     plan = _load_plan_file(args.plan) if args.plan else None
+    with_length(get_preset(args.preset), len(plan["shots"]) if plan else args.shots, args.seconds, args.shot_seconds)
     if plan is not None:
         _say_plan_edits(plan, args)
     if plan is None:
@@ -49,7 +52,9 @@ def cmd_make(args: argparse.Namespace) -> int:
         check_prompt(args.prompt or "")
         check_shots(args.shots)
     return _run_reel(prompt=args.prompt or "", plan=plan, preset=args.preset, reel_id=args.reel_id,
-                     aspect=args.aspect, seed=args.seed, root=args.out, backends=args.backends, n_shots=args.shots)
+                     aspect=args.aspect, seed=args.seed, root=args.out, backends=args.backends, n_shots=args.shots,
+                     loudness=args.loudness, subtitles=args.subtitles, seconds=args.seconds,
+                     shot_seconds=args.shot_seconds, review=args.review)
 
 
 def _say_plan_edits(plan: dict, args: argparse.Namespace) -> None:
@@ -71,7 +76,13 @@ def _run_reel(**params) -> int:
 
     started = time.time()
     print(f"making a reel (preset {params['preset']}) ...", flush=True)
-    url = reel_flow(**params)
+    from prefect.exceptions import CancelledRun
+
+    try:
+        url = reel_flow(**params)
+    except CancelledRun:
+        print("reel cancelled at the storyboard review; finished stages are kept")
+        return 1
     print(f"done in {time.time() - started:.1f}s: {url}")
     return 0
 
@@ -87,7 +98,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     request = store.read_json("request.json")
     return _run_reel(prompt=request["prompt"] or "", plan=request["plan"], preset=request["preset"],
                      reel_id=args.reel_id, aspect=request["aspect"], seed=request["seed"], root=root,
-                     backends=request.get("backends"), n_shots=request.get("n_shots", 6))
+                     backends=request.get("backends"), n_shots=request.get("n_shots", 6),
+                     loudness=request.get("loudness"), subtitles=request.get("subtitles"),
+                     seconds=request.get("seconds"), shot_seconds=request.get("shot_seconds"),
+                     review=request.get("review", False))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -106,6 +120,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
     reel_id = reel_id_for(prompt, preset=s.preset, aspect="16:9", seed=args.seed, n_shots=args.shots, plan=None)
     print(f"reel: render an edited copy into this prompt's reel with: reel make --plan plan.json --reel-id {reel_id}"
           f"{f' --seed {args.seed}' if args.seed else ''}", file=sys.stderr)
+    return 0
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from reel.estimate import estimate, markdown
+    from reel.presets import for_aspect, get_preset, with_length
+
+    plan = _load_plan_file(args.plan) if args.plan else None
+    n = len(plan["shots"]) if plan else args.shots
+    if plan is None:
+        from tasks.plan import check_shots
+
+        check_shots(n)
+    preset = with_length(for_aspect(get_preset(args.preset), args.aspect), n, args.seconds, args.shot_seconds)
+    figures = estimate(preset, n, args.card, args.price, subjects=len(plan["characters"]) + 1 if plan else None,
+                       planned=plan is not None)
+    print(json.dumps(figures, indent=2) if args.json else markdown(figures))
     return 0
 
 
@@ -141,9 +172,20 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("--preset", default=s.preset, help=f"quality preset (default {s.preset})")
     make.add_argument("--reel-id", help="id of the reel (default: derived from the request)")
     make.add_argument("--out", default=None, help=f"artifact root, a folder or s3://bucket/prefix (default {s.root})")
-    make.add_argument("--aspect", default="16:9", help="16:9 or 9:16")
+    make.add_argument("--aspect", default="16:9", help="16:9, 9:16, 1:1 or 4:5: every frame composed at that shape")
     make.add_argument("--seed", type=int, default=0)
-    make.add_argument("--shots", type=int, default=6, help="number of shots (default 6)")
+    make.add_argument("--shots", type=int, default=6, help="number of shots, 1-12 (default 6)")
+    make.add_argument("--seconds", type=float, default=None,
+                      help="the reel's length; each shot gets the nearest valid clip length (default: the preset's)")
+    make.add_argument("--shot-seconds", type=float, default=None, help="each shot's length instead of --seconds")
+    make.add_argument("--loudness", default=None,
+                      help="web (-14 LUFS), podcast (-16), broadcast (-23) or a level such as -18 "
+                           "(default: web for vertical and square, -18 for 16:9)")
+    make.add_argument("--subtitles", default=None, choices=["burn", "srt", "off"],
+                      help="burn captions into the picture, or only write .srt/.vtt "
+                           "(default: burn for 9:16, 1:1, 4:5; srt for 16:9)")
+    make.add_argument("--review", action="store_true",
+                      help="pause after the storyboard: approve, edit, re-roll or cancel in the Prefect UI")
     make.add_argument("--verbose", action="store_true", help="show Prefect's own logs on the terminal")
     make.add_argument("--backends", default=None, help="backend family for every role: preview or gpu")
     make.set_defaults(func=cmd_make)
@@ -160,6 +202,21 @@ def parser() -> argparse.ArgumentParser:
     resume.add_argument("--out", default=None)
     resume.add_argument("--verbose", action="store_true", help="show Prefect's own logs on the terminal")
     resume.set_defaults(func=cmd_resume)
+
+    est = sub.add_parser("estimate", help="GPU-minutes, model loads, wall time, disk and money before a run")
+    est.add_argument("prompt", nargs="?", default="", help="the reel's sentence (the figures depend on the shots)")
+    est.add_argument("--plan", help="estimate this plan.json (its shots and characters)")
+    est.add_argument("--preset", default=s.preset if s.preset != "preview" else "default",
+                     help="quality preset (default: default)")
+    est.add_argument("--aspect", default="16:9")
+    est.add_argument("--shots", type=int, default=6)
+    est.add_argument("--seconds", type=float, default=None)
+    est.add_argument("--shot-seconds", type=float, default=None)
+    est.add_argument("--card", default=s.card, help=f"mi300x, h200, h100, a100 or l40s (default {s.card}, REEL_CARD)")
+    est.add_argument("--price", type=float, default=s.gpu_price,
+                     help="$ per GPU-hour (default: REEL_GPU_PRICE, else the card's typical price)")
+    est.add_argument("--json", action="store_true", help="print the figures as JSON")
+    est.set_defaults(func=cmd_estimate)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     bench.add_argument("which", choices=["schedule", "memory"],

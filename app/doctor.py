@@ -46,6 +46,22 @@ def check_soundfont() -> tuple[str, str]:
     return (OK, f"General MIDI soundfont {sf2}") if os.path.exists(sf2) else (FAIL, "pretty_midi soundfont missing; reinstall pretty_midi")
 
 
+def check_caption_fonts() -> tuple[str, str]:
+    """Burned captions (the default for 9:16, 1:1, 4:5) need a font for each narration language."""
+    from reel.captions import font_for
+    from reel.errors import BackendUnavailable
+
+    found, missing = [], []
+    for lang in ("a", "h", "j", "z"):
+        try:
+            found.append(font_for(lang).family)
+        except BackendUnavailable as exc:
+            missing.append(str(exc))
+    if missing:
+        return WARN, f"{missing[0]} (until then use --subtitles srt)"
+    return OK, ", ".join(found)
+
+
 def check_prefect() -> tuple[str, str]:
     import prefect
     from prefect.settings import PREFECT_API_URL
@@ -124,7 +140,7 @@ def check_folders() -> tuple[str, str]:
 
 
 CHECKS: dict[str, Callable[[], tuple[str, str]]] = {
-    "ffmpeg": check_ffmpeg, "espeak-ng": check_espeak, "soundfont": check_soundfont,
+    "ffmpeg": check_ffmpeg, "espeak-ng": check_espeak, "soundfont": check_soundfont, "fonts": check_caption_fonts,
     "prefect": check_prefect, "gpu stack": check_gpu_stack, "kokoro": check_kokoro_languages,
     "gpu models": check_gpu_models, "folders": check_folders,
 }

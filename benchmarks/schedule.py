@@ -25,8 +25,10 @@ def _register() -> None:
         base.REGISTRY[role]["bench"] = f"benchmarks.standins:Bench{role.capitalize()}"
     # The preview preset at small sizes with three attempts, so two retry rounds fit. (Not smaller:
     # below ~320 px x264 erases the grain of a static shot and tier 1 rightly calls it frozen.)
+    # Shots keep the presets' 81 frames (5 s): the narration fits them, so the loads counted are
+    # the schedule's own, not the narration fitting's (flows/narration.py).
     PRESETS["bench"] = PRESETS["preview"].model_copy(update={
-        "name": "bench", "attempts": 3, "pass_threshold": 7, "backends": "bench", "frames": 33,
+        "name": "bench", "attempts": 3, "pass_threshold": 7, "backends": "bench", "frames": 81,
         "render_size": (320, 192), "master_size": (320, 192), "final_size": (320, 192)})
 
 

@@ -10,23 +10,15 @@ import time
 from pathlib import Path
 
 from models.preview.director import HeuristicDirector
+from reel import prompts
 from models.preview.painter import AnimaticImage
 from models.preview.midi_music import MidiMusic
 from models.preview.camera_move import CameraMoveVideo
 from models.preview.espeak_voice import EspeakVoice
 
-# Seconds on one MI300X. Run costs: seed 000/002 (Wan2.2-A14B clip ~3.5 min at 480p, FLUX master
-# 7.8 s, ACE-Step 70 s, Kokoro 5 s for the narration, critic verdict ~93 s from the seed's event
-# log). Load costs are not published in the seeds: the values marked "assumed" are estimates
-# from model size (weights read at a few GB/s plus warm-up); change them here to match your box.
-COSTS = {
-    "director": {"load": 150.0, "run": 60.0},   # Qwen3.5-35B-A3B via vLLM (load assumed)
-    "image": {"load": 30.0, "run": 7.8},        # FLUX.2 klein 4B (load assumed)
-    "video": {"load": 120.0, "run": 210.0},     # Wan2.2-I2V-A14B, 81 frames at 480p (load assumed)
-    "critic": {"load": 150.0, "run": 20.0},     # the same 35B checkpoint, vision prompt (load assumed)
-    "music": {"load": 20.0, "run": 70.0},       # ACE-Step (load assumed)
-    "voice": {"load": 3.0, "run": 0.8},         # Kokoro-82M, per line (5 s for six lines)
-}
+# Seconds on one MI300X (the seed's run times; load times assumed): prompts/costs.json, the one
+# table `reel estimate` reads too.
+COSTS = {role: {"load": c["load_s"], "run": c["run_s"]} for role, c in prompts.table("costs.json")["roles"].items()}
 SCALE = 0.0005  # simulated seconds -> real sleep seconds
 
 _lock = threading.Lock()
@@ -67,6 +59,10 @@ class BenchDirector(_Timed):
     def plan(self, prompt, n_shots, seed):
         _spend("director", "run")
         return HeuristicDirector().plan(prompt, n_shots=n_shots, seed=seed)
+
+    def shorten(self, line, lang, fraction, seed):
+        _spend("director", "run")
+        return HeuristicDirector().shorten(line, lang, fraction, seed)
 
 
 class BenchImage(_Timed):

@@ -122,6 +122,14 @@ def publish_plan(reel_id: str, plan: "Plan") -> None:
                              description=f"Character bible and shot list of reel {reel_id}")
 
 
+@best_effort
+def publish_estimate(reel_id: str, markdown: str) -> None:
+    from prefect.artifacts import create_markdown_artifact
+
+    create_markdown_artifact(markdown=markdown, key=artifact_key(reel_id, "estimate"),
+                             description=f"Estimated GPU time, loads, disk and money of reel {reel_id} (before any model ran)")
+
+
 # -- storyboard ----------------------------------------------------------------------------------
 def contact_sheet(rows: list[list[tuple[str, Path]]], columns: int = 6, width: int = 320) -> bytes:
     """Captioned thumbnails, each given row starting a new line of the grid, as PNG bytes

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import contextvars
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from prefect import flow
 from prefect.runtime import flow_run
+from prefect.states import Cancelled
 
+from flows import review as review_gate
+from flows.narration import fit_narration, max_line_seconds
 from flows.shot import ShotOutcome, shot_flow
-from models.base import choose_backends
+from models.base import backend_class, choose_backends
 from models import host
 from reel import progress, run_state, verdict_log
 from flows import publish
 from models.gpu_slot import ensure_gpu_limit
-from reel.manifest import build_manifest, write_manifest
-from reel.presets import for_aspect, get_preset
+from reel.delivery import delivery_for
+from reel.estimate import actual, estimate, markdown as estimate_markdown
+from reel.manifest import build_manifest, delivery_record, write_manifest
+from reel.presets import for_aspect, get_preset, with_length
 from reel.reel_lock import reel_lock
 from reel.records import ReelRef
 from reel.schema import Plan
@@ -93,52 +99,98 @@ def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[Sho
 @flow(name="reel", flow_run_name="reel-{preset}-{seed}")
 def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "default", reel_id: str | None = None,
          aspect: str = "16:9", seed: int = 0, root: str | None = None, backends: str | None = None,
-         n_shots: int = 6) -> str:
-    """Make a reel from a prompt (or a ready plan); returns the final mp4's location."""
+         n_shots: int = 6, loudness: str | None = None, subtitles: str | None = None,
+         seconds: float | None = None, shot_seconds: float | None = None, review: bool = False) -> str:
+    """Make a reel from a prompt (or a ready plan); returns the final mp4's location.
+    loudness: web, podcast, broadcast or a LUFS figure; subtitles: burn, srt or off
+    (unset: the aspect's defaults in prompts/delivery.json); seconds (the whole reel) or
+    shot_seconds: the clip length, snapped to the nearest valid frame count (unset: the preset's);
+    review: pause after the storyboard for a person to approve, edit, re-roll or cancel in the UI."""
+    started = time.time()
+    the_preset = for_aspect(get_preset(preset), aspect)
+    delivery_for(aspect, loudness, subtitles)  # fail fast on a bad delivery
     if plan is None:
         prompt = check_prompt(prompt)
         check_shots(n_shots)
     else:
         parse_plan(plan)
+    with_length(the_preset, len(plan["shots"]) if plan else n_shots, seconds, shot_seconds)  # fail fast
     ref = ReelRef.for_request(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)
     run_state.started(ref.reel_id, ref.root, flow_run.id)
+    # What was asked, so `reel resume <id>` can run the same request again after a crash.
+    request = {"prompt": prompt or None, "plan": plan, "preset": preset, "aspect": aspect, "seed": seed,
+               "backends": backends, "n_shots": n_shots, "loudness": loudness, "subtitles": subtitles,
+               "seconds": seconds, "shot_seconds": shot_seconds, "review": review}
     with reel_lock(ref.store()):  # one writer per reel: a second run of it waits here
-        return _make(ref, prompt, plan, preset, aspect, seed, backends, n_shots)
+        return _make(ref, request, started)
 
 
-def _make(ref: ReelRef, prompt: str, plan: dict[str, Any] | None, preset: str, aspect: str, seed: int,
-          backends: str | None, n_shots: int) -> str:
+def _make(ref: ReelRef, request: dict[str, Any], started: float) -> str:
     """The reel's stages, in order, under its writer lock."""
-    the_preset = for_aspect(get_preset(preset), aspect)
+    prompt, plan, preset, seed, backends, n_shots = (
+        request[k] for k in ("prompt", "plan", "preset", "seed", "backends", "n_shots"))
+    seconds, shot_seconds, review = request["seconds"], request["shot_seconds"], request["review"]
+    the_preset = for_aspect(get_preset(preset), request["aspect"])
+    delivery = delivery_for(request["aspect"], request["loudness"], request["subtitles"])
+    asked = len(plan["shots"]) if plan else n_shots
     roles = choose_backends(the_preset.backends, backends)
     ensure_gpu_limit()
     host.for_preset(the_preset)  # memory plan at its sizes, its declared pairs
     store = ref.store()
-    # What was asked, so `reel resume <id>` can run the same request again after a crash.
-    request = {"prompt": prompt or None, "plan": plan, "preset": preset, "aspect": aspect, "seed": seed,
-               "backends": backends, "n_shots": n_shots}
     store.write_if_changed("request.json", json.dumps(request, indent=2, ensure_ascii=False).encode())
     progress.say(f"reel {ref.reel_id} -> {store.url('')}")
+    s = get_settings()
+    expected = estimate(with_length(the_preset, asked, seconds, shot_seconds), asked, s.card, s.gpu_price,
+                        subjects=len(plan["characters"]) + 1 if plan else None, planned=plan is not None,
+                        gpu=getattr(backend_class("video", roles["video"]), "heavy", False))
+    publish.publish_estimate(ref.reel_id, estimate_markdown(expected))
+    if expected["gpu"]:
+        progress.say(f"estimate: {expected['gpu_minutes'][0]:g}-{expected['gpu_minutes'][1]:g} GPU-minutes on one "
+                     f"{s.card}, ${expected['money_usd'][0]:.2f}-{expected['money_usd'][1]:.2f}")
     ledger = Ledger()
 
     planned = run(plan_stage, ref, ledger, prompt=prompt or None, plan_data=plan, n_shots=n_shots, seed=seed,
                   director=roles["director"])
-    the_plan = Plan.model_validate(planned.meta["plan"])
+    directed = Plan.model_validate(planned.meta["plan"])
+    decisions = review_gate.saved(store)  # earlier review edits and re-rolls of this reel
+    the_plan = review_gate.apply(directed, decisions)
     n = len(the_plan.shots)
+    the_preset = with_length(the_preset, n, seconds, shot_seconds)
+    progress.say(f"{n} shots of {the_preset.shot_seconds:.2f} s ({the_preset.frames} frames at {the_preset.fps} fps)"
+                 f" = {n * the_preset.shot_seconds:.2f} s")
     publish.publish_plan(ref.reel_id, the_plan)
     publish.publish_progress(ref.reel_id, publish.PLANNED, "planned")
 
     music_job = submit(music_stage, ref, brief=the_plan.music_style, seconds=n * the_preset.shot_seconds, seed=seed,
                        backend=roles["music"])
-    voice_jobs = [submit(voice_stage, ref, line=line, lang=the_plan.vo_lang, shot_index=i, backend=roles["voice"])
+    voice_jobs = [submit(voice_stage, ref, line=line, lang=the_plan.vo_lang, shot_index=i, backend=roles["voice"],
+                         max_seconds=max_line_seconds(the_preset))
                   for i, line in enumerate(the_plan.vo_script_per_shot)]
 
-    masters = {s: run(master_stage, ref, ledger, plan=the_plan, subject=s, preset=the_preset, seed=seed,
-                      backend=roles["image"]) for s in subjects(the_plan)}
-    keyframes = [run(keyframe_stage, ref, ledger, plan=the_plan, shot_index=i, masters=masters, preset=the_preset,
-                     seed=seed, backend=roles["image"]) for i in range(n)]
-    publish.publish_storyboard(store, the_plan, masters, keyframes)
+    def paint(plan: Plan, decided: dict[str, Any]) -> str | None:
+        """Masters and keyframes (cached unless their plan slice or seed changed), then the storyboard."""
+        nonlocal masters, keyframes
+        masters = {s: run(master_stage, ref, ledger, plan=plan, subject=s, preset=the_preset, seed=seed,
+                          backend=roles["image"]) for s in subjects(plan)}
+        keyframes = [run(keyframe_stage, ref, ledger, plan=plan, shot_index=i, masters=masters, preset=the_preset,
+                         seed=review_gate.keyframe_seed(seed, decided, i), backend=roles["image"]) for i in range(n)]
+        for i, line in enumerate(plan.vo_script_per_shot):  # an edited narration line is spoken anew
+            if line != spoken[i]:
+                spoken[i] = line
+                voice_jobs[i] = submit(voice_stage, ref, line=line, lang=plan.vo_lang, shot_index=i,
+                                       backend=roles["voice"], max_seconds=max_line_seconds(the_preset))
+        return publish.publish_storyboard(store, plan, masters, keyframes)
+
+    masters, keyframes, spoken = {}, [], list(the_plan.vo_script_per_shot)
+    storyboard = paint(the_plan, decisions)
     publish.publish_progress(ref.reel_id, publish.KEYFRAMED, "masters and keyframes painted")
+    if review:
+        approved = review_gate.review_storyboard(store, directed, decisions, paint, storyboard, s.review_timeout_s,
+                                                 s.review_poll_s)
+        if approved is None:
+            progress.say("reel cancelled at the storyboard review")
+            return Cancelled(message="cancelled at the storyboard review")
+        the_plan = approved
     # A shot the next one continues (its cut is false) ends on the next keyframe: no cut between them.
     ends = [keyframes[i + 1] if i + 1 < n and not the_plan.shots[i + 1].cut else None for i in range(n)]
     shots = run_shots([dict(ref=ref, plan=the_plan, shot_index=i, keyframe=keyframes[i], masters=masters,
@@ -149,15 +201,19 @@ def _make(ref: ReelRef, prompt: str, plan: dict[str, Any] | None, preset: str, a
     publish.publish_scorecard(ref.reel_id, [(s.shot_index, s.attempts, s.shipped) for s in shots])
 
     music = collect(music_job, ledger)
-    voices = [collect(job, ledger) for job in voice_jobs]
-    final = run(mix_stage, ref, ledger, clips=[s.clip for s in shots], music=music, voices=voices, preset=the_preset)
+    voices, narration = fit_narration(ref, ledger, [collect(job, ledger) for job in voice_jobs], the_preset, roles,
+                                      seed)
+    final = run(mix_stage, ref, ledger, clips=[s.clip for s in shots], music=music, voices=voices, preset=the_preset,
+                delivery=delivery)
 
-    write_manifest(store, build_manifest(
+    manifest = build_manifest(
         ref.reel_id, prompt or None, preset, seed, roles, ledger.entries,
         [{"shot": s.shot_index, "shipped_attempt": s.shipped, "clip": s.clip.artifact().path,
           "open_issues": [i.model_dump(mode="json") for i in s.attempts[s.shipped - 1].verdict.issues],
           "attempts": [a.model_dump(mode="json") for a in s.attempts]} for s in shots],
-        final.artifact().path))
+        final.artifact().path, delivery=delivery_record(final.meta) | {"narration": narration})
+    # Before and after: what `reel estimate` expected next to what this run spent.
+    write_manifest(store, manifest | {"estimate": expected, "actual": actual(ledger.entries, started, time.time())})
     publish.publish_final(store, final.artifact().path)
     url = store.url(final.artifact().path)
     progress.say(f"reel ready: {url}")

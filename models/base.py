@@ -31,6 +31,9 @@ class Backend(Protocol):
 class Director(Backend, Protocol):
     def plan(self, prompt: str, n_shots: int, seed: int) -> Plan: ...
 
+    def shorten(self, line: str, lang: str, fraction: float, seed: int) -> str:
+        """The narration line rewritten to about `fraction` of its length, same language and sense."""
+
 
 class ImageModel(Backend, Protocol):
     def master(self, plan: Plan, subject: str, seed: int, size: tuple[int, int], out: Path) -> None:

@@ -13,7 +13,8 @@ MANIFEST = "manifest.json"
 
 
 def build_manifest(ref_id: str, prompt: str | None, preset: str, seed: int, backends: dict[str, str],
-                   ledger: list[dict[str, Any]], shots: list[dict[str, Any]], final_path: str) -> dict[str, Any]:
+                   ledger: list[dict[str, Any]], shots: list[dict[str, Any]], final_path: str,
+                   delivery: dict[str, Any] | None = None) -> dict[str, Any]:
     artifacts = []
     for entry in ledger:
         record = entry["record"]
@@ -28,10 +29,17 @@ def build_manifest(ref_id: str, prompt: str | None, preset: str, seed: int, back
         "preset": preset, "seed": seed, "backends": backends, "final": final_path,
         "artifacts": sorted(artifacts, key=lambda a: a["path"]),
         "shots": shots,
+        "delivery": delivery or {},
         "stages": [{k: e[k] for k in ("stage", "subject", "cached", "started", "ended", "seconds")} | {
             "gpu_window": e["record"]["meta"].get("gpu_window")} for e in ledger],
         "all_cached": all(e["cached"] for e in ledger),
     }
+
+
+def delivery_record(mix_meta: dict[str, Any]) -> dict[str, Any]:
+    """What the published file was made to: size, aspect, captions, measured loudness."""
+    keys = ("size", "aspect", "seconds", "shots", "frames", "fps", "subtitles", "caption_font", "loudness")
+    return {k: mix_meta[k] for k in keys if k in mix_meta}
 
 
 def write_manifest(store: ArtifactStore, manifest: dict[str, Any]) -> None:

@@ -66,16 +66,52 @@ def get_preset(name: str) -> Preset:
         raise UserError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
 
 
-ASPECTS = ("16:9", "9:16")
+# Width:height of each aspect a reel is composed for. 16:9 is the presets' own sizes, 9:16 turns
+# them; the others keep the preset's pixel count at their own shape (sides multiples of 16).
+ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:5": (4, 5)}
+SIZE_STEP = 16
+
+
+def size_for(size: tuple[int, int], aspect: str) -> tuple[int, int]:
+    """A 16:9 frame size recomposed for `aspect`: same area, that shape, sides snapped to 16."""
+    if aspect == "16:9":
+        return size
+    if aspect == "9:16":
+        return size[1], size[0]
+    rw, rh = ASPECTS[aspect]
+    width = (size[0] * size[1] * rw / rh) ** 0.5
+    snap = lambda v: max(SIZE_STEP, round(v / SIZE_STEP) * SIZE_STEP)  # noqa: E731
+    return snap(width), snap(width * rh / rw)
 
 
 def for_aspect(preset: Preset, aspect: str) -> Preset:
-    """The preset with its frame sizes turned for a vertical reel."""
+    """The preset with every frame size (render, masters and keyframes, final) at the aspect's shape."""
     if aspect not in ASPECTS:
         raise UserError(f"unknown aspect {aspect!r}; choose one of: {', '.join(ASPECTS)}")
-    if aspect == "16:9":
+    return preset.model_copy(update={"render_size": size_for(preset.render_size, aspect),
+                                     "master_size": size_for(preset.master_size, aspect),
+                                     "final_size": size_for(preset.final_size, aspect)})
+
+
+# Wan2.2's VAE decodes 4k+1 frames; every clip length keeps to that grid. 17 frames is the
+# shortest clip that still carries a camera move; 161 the longest the seed's card rendered.
+FRAME_STEP, MIN_FRAMES, MAX_FRAMES = 4, 17, 161
+
+
+def with_length(preset: Preset, n_shots: int, seconds: float | None = None,
+                shot_seconds: float | None = None) -> Preset:
+    """The preset with its clip length set from a total (`seconds` over n_shots) or a per-shot
+    length: the nearest valid frame count at the preset's fps. Unset: the preset's own."""
+    if seconds is not None and shot_seconds is not None:
+        raise UserError("give the reel's length as --seconds (total) or --shot-seconds, not both")
+    if seconds is None and shot_seconds is None:
         return preset
-    swap = lambda s: (s[1], s[0])  # noqa: E731
-    return preset.model_copy(update={"render_size": swap(preset.render_size),
-                                     "master_size": swap(preset.master_size),
-                                     "final_size": swap(preset.final_size)})
+    if (seconds if seconds is not None else shot_seconds) <= 0:
+        raise UserError("a reel's length must be a positive number of seconds")
+    wanted = shot_seconds if shot_seconds is not None else seconds / n_shots
+    frames = round((wanted * preset.fps - 1) / FRAME_STEP) * FRAME_STEP + 1
+    if not MIN_FRAMES <= frames <= MAX_FRAMES:
+        low, high = MIN_FRAMES / preset.fps, MAX_FRAMES / preset.fps
+        raise UserError(f"{wanted:.2f} s per shot is outside what preset {preset.name!r} can render "
+                        f"({low:.2f}-{high:.2f} s at {preset.fps} fps); change --shots or the length")
+    return preset.model_copy(update={"frames": frames})

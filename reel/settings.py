@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     # Scale-out: run each shot as its own `shot` deployment run (any worker of the pool).
     fan_out: bool = False
     shot_deployment: str = "shot/fan-out"
+    # The card `reel estimate` and each run's estimate artifact price (prompts/costs.json), and
+    # its $ per GPU-hour (unset: the card's typical price there).
+    card: str = "mi300x"
+    gpu_price: float | None = None
+    # The storyboard review (--review): how long a paused reel waits for a person, and how often
+    # the paused flow asks the server whether it was resumed.
+    review_timeout_s: int = 24 * 3600
+    review_poll_s: int = 5
     # Base URL the browser can load artifact files from (`make server` serves the root on :4201).
     artifact_url: str = ""
     # Fault drills (see reel/drills.py), e.g. "kill:shot:3" or "fail-once:shot:2:attempt:1".

@@ -1,30 +1,58 @@
-"""Stage 7: voice. Each shot's narration line spoken in the plan's language, one wav per shot."""
+"""Stage 7: voice. Each shot's narration line spoken in the plan's language, one wav per shot,
+measured after synthesis and sped up (pitch kept, within a natural range) when it runs longer
+than its shot allows."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from models import base
 from models import host
+from reel.delivery import narration_table
+from reel.media import probe, run_ffmpeg
 from reel.records import ReelRef, StageRecord
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 
 
-def speak_line(store: ArtifactStore, line: str, lang: str, shot_index: int, backend: str) -> StageRecord:
+def speed_up(wav: Path, tempo: float, out: Path) -> float:
+    """The wav spoken `tempo` times faster at the same pitch (ffmpeg atempo); its new length."""
+    run_ffmpeg(["-y", "-i", str(wav), "-af", f"atempo={tempo:.4f}", str(out)], "speeding up the narration")
+    return probe(out).duration
+
+
+def speak_line(store: ArtifactStore, line: str, lang: str, shot_index: int, backend: str,
+               max_seconds: float, take: int = 0) -> StageRecord:
+    """take 0 is the plan's line; take n the director's n-th shorter one (its own file, so every
+    take stays cached)."""
     record = timed("voice", f"shot {shot_index}")
     out = store.scratch() / f"vo_{shot_index}.wav"
     with host.use("voice", backend) as (model, held):
-        seconds = model.speak(line, lang, out)
-    record.artifacts["main"] = store.put_file(f"vo/vo_{shot_index:02d}.wav", out)
+        natural = model.speak(line, lang, out)
+    seconds, tempo = natural, 1.0
+    if natural > max_seconds:
+        # 20 ms under the limit: atempo's output can run a frame longer than natural / tempo.
+        tempo = min(natural / (max_seconds - 0.02), narration_table()["max_tempo"])
+        faster = out.with_name(f"vo_{shot_index}_x{tempo:.2f}.wav")
+        seconds = speed_up(out, tempo, faster)
+        out.unlink()
+        faster.rename(out)
+    name = f"vo/vo_{shot_index:02d}.wav" if take == 0 else f"vo/vo_{shot_index:02d}_short{take}.wav"
+    record.artifacts["main"] = store.put_file(name, out)
     record.backend, record.model_id = model.name, model.model_id
-    record.meta = {"text": line, "lang": lang, "seconds": seconds, "gpu_window": held.window}
+    record.meta = {"text": line, "lang": lang, "seconds": seconds, "natural_seconds": natural,
+                   "tempo": round(tempo, 4), "max_seconds": max_seconds, "take": take, "fits": seconds <= max_seconds + 0.01,
+                   "gpu_window": held.window}
     out.unlink(missing_ok=True)
     return record.finish()
 
 
-def _key(ref, line, lang, shot_index, backend):
-    return {"line": line, "lang": lang, "shot": shot_index, "backend": base.identity("voice", backend)}
+def _key(ref, line, lang, shot_index, backend, max_seconds, take=0):
+    return {"line": line, "lang": lang, "shot": shot_index, "backend": base.identity("voice", backend),
+            "max_seconds": round(max_seconds, 3), "max_tempo": narration_table()["max_tempo"], "take": take}
 
 
-@stage("voice", version="1", key_parts=_key, task_run_name="voice-shot-{shot_index}", **infra_retries())
-def voice_stage(ref: ReelRef, line: str, lang: str, shot_index: int, backend: str) -> StageRecord:
-    return speak_line(ref.store(), line, lang, shot_index, backend)
+@stage("voice", version="2", key_parts=_key, task_run_name="voice-shot-{shot_index}", **infra_retries())
+def voice_stage(ref: ReelRef, line: str, lang: str, shot_index: int, backend: str, max_seconds: float,
+                take: int = 0) -> StageRecord:
+    return speak_line(ref.store(), line, lang, shot_index, backend, max_seconds, take)

@@ -536,3 +536,15 @@ def test_kokoro_missing_files_are_backend_unavailable(kokoro_folder, tmp_path):
     voice = KokoroVoice(device="cpu", model=str(partial))  # no voices/ folder
     with pytest.raises(BackendUnavailable, match=r"voices/ef_dora\.pt.*REEL_MODEL_VOICE"):
         voice.speak("Hola a todos.", "e", tmp_path / "x.wav")
+
+
+def test_llm_director_shortens_a_narration_line_over_the_wire(chat_server):
+    server = chat_server('{"line": "The rain follows her."}', "I cannot do that.")
+    director = openai_director(server.url)
+    assert director.shorten("The rain follows her down the long and empty street.", "a", 0.5, seed=3) == \
+        "The rain follows her."
+    body = server.requests[0]["body"]
+    assert "at most 5 words" in body["messages"][0]["content"] and body["seed"] == 3
+    assert body["response_format"]["json_schema"]["schema"]["required"] == ["line"]
+    # A reply that is not the JSON asked for leaves the line as it was (the flow then reports it).
+    assert director.shorten("Rain falls on the city.", "a", 0.5, seed=3) == "Rain falls on the city."

@@ -259,8 +259,8 @@ def test_deployment_run_completes_and_publishes_its_artifacts(ops, preview_run):
     with _client() as c:
         found = c.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
     arts = {a.key: a for a in found}
-    keys = {f"{rid}-{k}" for k in ("plan", "plan-bible", "storyboard", "progress", "critic-scorecard", "reel",
-                                   "manifest")}
+    keys = {f"{rid}-{k}" for k in ("estimate", "plan", "plan-bible", "storyboard", "progress", "critic-scorecard",
+                                   "reel", "manifest")}
     assert keys <= set(arts), sorted(arts)
 
     rows = json.loads(arts[f"{rid}-plan"].data)

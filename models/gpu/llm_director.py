@@ -26,6 +26,7 @@ from reel.schema import MAX_SHOTS, Plan
 log = logging.getLogger(__name__)
 
 PLANNER = "planner_system.md"
+SHORTEN = "narration_shorten.txt"
 TEMPERATURE = 0.7
 MAX_TOKENS = 8192  # six ~100-word prompts, three portraits and the rest fit in ~3k tokens
 HTTP_TIMEOUT_S = 600.0
@@ -145,7 +146,7 @@ class ChatDirector:
     """The shared plan() loop; a subclass supplies one chat completion constrained to a JSON schema."""
 
     name = "llm"
-    data_files = (PLANNER,)
+    data_files = (PLANNER, SHORTEN)
     heavy = False
     temperature = TEMPERATURE
     max_tokens = MAX_TOKENS
@@ -185,6 +186,24 @@ class ChatDirector:
         if self.repairs:
             log.info("director %s: repaired %s", self.model_id, "; ".join(self.repairs))
         return plan
+
+    def shorten(self, line: str, lang: str, fraction: float, seed: int = 0) -> str:
+        """The line rewritten shorter by the model; the line itself when the reply is no shorter
+        or not the JSON asked for (the caller then reports the line as too long)."""
+        ask = prompts.text(SHORTEN).format(words=max(3, int(len(line.split()) * fraction)),
+                                           chars=max(4, int(len(line) * fraction)), lang=lang, line=line)
+        schema = {"type": "object", "properties": {"line": {"type": "string"}}, "required": ["line"],
+                  "additionalProperties": False}
+        reply = self.complete([{"role": "user", "content": ask}], schema, seed)
+        match = re.search(r"\{.*\}", reply, re.S)
+        try:
+            shorter = " ".join(str(json.loads(match.group(0))["line"]).split()) if match else ""
+        except (json.JSONDecodeError, KeyError, TypeError):
+            shorter = ""
+        if not 0 < len(shorter) < len(line):
+            log.info("director %s: no shorter line for %r (reply %r)", self.model_id, line, reply[:200])
+            return line
+        return shorter
 
 
 # ---------------------------------------------------------------- an OpenAI-compatible server

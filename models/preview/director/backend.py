@@ -6,6 +6,7 @@ pipeline can run and be tested anywhere: the plan is a pure function of (prompt,
 
 from __future__ import annotations
 
+from models.preview.narration_cut import shorter_line
 from reel import prompts
 from reel.errors import UserError
 from reel.schema import MAX_SHOTS, Plan
@@ -32,6 +33,10 @@ class HeuristicDirector:
 
     def unload(self) -> None:
         """Nothing to free."""
+
+    def shorten(self, line: str, lang: str, fraction: float, seed: int = 0) -> str:
+        """A narration line cut to about `fraction` of its length (it ran past its shot)."""
+        return shorter_line(line, lang, fraction)
 
     def plan(self, prompt: str, n_shots: int = 6, seed: int = 0) -> Plan:
         if not isinstance(n_shots, int) or not 1 <= n_shots <= MAX_SHOTS:
