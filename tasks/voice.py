@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from models import base
-from models import host
 from reel.delivery import narration_table
 from reel.media import probe, run_ffmpeg
 from reel.records import ReelRef, StageRecord
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
+from tasks.model_output import model_output
 
 
 def speed_up(wav: Path, tempo: float, out: Path) -> float:
@@ -26,24 +26,18 @@ def speak_line(store: ArtifactStore, line: str, lang: str, shot_index: int, back
     """take 0 is the plan's line; take n the director's n-th shorter one (its own file, so every
     take stays cached)."""
     record = timed("voice", f"shot {shot_index}")
-    out = store.scratch() / f"vo_{shot_index}.wav"
-    with host.use("voice", backend) as (model, held):
-        natural = model.speak(line, lang, out)
-    seconds, tempo = natural, 1.0
-    if natural > max_seconds:
-        # 20 ms under the limit: atempo's output can run a frame longer than natural / tempo.
-        tempo = min(natural / (max_seconds - 0.02), narration_table()["max_tempo"])
-        faster = out.with_name(f"vo_{shot_index}_x{tempo:.2f}.wav")
-        seconds = speed_up(out, tempo, faster)
-        out.unlink()
-        faster.rename(out)
     name = f"vo/vo_{shot_index:02d}.wav" if take == 0 else f"vo/vo_{shot_index:02d}_short{take}.wav"
-    record.artifacts["main"] = store.put_file(name, out)
-    record.backend, record.model_id = model.name, model.model_id
-    record.meta = {"text": line, "lang": lang, "seconds": seconds, "natural_seconds": natural,
-                   "tempo": round(tempo, 4), "max_seconds": max_seconds, "take": take, "fits": seconds <= max_seconds + 0.01,
-                   "gpu_window": held.window}
-    out.unlink(missing_ok=True)
+    with model_output(store, record, "voice", backend, name, text=line, lang=lang) as (model, out):
+        natural = model.speak(line, lang, out)
+        seconds, tempo = natural, 1.0
+        if natural > max_seconds:
+            # 20 ms under the limit: atempo's output can run a frame longer than natural / tempo.
+            tempo = min(natural / (max_seconds - 0.02), narration_table()["max_tempo"])
+            faster = out.with_name(f"{out.stem}_x{tempo:.2f}.wav")
+            seconds = speed_up(out, tempo, faster)
+            faster.replace(out)
+        record.meta = {"seconds": seconds, "natural_seconds": natural, "tempo": round(tempo, 4),
+                       "max_seconds": max_seconds, "take": take, "fits": seconds <= max_seconds + 0.01}
     return record.finish()
 
 
