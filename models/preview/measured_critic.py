@@ -32,6 +32,13 @@ THRESHOLDS = "qc_thresholds.json"
 CRITIC = "measured-qc-v2 (tier 1)"
 
 
+def judged(value: float, band: dict, issues: list[Issue], detail) -> float:
+    """Score a measure on its band; past the fail mark, add an issue whose text cites the number."""
+    if crosses(value, band):
+        issues.append(Issue(detail=detail()))
+    return score(value, band)
+
+
 class MeasuredCritic:
     name = "measured"
     data_files = ('qc_thresholds.json', 'camera_verbs.json')
@@ -121,10 +128,8 @@ class MeasuredCritic:
         band = t["black"]
         frac = 1.0 - float(np.mean(lit))
         m.update(black_fraction=frac, black_luma_floor=floor)
-        if crosses(frac, band):
-            issues.append(Issue(detail=f"black frames: {frac:.0%} of frames have mean luma < {floor:.1f}; "
-                                       f"threshold {band['fail']:.0%}"))
-        return score(frac, band)
+        return judged(frac, band, issues, lambda: f"black frames: {frac:.0%} of frames have mean luma < "
+                                                  f"{floor:.1f}; threshold {band['fail']:.0%}")
 
     def _flicker(self, gray, t, m, issues) -> float:
         band = t["flicker"]
@@ -133,10 +138,8 @@ class MeasuredCritic:
         residual = luma - np.polyval(np.polyfit(x, luma, 1), x)  # a slow fade is not flicker
         value = float(np.diff(residual).std())
         m["flicker"] = value
-        if crosses(value, band):
-            issues.append(Issue(detail=f"flicker: frame-to-frame luma change std {value:.2f} levels (detrended); "
-                                       f"threshold {band['fail']}"))
-        return score(value, band)
+        return judged(value, band, issues, lambda: f"flicker: frame-to-frame luma change std {value:.2f} levels "
+                                                   f"(detrended); threshold {band['fail']}")
 
     def _cut(self, frames, t, m, issues) -> float:
         """A scene cut inside the clip: one frame step that changes the picture far more than its neighbours."""
@@ -154,25 +157,23 @@ class MeasuredCritic:
 
     def _first_frame(self, key, first, t, m, issues) -> float:
         """Is this clip rendered from this keyframe: the keyframe's shapes in the first frame."""
-        band = t["structure"]
-        value = structure_match(key, first, t["colour_drift"]["min_overlap"])
-        m["first_frame_structure"] = value
-        if crosses(value, band):
-            issues.append(Issue(detail=(
-                f"not this shot: the first frame does not show the keyframe's shapes (edge correlation "
-                f"{value:.2f} on a grid, after registering the keyframe); threshold {band['fail']}")))
-        return score(value, band)
+        return self._structure(key, first, "first_frame_structure", t, m, issues, lambda v: (
+            f"not this shot: the first frame does not show the keyframe's shapes (edge correlation "
+            f"{v:.2f} on a grid, after registering the keyframe)"))
 
     def _hand_over(self, end_key, last, t, m, issues) -> float:
         """The next shot continues this one (cut false): the clip must end on the next keyframe."""
+        return self._structure(end_key, last, "last_frame_to_next_keyframe", t, m, issues, lambda v: (
+            f"no continuity: the next shot continues this one (cut false) but the last frame does not "
+            f"meet its keyframe (edge correlation {v:.2f})"))
+
+    @staticmethod
+    def _structure(key, frame, measure: str, t, m, issues, says) -> float:
+        """Edge correlation of `frame` with the keyframe `key`, scored on the structure band."""
         band = t["structure"]
-        value = structure_match(end_key, last, t["colour_drift"]["min_overlap"])
-        m["last_frame_to_next_keyframe"] = value
-        if crosses(value, band):
-            issues.append(Issue(detail=(
-                f"no continuity: the next shot continues this one (cut false) but the last frame does not "
-                f"meet its keyframe (edge correlation {value:.2f}); threshold {band['fail']}")))
-        return score(value, band)
+        value = structure_match(key, frame, t["colour_drift"]["min_overlap"])
+        m[measure] = value
+        return judged(value, band, issues, lambda: f"{says(value)}; threshold {band['fail']}")
 
     def _stylized(self, shown, start: KeyView, t, m, issues) -> float:
         """Over-saturated or clipped: past an absolute ceiling AND clearly beyond the keyframe region shown."""
