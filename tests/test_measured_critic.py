@@ -104,6 +104,8 @@ def portrait(path: Path) -> Path:
 # ---------------------------------------------------------------- plan objects
 
 def make_plan(prompt: str) -> tuple[Plan, Shot]:
+    if "a tall woman in a long red wool coat" not in prompt:  # the plan's verbatim character rule
+        prompt = f"{prompt} She is a tall woman in a long red wool coat and black boots."
     shot = Shot(index=0, is_hero=True, shot_type="wide", dominant_subject="A", cut=True, prompt=prompt)
     plan = Plan(characters={"A": "a tall woman in a long red wool coat and black boots"},
                 story_logline="A woman crosses a park at dusk.", shots=[shot],
