@@ -80,6 +80,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.which in ("preview", "batch"):
+        import importlib
+
+        importlib.import_module(f"benchmarks.{args.which}").main(args.options)
+        return 0
     from benchmarks.schedule import main as schedule
 
     schedule()
@@ -126,7 +131,11 @@ def parser() -> argparse.ArgumentParser:
     resume.set_defaults(func=cmd_resume)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
-    bench.add_argument("which", choices=["schedule"], help="schedule: model loads and GPU time, ours vs the seed's")
+    bench.add_argument("which", choices=["schedule", "preview", "batch"],
+                       help="schedule: model loads and GPU time, ours vs the seed's; preview: where a preview "
+                            "reel's time goes, beside an empty flow and a bare encode (--server: on a worker); "
+                            "batch: model loads of a batch in one process vs reel after reel")
+    bench.add_argument("options", nargs=argparse.REMAINDER, help="passed to the benchmark (preview: --server, --shots)")
     bench.set_defaults(func=cmd_bench)
 
     doctor = sub.add_parser("doctor", help="check ffmpeg, espeak, Prefect and the GPU stack")

@@ -4,6 +4,7 @@ Used by the batch flow (one reel per prompt) and by the reel flow's shot fan-out
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 from prefect.client.schemas.objects import FlowRun

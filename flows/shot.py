@@ -3,7 +3,7 @@ render again); the best attempt ships and every attempt stays on the record."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from prefect import flow
 from pydantic import BaseModel
@@ -15,7 +15,7 @@ from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.attempts import Attempt, pick_shipped
 from reel.schema import Plan, Verdict
-from reel.stage import Ledger, run
+from reel.stage import Ledger, NotCached, cached_only, run
 from reel.strategies import next_attempt
 from reel.store import ArtifactStore
 from reel.verdict_log import record_attempts
@@ -36,6 +36,26 @@ class ShotOutcome(BaseModel):
 def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, masters: dict[str, StageRecord],
               preset: Preset, seed: int, backends: dict[str, str]) -> ShotOutcome:
     host.allow_together(preset.fits_together)  # a fanned-out shot runs in its own process
+    return play_shot(run, ref, plan, shot_index, keyframe, masters, preset, seed, backends)
+
+
+def replay_shot(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, masters: dict[str, StageRecord],
+                preset: Preset, seed: int, backends: dict[str, str]) -> ShotOutcome | None:
+    """The shot's outcome from the cache alone, when every stage it would run is cached: the same
+    decisions as the subflow, without starting one (a cached re-run's subflows are most of its
+    time). None when any stage would have to run; then the subflow runs as usual."""
+    try:
+        with progress.held() as lines:
+            outcome = play_shot(cached_only, ref, plan, shot_index, keyframe, masters, preset, seed, backends)
+    except NotCached:
+        return None
+    progress.say_all(lines)
+    return outcome
+
+
+def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord,
+              masters: dict[str, StageRecord], preset: Preset, seed: int, backends: dict[str, str]) -> ShotOutcome:
+    """The attempt loop; `step` runs one stage (`run`: a Prefect task; `cached_only`: the cache)."""
     ledger = Ledger()
     knobs = first_knobs(plan, shot_index, preset, seed)
     keyframes = {"chained": keyframe}
@@ -43,15 +63,15 @@ def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, 
     clips: dict[int, StageRecord] = {}
     for n in range(1, preset.attempts + 1):
         if knobs.keyframe_source not in keyframes:
-            keyframes[knobs.keyframe_source] = run(
+            keyframes[knobs.keyframe_source] = step(
                 keyframe_stage, ref, ledger, plan=plan, shot_index=shot_index, masters=masters, preset=preset,
                 seed=seed, backend=backends["image"], source=knobs.keyframe_source)
         start = keyframes[knobs.keyframe_source]
-        clip = run(render_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, keyframe=start,
-                   knobs=knobs, backend=backends["video"])
-        judged = run(critique_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, clip=clip,
-                     keyframe=start, masters=masters, knobs=knobs, threshold=preset.pass_threshold,
-                     backend=backends["critic"])
+        clip = step(render_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, keyframe=start,
+                    knobs=knobs, backend=backends["video"])
+        judged = step(critique_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, clip=clip,
+                      keyframe=start, masters=masters, knobs=knobs, threshold=preset.pass_threshold,
+                      backend=backends["critic"])
         verdict = Verdict.model_validate(judged.meta["verdict"])
         attempts.append(Attempt(attempt=n, knobs=knobs, verdict=verdict, passed=verdict.passes(preset.pass_threshold)))
         clips[n] = clip
