@@ -62,7 +62,13 @@ def run_in_process(parameter_sets: list[dict[str, Any]]) -> list[FlowRun]:
     from prefect.client.orchestration import get_client
 
     from flows.reel_flow import reel_flow
+    from reel.stage import result_storage
 
+    # Each reel's results block is saved here, one after another, before the reels start at once:
+    # ten concurrent block saves can outlast a busy SQLite server's retries (503).
+    for p in parameter_sets:
+        result_storage(ReelRef.for_request(p["prompt"], None, p["preset"], None, p["aspect"], p["seed"], p["root"],
+                                           p["n_shots"]))
     with ThreadPoolExecutor(max_workers=len(parameter_sets), thread_name_prefix="reel") as pool:
         # Each thread runs in a copy of this flow's context, so the reels are its child runs.
         futures = [pool.submit(contextvars.copy_context().run, reel_flow, **params, return_state=True)
