@@ -71,20 +71,26 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     from models import base
     from reel.settings import get_settings
-    from tasks.plan import check_prompt
+    from tasks.plan import check_prompt, check_shots
 
     director = base.create("director", get_settings().backend_for("director", args.director))
-    plan = director.plan(check_prompt(args.prompt), n_shots=args.shots, seed=args.seed)
+    plan = director.plan(check_prompt(args.prompt), n_shots=check_shots(args.shots), seed=args.seed)
     print(json.dumps(plan.model_dump(mode="json"), indent=2, ensure_ascii=False))
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.which == "memory":
+        from benchmarks.memory import main as memory
+
+        return memory(args.rest)
     if args.which in ("preview", "batch"):
         import importlib
 
-        importlib.import_module(f"benchmarks.{args.which}").main(args.options)
+        importlib.import_module(f"benchmarks.{args.which}").main(args.rest)
         return 0
+    if args.rest:
+        raise UserError(f"`reel bench schedule` takes no options (got {' '.join(args.rest)})")
     from benchmarks.schedule import main as schedule
 
     schedule()
@@ -131,11 +137,13 @@ def parser() -> argparse.ArgumentParser:
     resume.set_defaults(func=cmd_resume)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
-    bench.add_argument("which", choices=["schedule", "preview", "batch"],
-                       help="schedule: model loads and GPU time, ours vs the seed's; preview: where a preview "
-                            "reel's time goes, beside an empty flow and a bare encode (--server: on a worker); "
-                            "batch: model loads of a batch in one process vs reel after reel")
-    bench.add_argument("options", nargs=argparse.REMAINDER, help="passed to the benchmark (preview: --server, --shots)")
+    bench.add_argument("which", choices=["schedule", "memory", "preview", "batch"],
+                       help="schedule: model loads and GPU time, ours vs the seed's; "
+                            "memory: the GPU memory plan (--gpu-gb 80 141 192); preview: where a preview reel's "
+                            "time goes, beside an empty flow and a bare encode (--server: on a worker); "
+                            "batch: model loads of a batch in one process vs reel after reel (--reels N)")
+    bench.add_argument("rest", nargs=argparse.REMAINDER,
+                       help="options of the benchmark (memory: --gpu-gb N ...; preview: --server, --shots N)")
     bench.set_defaults(func=cmd_bench)
 
     doctor = sub.add_parser("doctor", help="check ffmpeg, espeak, Prefect and the GPU stack")
@@ -157,12 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reel: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a failed run: say where it stopped and how to continue
-        from reel.errors import UserError as _UE
 
         cause = exc
-        while cause.__cause__ is not None and not isinstance(cause, _UE):
+        while cause.__cause__ is not None and not isinstance(cause, UserError):
             cause = cause.__cause__
-        if isinstance(cause, _UE):
+        if isinstance(cause, UserError):
             print(f"reel: error: {cause}", file=sys.stderr)
             return 2
         print(f"reel: the run failed: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -70,7 +70,12 @@ def check_gpu_stack() -> tuple[str, str]:
         import torch
 
         dev = "CUDA" if torch.cuda.is_available() else "no GPU visible"
-        cache = "" if importlib.util.find_spec("para_attn") else "; FBCache off: pip install 'pip<26.3' && pip install -e .[fbcache]"
+        # diffusers' own First-Block Cache is the default; para-attn matters only when chosen.
+        from reel.settings import get_settings
+
+        wants_para = get_settings().fbcache == "para-attn"
+        cache = ("; FBCache off (REEL_FBCACHE=para-attn): pip install 'pip<26.3' && pip install -e .[fbcache]"
+                 if wants_para and not importlib.util.find_spec("para_attn") else "")
         return OK, f"GPU stack importable ({dev}){cache}"
     return WARN, (f"GPU stack not installed ({', '.join(missing)} missing): the preview profile works; "
                   "for the open-weights models run `pip install -e .[gpu]`")
@@ -94,16 +99,14 @@ def check_kokoro_languages() -> tuple[str, str]:
 
 def check_gpu_models() -> tuple[str, str]:
     """Where the GPU backends will load weights from (a missing local folder is the usual mistake)."""
-    from pathlib import Path
-
+    from models import weights
     from reel.settings import get_settings
 
     s = get_settings()
     notes = []
     for role in ("director", "image", "video", "music", "voice"):
         model = s.model_for(role)
-        looks_local = model.startswith(("/", ".", "~"))
-        if looks_local and not Path(model).expanduser().exists():
+        if weights.missing_folder(model):
             notes.append(f"{role}: {model} does not exist (set REEL_MODEL_{role.upper()})")
     if notes:
         return FAIL, "; ".join(notes)

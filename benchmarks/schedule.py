@@ -12,9 +12,9 @@ import tempfile
 import time
 
 from benchmarks import standins
+from reel.settings import ROLES
 
 PROMPT = "a violinist plays in a Brooklyn subway station at midnight"
-ROLES = ("director", "image", "video", "critic", "music", "voice")
 
 
 def _register() -> None:

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from models.preview.heuristic_director import HeuristicDirector
+from models.preview.director import HeuristicDirector
 from models.preview.painter import AnimaticImage
 from models.preview.midi_music import MidiMusic
 from models.preview.camera_move import CameraMoveVideo

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time (idempotent) Prefect setup for reel: the process work pool that prefect.yaml names,
-# and the `gpu` global concurrency limit every model task holds, one slot per GPU.
+# and a global concurrency limit per GPU (`gpu`, `gpu-1`, ...) every model task holds, one slot each.
 #
 #   deployments/setup.sh              # slots = number of GPUs nvidia-smi lists (1 if none)
 #   GPUS=2 deployments/setup.sh       # say how many
@@ -26,9 +26,13 @@ else
   echo "work pool $POOL: exists"
 fi
 
-if prefect gcl create "$SLOT" --limit "$GPUS" >/dev/null 2>&1; then
-  echo "concurrency limit $SLOT: $GPUS slot(s) (created)"
-else
-  prefect gcl update "$SLOT" --limit "$GPUS" --enable >/dev/null
-  echo "concurrency limit $SLOT: $GPUS slot(s) (updated)"
-fi
+# One limit of one slot per GPU (REEL_GPU=N uses `gpu` for N=0, `gpu-N` otherwise).
+for ((i = 0; i < GPUS; i++)); do
+  name="$SLOT"; [ "$i" -eq 0 ] || name="$SLOT-$i"
+  if prefect gcl create "$name" --limit 1 >/dev/null 2>&1; then
+    echo "concurrency limit $name: 1 slot (created)"
+  else
+    prefect gcl update "$name" --limit 1 --enable >/dev/null
+    echo "concurrency limit $name: 1 slot (updated)"
+  fi
+done

@@ -21,7 +21,6 @@ from reel.records import ReelRef
 from reel.schema import Plan
 from reel.settings import get_settings
 from reel.stage import Ledger, collect, run, submit
-from reel.store import ArtifactStore
 from tasks.keyframes import keyframe_stage
 from tasks.masters import master_stage, subjects
 from tasks.mix import mix_stage
@@ -110,7 +109,7 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
     ref = ReelRef.for_request(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)
     roles = choose_backends(the_preset.backends, backends)
     ensure_gpu_limit()
-    host.allow_together(the_preset.fits_together)
+    host.for_preset(the_preset)  # memory plan at its sizes, its declared pairs
     store = ref.store()
     # What was asked, so `reel resume <id>` can run the same request again after a crash.
     request = {"prompt": prompt or None, "plan": plan, "preset": preset, "aspect": aspect, "seed": seed,

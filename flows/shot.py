@@ -17,7 +17,6 @@ from reel.attempts import Attempt, pick_shipped
 from reel.schema import Plan, Verdict
 from reel.stage import Ledger, NotCached, cached_only, run
 from reel.strategies import next_attempt
-from reel.store import ArtifactStore
 from reel.verdict_log import record_attempts
 from tasks.critique import critique_stage
 from tasks.keyframes import keyframe_stage
@@ -35,7 +34,7 @@ class ShotOutcome(BaseModel):
 @flow(name="shot", flow_run_name="{ref.reel_id}-shot-{shot_index}")
 def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, masters: dict[str, StageRecord],
               preset: Preset, seed: int, backends: dict[str, str]) -> ShotOutcome:
-    host.allow_together(preset.fits_together)  # a fanned-out shot runs in its own process
+    host.for_preset(preset)  # a fanned-out shot runs in its own process
     return play_shot(run, ref, plan, shot_index, keyframe, masters, preset, seed, backends)
 
 

@@ -74,7 +74,7 @@ class VoiceModel(Backend, Protocol):
 
 # role -> backend name -> "module:Class". GPU backends are added by their own modules.
 REGISTRY: dict[str, dict[str, str]] = {
-    "director": {"heuristic": "models.preview.heuristic_director:HeuristicDirector",
+    "director": {"heuristic": "models.preview.director:HeuristicDirector",
                  "vllm": "models.gpu.llm_director:VllmDirector",
                  "openai": "models.gpu.llm_director:OpenAIDirector"},
     "image": {"animatic": "models.preview.painter:AnimaticImage",

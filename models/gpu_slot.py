@@ -29,14 +29,15 @@ def ensure_gpu_limit() -> bool:
     try:
         with get_client(sync_client=True) as client:
             try:
-                client.read_global_concurrency_limit_by_name(s.gpu_slot)
+                client.read_global_concurrency_limit_by_name(s.gpu_slot_name)
             except ObjectNotFound:
                 client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(name=s.gpu_slot, limit=s.gpu_slots)
+                    GlobalConcurrencyLimitCreate(name=s.gpu_slot_name, limit=s.gpu_slots)
                 )
         return True
     except Exception as exc:  # noqa: BLE001 - any API trouble: the lock file still serialises
-        log.warning("could not ensure the %r concurrency limit (%s); using the local lock only", s.gpu_slot, exc)
+        log.warning("could not ensure the %r concurrency limit (%s); using the local lock only", s.gpu_slot_name,
+                    exc)
         return False
 
 
@@ -57,10 +58,10 @@ def gpu_slot() -> Iterator[Held]:
     from prefect.concurrency.sync import concurrency
 
     s = get_settings()
-    s.gpu_lock.parent.mkdir(parents=True, exist_ok=True)
+    s.gpu_lock_path.parent.mkdir(parents=True, exist_ok=True)
     held = Held()
-    with concurrency(s.gpu_slot, occupy=1, strict=False):
-        with open(s.gpu_lock, "a+") as fh:
+    with concurrency(s.gpu_slot_name, occupy=1, strict=False):  # this GPU's own slot (REEL_GPU)
+        with open(s.gpu_lock_path, "a+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             held.start = time.time()
             try:

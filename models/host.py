@@ -11,11 +11,18 @@ video model and the critic around every single critique.
 
 Backends expose `load()`/`unload()`; GPU backends free their memory in `unload()` (del, gc,
 empty_cache; vLLM's worker process exits) and set `heavy = True`. Preview backends are cheap.
+
+What stays loaded together, and how each model loads (resident or model CPU offload, bf16 or FP8,
+the vLLM knobs), comes from the memory plan for the card found (models/memory_plan.py), so an 82M
+voice model never evicts the video model. Without a card every heavy model replaces the last.
+Across processes, models/residency.py keeps one owner per GPU and waits for the memory to be free.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import functools
 import itertools
 import threading
 import time
@@ -23,6 +30,8 @@ from typing import Any, Iterator
 
 from models import base
 from models.gpu_slot import Held, gpu_slot
+from models.residency import Lease, reset_compiled, wait_for_free
+from reel.errors import BackendUnavailable
 
 _cond = threading.Condition(threading.RLock())
 _busy = False
@@ -30,14 +39,94 @@ _waiting: list[tuple[int, tuple[str, str]]] = []
 _ticket = itertools.count()
 _resident: dict[tuple[str, str], Any] = {}
 _fits_together: set[frozenset[str]] = set()
+_sizes: dict = {}
 _freed_at = 0.0
+_lease = Lease()
+events: collections.deque = collections.deque(maxlen=1000)  # (load|unload|wait|free, role, ...) in order
 evict_after_use = False  # the seed's schedule, kept for the benchmark's comparison
 
 
 def allow_together(pairs: list[list[str]]) -> None:
-    """Roles whose models fit on the GPU at once (from the preset): no swap between them."""
+    """Roles an operator declares fit together (a preset's fits_together), on top of the plan's pairs."""
     _fits_together.clear()
     _fits_together.update(frozenset(p) for p in pairs)
+
+
+def for_preset(preset) -> None:
+    """Plan memory at this preset's sizes, with its declared pairs."""
+    allow_together(preset.fits_together)
+    _sizes.update(size=tuple(preset.render_size), frames=preset.frames, fps=preset.fps,
+                  master=tuple(preset.master_size))
+
+
+def plan():
+    """The memory plan for the card this process uses, or None when no card is found."""
+    from models import memory_plan
+    from reel.settings import get_settings
+
+    s = get_settings()
+    gib = memory_plan.card_gib(s.gpu_device)
+    if gib is None:
+        return None
+    return _plan(gib, s.quantize, s.offload, s.vllm_gpu_memory_utilization, s.vllm_max_model_len,
+                 s.vllm_max_num_seqs, s.vllm_max_images, tuple(sorted(_sizes.items())))
+
+
+@functools.cache
+def _plan(gib, quantize, offload, utilization, max_model_len, max_num_seqs, max_images, sizes):
+    from models import memory_plan
+
+    return memory_plan.plan_for(gib, quantize=quantize, offload=offload, utilization=utilization,
+                                max_model_len=max_model_len, max_num_seqs=max_num_seqs, max_images=max_images,
+                                **dict(sizes))
+
+
+def _heavy(backend) -> bool:
+    """Holds GPU memory while loaded: a heavy backend not routed to the CPU."""
+    return getattr(backend, "heavy", False) and not str(getattr(backend, "device", "")).startswith("cpu")
+
+
+def _gib(role: str, backend, card) -> tuple[float, float]:
+    """(idle, peak) GiB of a loaded backend: a stand-in's own figure, else the plan's for its role."""
+    own = getattr(backend, "footprint_gib", None)
+    if own is not None:
+        return own, own
+    if card is None or role not in card.stages:
+        return 0.0, 0.0
+    return card.stage(role).resident_gib, card.stage(role).peak_gib
+
+
+def _apply_plan(role: str, backend, card) -> None:
+    """How this backend loads on this card: offload / FP8 for diffusers, engine knobs for vLLM."""
+    if card is None or role not in card.stages:
+        return
+    stage = card.stage(role)
+    if hasattr(backend, "offload"):
+        backend.offload = stage.mode == "offload"
+    if hasattr(backend, "fp8"):
+        backend.fp8 = stage.fp8
+    if hasattr(backend, "engine_options"):
+        knobs = stage.vllm
+        backend.engine_options = {"gpu_memory_utilization": knobs["gpu_memory_utilization"],
+                                  "max_model_len": knobs["max_model_len"], "max_num_seqs": knobs["max_num_seqs"],
+                                  "quantization": "fp8" if stage.fp8 else None}
+        if role == "critic":
+            backend.engine_options["max_images"] = backend.max_images = knobs["limit_mm_per_prompt"]["image"]
+
+
+def _refuse_if_too_big(role: str, backend, card) -> None:
+    """One clear line when the card cannot hold even the smallest form of the model (its weights
+    alone, FP8, one component at a time); estimates of activations never refuse a load."""
+    if card is None or role not in card.stages or getattr(backend, "footprint_gib", None) is not None:
+        return
+    stage = card.stage(role)
+    smallest = (stage.weights_gib(True) if stage.runtime == "vllm"
+                else max(c.gib(True) for c in stage.components))
+    if stage.mode == "does not fit" and smallest > card.usable_gib:
+        raise BackendUnavailable(f"the {role} model {stage.model} needs {smallest:.1f} GiB for its weights alone "
+                                 f"(FP8{'' if stage.runtime == 'vllm' else ', offloaded'}) and this "
+                                 f"{card.gpu_gib:g} GiB card has {card.usable_gib:.1f} GiB usable; use a larger "
+                                 "card (REEL_GPU), or a smaller checkpoint (REEL_MODEL_" + role.upper() + ")")
 
 
 def _next_up() -> tuple[int | None, float]:
@@ -54,19 +143,61 @@ def _next_up() -> tuple[int | None, float]:
     return min(_waiting)[0], 0.0
 
 
+def _unload(key: tuple[str, str]) -> None:
+    backend = _resident.pop(key)
+    backend.unload()
+    events.append(("unload", key[0]))
+    if _heavy(backend):
+        reset_compiled()
+    if not any(_heavy(b) for b in _resident.values()):
+        _lease.release()
+
+
+def _release_on_request() -> None:
+    """Another process waits for this GPU and this one is not using it: unload every heavy model."""
+    with _cond:
+        for key, backend in list(_resident.items()):
+            if _heavy(backend):
+                _unload(key)
+        _lease.release()
+
+
+_lease.on_request = _release_on_request
+
+
 def _load(role: str, name: str) -> Any:
     key = (role, name)
     if key in _resident:
         return _resident[key]
     from reel.settings import get_settings
 
-    backend = base.create(role, name, **get_settings().backend_options(role))
-    if getattr(backend, "heavy", False):
-        for (other_role, other_name), other in list(_resident.items()):
-            if getattr(other, "heavy", False) and frozenset((role, other_role)) not in _fits_together:
-                other.unload()
-                del _resident[(other_role, other_name)]
+    s = get_settings()
+    backend = base.create(role, name, **s.backend_options(role))
+    if _heavy(backend):
+        card = plan()
+        _refuse_if_too_big(role, backend, card)
+        _apply_plan(role, backend, card)
+        peak_new = _gib(role, backend, card)[1]
+        budget = card.usable_gib if card else 0.0
+        together = _fits_together | {frozenset(p) for p in (card.together if card else [])}
+        kept = []
+        for other_key, other in list(_resident.items()):
+            if not _heavy(other):
+                continue
+            if frozenset((role, other_key[0])) in together:
+                kept.append(other_key)
+            else:
+                _unload(other_key)
+        # Pairs fit; three or more must fit as a whole: the oldest go first.
+        while kept and card and sum(_gib(k[0], _resident[k], card)[0] for k in kept) + peak_new > budget:
+            _unload(kept.pop(0))
+        _lease.acquire()  # one owner per GPU: wait for another process to unload its models
+        if card is not None:
+            need = (card.stage(role).vllm.get("gpu_memory_utilization", 0) * card.gpu_gib
+                    if card.stage(role).vllm else peak_new)
+            wait_for_free(backend.device if hasattr(backend, "device") else s.gpu_device, need, role, events)
     backend.load()
+    events.append(("load", role))
     _resident[key] = backend
     return backend
 
@@ -88,11 +219,14 @@ def use(role: str, name: str) -> Iterator[tuple[Any, Held]]:
         _busy = True
     try:
         with gpu_slot() as held:
-            backend = _load(*key)
-            yield backend, held
-            if evict_after_use:
-                backend.unload()
-                _resident.pop(key, None)
+            _lease.start_using()
+            try:
+                backend = _load(*key)
+                yield backend, held
+                if evict_after_use and key in _resident:
+                    _unload(key)
+            finally:
+                _lease.stop_using()
     finally:
         global _freed_at
         with _cond:
@@ -103,6 +237,6 @@ def use(role: str, name: str) -> Iterator[tuple[Any, Held]]:
 
 def unload_all() -> None:
     with _cond:
-        for backend in _resident.values():
-            backend.unload()
-        _resident.clear()
+        for key in list(_resident):
+            _unload(key)
+        _lease.release()

@@ -1,4 +1,5 @@
-"""The quality retry loop's record: each attempt's knobs and verdict, and which one ships."""
+"""A shot's quality attempts: each attempt's knobs and verdict, and which one ships.
+(Prefect's retries are for infrastructure faults only: reel.stage.infra_retries.)"""
 
 from __future__ import annotations
 

@@ -13,6 +13,11 @@ DEFAULTS = {
 }
 
 
-def configure() -> None:
-    for key, value in DEFAULTS.items():
+def setdefaults(values: dict[str, str]) -> None:
+    """Put `values` in the environment, keeping any the operator already set."""
+    for key, value in values.items():
         os.environ.setdefault(key, value)
+
+
+def configure() -> None:
+    setdefaults(DEFAULTS)

@@ -14,10 +14,10 @@ def digest(obj: Any, n: int = 16) -> str:
     return hashlib.sha256(data).hexdigest()[:n]
 
 
-def reel_id_for(prompt: str, **knobs: Any) -> str:
+def reel_id_for(prompt: str, **request: Any) -> str:
     """A readable, deterministic id: a slug of the prompt and a hash of what was asked."""
     slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:32].strip("-") or "reel"
-    return f"{slug}-{digest({'prompt': prompt, **knobs}, 8)}"
+    return f"{slug}-{digest({'prompt': prompt, **request}, 8)}"
 
 
 def seed_for(base: int, *parts: Any) -> int:

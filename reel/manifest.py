@@ -21,7 +21,8 @@ def build_manifest(ref_id: str, prompt: str | None, preset: str, seed: int, back
             artifacts.append({"path": art["path"], "sha256": art["sha256"], "size": art["size"],
                               "stage": record["stage"], "subject": record["subject"], "backend": record["backend"],
                               "model_id": record["model_id"], "seed": record["meta"].get("seed")
-                              or record["meta"].get("knobs", {}).get("seed")})
+                              or record["meta"].get("knobs", {}).get("seed")}
+                             | ({"accel": record["meta"]["accel"]} if "accel" in record["meta"] else {}))
     return {
         "reel_id": ref_id, "reel_version": __version__, "written_at": time.time(), "prompt": prompt,
         "preset": preset, "seed": seed, "backends": backends, "final": final_path,

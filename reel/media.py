@@ -10,6 +10,10 @@ from pathlib import Path
 
 from reel.errors import BackendUnavailable
 
+# PNG text chunk on an animatic keyframe: the height in px of its caption strip at the bottom, which
+# the preview video and the measured critic leave out (written by models.preview.painter).
+CAPTION_KEY = "reel:caption_px"
+
 
 @functools.cache
 def ffmpeg_exe() -> str:

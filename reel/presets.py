@@ -1,4 +1,4 @@
-"""Render presets: the one table of quality/speed knobs (figures from the seed project)."""
+"""Render presets: the one table of quality/speed settings (figures from the seed project)."""
 
 from __future__ import annotations
 

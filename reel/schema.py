@@ -16,6 +16,10 @@ VoLang = Literal["a", "b", "e", "f", "h", "i", "j", "p", "z"]
 # Languages written without spaces: word counts do not apply to their narration.
 UNSPACED_LANGS = {"j", "z"}
 SCENE = "scene"
+# The most shots one plan may hold (the plan validator and every director use this one number).
+MAX_SHOTS = 12
+
+MAX_SHOTS = 12  # the longest plan a reel takes (6 is the designed arc)
 
 
 class Shot(BaseModel):
@@ -47,7 +51,7 @@ class Plan(BaseModel):
 
     characters: dict[str, str]
     story_logline: str = Field(min_length=1)
-    shots: list[Shot] = Field(min_length=1, max_length=12)
+    shots: list[Shot] = Field(min_length=1, max_length=MAX_SHOTS)
     music_style: str = Field(min_length=1)
     vo_script_per_shot: list[str]
     vo_lang: VoLang

@@ -21,19 +21,34 @@ class Settings(BaseSettings):
     backend_critic: str = ""
     backend_music: str = ""
     backend_voice: str = ""
-    # Device routing per stage for the GPU backends.
-    device_director: str = "cuda:0"
-    device_image: str = "cuda:0"
-    device_video: str = "cuda:0"
-    device_critic: str = "cuda:0"
-    device_music: str = "cuda:0"
-    device_voice: str = "cuda:0"
+    # The GPU this process's model tasks use (REEL_GPU=N): its device cuda:N, its lock file and its
+    # own concurrency slot (`gpu` for GPU 0, `gpu-N` otherwise), so one GPU has one owner at a time.
+    gpu: int = 0
+    # Device routing per stage for the GPU backends; empty: the GPU above.
+    device_director: str = ""
+    device_image: str = ""
+    device_video: str = ""
+    device_critic: str = ""
+    device_music: str = ""
+    device_voice: str = ""
+    # The memory plan (models/memory_plan.py) decides these for the card found; set them to override.
+    gpu_gb: float = 0.0  # the card's memory in GiB; 0: ask CUDA (torch.cuda.mem_get_info)
+    offload: str = "auto"  # diffusers models: auto | off | model (enable_model_cpu_offload)
+    quantize: str = "auto"  # weights: auto | bf16 | fp8 (diffusers layerwise casting, vLLM fp8)
+    vllm_gpu_memory_utilization: float = 0.0  # 0: what the plan needs for the card
+    vllm_max_model_len: int = 0  # 0: the plan's (32768)
+    vllm_max_num_seqs: int = 0  # 0: 1 for the director, 8 for the critic
+    vllm_max_images: int = 0  # the critic's limit_mm_per_prompt; 0: the plan's (4 frames + 4 portraits)
+    # Hand-over: how long a model load waits for another process to free the card before it gives up.
+    memory_wait_s: float = 900.0
+    # How often a process holding idle models checks whether another process waits for the GPU.
+    release_poll_s: float = 0.5
     # Model ids or local folders for the GPU backends (defaults: the seed project's models).
     model_director: str = "Qwen/Qwen3.5-35B-A3B"
     model_critic: str = ""  # empty: share the director's checkpoint
     model_image: str = "black-forest-labs/FLUX.2-klein-4B"
     model_video: str = "Wan-AI/Wan2.2-I2V-A14B-Diffusers"
-    model_music: str = "ACE-Step/Ace-Step1.5"  # diffusers AceStepPipeline is ACE-Step 1.5
+    model_music: str = "ACE-Step/acestep-v15-xl-turbo-diffusers"  # ACE-Step 1.5 XL turbo, diffusers layout
     model_voice: str = "hexgrad/Kokoro-82M"
     # Any OpenAI-compatible server (vLLM serve, llama.cpp server, Ollama) for the `openai` director/critic.
     openai_base_url: str = "http://127.0.0.1:8000/v1"
@@ -41,6 +56,8 @@ class Settings(BaseSettings):
     openai_api_key: str = "EMPTY"
     # Video acceleration: selective torch.compile of transformer_2 (the seed's 1.2x win).
     compile_video: bool = False
+    # First-Block Cache on Wan's experts: "diffusers" (its own per-module hook) or "para-attn".
+    fbcache: str = "diffusers"
     # Prefect global concurrency limit held by every model task, and a host-wide lock file
     # that gives the same guarantee when no limit can be reached.
     # "affinity": shots run at once and the host batches work per model (fewest swaps);
@@ -52,6 +69,25 @@ class Settings(BaseSettings):
     gpu_slot: str = "gpu"
     gpu_slots: int = 1
     gpu_lock: Path = Path.home() / ".cache" / "reel" / "gpu.lock"
+
+    @property
+    def gpu_device(self) -> str:
+        return f"cuda:{self.gpu}"
+
+    @property
+    def gpu_slot_name(self) -> str:
+        """The Prefect concurrency limit of this GPU: `gpu` for GPU 0 (as before), `gpu-N` for GPU N."""
+        return self.gpu_slot if self.gpu == 0 else f"{self.gpu_slot}-{self.gpu}"
+
+    @property
+    def gpu_lock_path(self) -> Path:
+        """The host lock file of this GPU (gpu.lock for GPU 0, gpu-N.lock for GPU N)."""
+        return self.gpu_lock if self.gpu == 0 else self.gpu_lock.with_name(f"{self.gpu_lock.stem}-{self.gpu}.lock")
+
+    @property
+    def resident_lock_path(self) -> Path:
+        """Held by the one process whose heavy models are loaded on this GPU (see models/host.py)."""
+        return self.gpu_lock_path.with_suffix(".resident")
     # S3-compatible storage for s3:// roots.
     s3_endpoint_url: str = ""
     s3_key: str = ""
@@ -71,7 +107,7 @@ class Settings(BaseSettings):
         return chosen or family
 
     def device_for(self, role: str) -> str:
-        return getattr(self, f"device_{role}")
+        return getattr(self, f"device_{role}") or self.gpu_device
 
     def model_for(self, role: str) -> str:
         if role == "critic":
@@ -83,6 +119,7 @@ class Settings(BaseSettings):
         return {"device": self.device_for(role), "model": self.model_for(role),
                 "openai_base_url": self.openai_base_url, "openai_model": self.openai_model,
                 "openai_api_key": self.openai_api_key, "compile_video": self.compile_video,
+                "fbcache": self.fbcache,
                 "faults": self.video_faults}
 
 

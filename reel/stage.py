@@ -38,15 +38,24 @@ def result_storage(ref: ReelRef):
     Prefect only accepts storage blocks saved server-side, so one block per results folder is
     saved under a name derived from its location (idempotent, any process may save it).
     """
-    from reel.ids import digest
-    from reel.store import ArtifactStore
-
     url = ref.store().results_url()
     if url not in _saved_blocks:
         block = _storage_block(url)
-        block.save(f"reel-results-{digest(url, 16)}", overwrite=True)
+        block.save(_block_name(url), overwrite=True)
         _saved_blocks[url] = block
     return _saved_blocks[url]
+
+
+def _block_name(url: str) -> str:
+    from reel.ids import digest
+
+    return f"reel-results-{digest(url, 16)}"
+
+
+def result_storage_slug(ref: ReelRef) -> str:
+    """`<block type>/<block name>` of the reel's result storage, for PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK."""
+    block = result_storage(ref)
+    return f"{block.get_block_type_slug()}/{_block_name(ref.store().results_url())}"
 
 
 def _storage_block(url: str):

@@ -10,7 +10,7 @@ from models import base
 from models import host
 from reel.errors import UserError
 from reel.records import ReelRef, StageRecord
-from reel.schema import Plan
+from reel.schema import MAX_SHOTS, Plan
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 
@@ -29,8 +29,8 @@ def check_prompt(prompt: str) -> str:
 
 
 def check_shots(n_shots: int) -> int:
-    if not 1 <= n_shots <= 12:
-        raise UserError(f"--shots is {n_shots}; a reel has 1-12 shots (6 is the designed arc)")
+    if not 1 <= n_shots <= MAX_SHOTS:
+        raise UserError(f"--shots is {n_shots}; a reel has 1-{MAX_SHOTS} shots (6 is the designed arc)")
     return n_shots
 
 

@@ -49,6 +49,8 @@ def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int,
     record.artifacts["main"] = store.put_file(clip_path(shot_index, attempt), out)
     record.backend, record.model_id = model.name, model.model_id
     record.meta = {"attempt": attempt, "knobs": knobs.model_dump(), "gpu_window": held.window}
+    if getattr(model, "last_accel", None):  # what the GPU backend ran with (cache threshold, compile)
+        record.meta["accel"] = model.last_accel
     out.unlink(missing_ok=True)
     return record.finish()
 

@@ -12,7 +12,6 @@ import logging
 import re
 import subprocess
 import sys
-import types
 import wave
 from pathlib import Path
 
@@ -21,9 +20,10 @@ from PIL import Image
 
 from models.gpu.acestep_music import AceStepMusic, bpm_of, keyscale_of
 from models.gpu.flux2_image import Flux2KleinImage, master_prompt, scene_setting
-from models.gpu.wan_video import Wan22Video, fbcache_api, frames_to_render
+from models.gpu.fbcache import para_attn_api
+from models.gpu.wan_video import Wan22Video, frames_to_render
 from reel import prompts
-from reel.errors import BackendUnavailable
+from reel.errors import BackendUnavailable, UserError
 from reel.media import ffmpeg_exe, probe
 from reel.schema import Plan, RenderKnobs
 
@@ -36,7 +36,7 @@ def _needs_stack():
 
 
 def _plan() -> Plan:
-    from models.preview.heuristic_director import HeuristicDirector
+    from models.preview.director import HeuristicDirector
 
     return HeuristicDirector().plan("two friends meet at a rainy Tokyo crossing at night", 6, 1)
 
@@ -84,6 +84,11 @@ def test_a_missing_gpu_stack_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "diffusers", None)  # import fails as if not installed
     with pytest.raises(BackendUnavailable, match=re.escape("pip install -e .[gpu]")):
         Wan22Video(device="cpu", model=str(tmp_path)).load()
+
+
+def test_an_unknown_fbcache_implementation_is_one_clear_error():
+    with pytest.raises(UserError, match=r"REEL_FBCACHE.*diffusers, para-attn"):
+        Wan22Video(device="cpu", model="Wan-AI/Wan2.2-I2V-A14B-Diffusers", fbcache="teacache")
 
 
 def test_master_prompts_come_from_the_table():
@@ -188,16 +193,13 @@ def test_wan_a14b_renders_first_last_frame_clip(wan, tmp_path, caplog):
     key = _png(tmp_path / "key.png", (96, 48))  # other aspect than the render: cover-fitted
     end = _png(tmp_path / "end.png", (64, 32), (30, 30, 200))
     out = tmp_path / "clip.mp4"
-    fbcache_api.cache_clear()
-    with caplog.at_level(logging.WARNING, logger="models.gpu.wan_video"):
-        wan.render(_plan(), _plan().shots[0], key, end, _knobs(), out)
-        wan.render(_plan(), _plan().shots[0], key, None, _knobs(flow_shift=8.0), tmp_path / "again.mp4")
+    wan.render(_plan(), _plan().shots[0], key, end, _knobs(), out)
+    wan.render(_plan(), _plan().shots[0], key, None, _knobs(flow_shift=8.0), tmp_path / "again.mp4")
     info = probe(out)
     assert (info.video_codec, info.pix_fmt, info.width, info.height, info.fps) == ("h264", "yuv420p", 64, 32, 16)
     assert _frame_count(out) == 9
     assert wan.pipe.scheduler.config.flow_shift == 8.0  # set per call: b-roll after hero
-    if "para_attn" not in sys.modules:  # the cache is optional: one warning, then plain renders
-        assert sum("para-attn is not installed" in r.message for r in caplog.records) == 1
+    assert wan.last_accel["fbcache"]["note"].startswith("off: 2 steps")  # a 2-step schedule never caches
 
 
 def test_wan_trims_to_any_frame_count_and_resizes_off_grid_sizes(wan, tmp_path):
@@ -209,32 +211,122 @@ def test_wan_trims_to_any_frame_count_and_resizes_off_grid_sizes(wan, tmp_path):
     assert _frame_count(out) == 7
 
 
-def test_wan_fbcache_covers_both_experts_and_compile_only_the_low_noise_one(wan, tmp_path, monkeypatch):
-    import torch
+class BlockRuns:
+    """How many times each expert's last block really computed (its feed-forward ran): a cached step
+    skips it, so fewer runs at the same step count means the cache reused steps."""
 
-    calls = []
-    adapters = types.ModuleType("para_attn.first_block_cache.diffusers_adapters")
-    adapters.apply_cache_on_pipe = lambda pipe, **kw: calls.append(("pipe", pipe, kw))
-    adapters.apply_cache_on_transformer = lambda tr, **kw: calls.append(("transformer", tr, kw))
-    for name in ("para_attn", "para_attn.first_block_cache"):
-        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
-    monkeypatch.setitem(sys.modules, adapters.__name__, adapters)
-    compiled = []
-    monkeypatch.setattr(torch, "compile", lambda fn, *a, **kw: compiled.append(fn) or fn)
-    fbcache_api.cache_clear()
-    backend = Wan22Video(device="cpu", model=wan.model_id, compile_video=True)
+    def __init__(self, pipe):
+        self.counts = {"transformer": 0, "transformer_2": 0}
+        self.handles = [getattr(pipe, name).blocks[-1].ffn.register_forward_hook(self._hook(name))
+                        for name in self.counts]
+
+    def _hook(self, name):
+        def count(*_):
+            self.counts[name] += 1
+        return count
+
+    def take(self) -> dict:
+        counts, self.counts = self.counts, dict.fromkeys(self.counts, 0)
+        return counts
+
+    def close(self):
+        for h in self.handles:
+            h.remove()
+
+
+@pytest.mark.parametrize("impl", ["diffusers", "para-attn"])
+def test_wan_fbcache_runs_on_both_experts_with_each_calls_threshold(wan, tmp_path, impl):
+    """The real cache (diffusers' hook, or para-attn's Wan adapter) on the tiny A14B pipeline: a new
+    threshold in the same process takes effect, off really computes every step, and a step-distilled
+    schedule never caches. The record says what ran."""
+    if impl == "para-attn":
+        pytest.importorskip("para_attn", reason="para-attn is not installed (gpu-test extra)")
+    backend = Wan22Video(device="cpu", model=wan.model_id, fbcache=impl)
+    key = _png(tmp_path / "k.png", (64, 32))
+    backend.load()
+    runs = BlockRuns(backend.pipe)
     try:
-        for threshold in (0.05, 0.1):  # para-attn patches once: the first threshold stays
-            backend.render(_plan(), _plan().shots[0], _png(tmp_path / "k.png", (64, 32)), None,
-                           _knobs(fbcache=threshold), tmp_path / "c.mp4")
-        pipe = backend.pipe
-        assert calls == [("pipe", pipe, {"residual_diff_threshold": 0.05}),
-                         ("transformer", pipe.transformer_2, {"residual_diff_threshold": 0.05})]
-        assert [fn.__self__ for fn in compiled] == [pipe.transformer_2]
+        seen = {}
+        for label, threshold, steps in (("tight", 1e-9, 10), ("loose", 50.0, 10), ("off", None, 10),
+                                        ("loose again", 50.0, 10), ("distilled", 50.0, 4)):
+            backend.render(_plan(), _plan().shots[0], key, None, _knobs(fbcache=threshold, steps=steps),
+                           tmp_path / f"{label}.mp4")
+            seen[label] = (runs.take(), backend.last_accel["fbcache"])
+            assert _frame_count(tmp_path / f"{label}.mp4") == 9
+    finally:
+        runs.close()
+        backend.unload()
+    full = seen["off"][0]
+    assert full["transformer"] > 0 and full["transformer_2"] > 0  # 10 steps with CFG reach both experts
+    assert seen["tight"][0] == full  # nothing is similar enough at ~0: every step computes
+    loose = seen["loose"][0]
+    assert loose["transformer"] < full["transformer"] and loose["transformer_2"] < full["transformer_2"]
+    assert seen["loose again"][0] == loose  # after off, the cache comes back at the new call's threshold
+    assert seen["distilled"][0]["transformer_2"] > 0
+    assert seen["loose"][1] == {"impl": impl, "threshold": 50.0, "experts": 2, "note": "on"}
+    assert seen["off"][1]["impl"] is None and seen["off"][1]["note"] == "off in the preset"
+    assert seen["distilled"][1]["impl"] is None and "step-distilled" in seen["distilled"][1]["note"]
+
+
+def test_para_attn_patches_instances_not_the_pipeline_class(wan, tmp_path):
+    """para-attn's own apply_cache_on_pipe patches the pipeline class for the whole process; the
+    backend must not, so another pipeline of the same class stays untouched."""
+    pytest.importorskip("para_attn", reason="para-attn is not installed (gpu-test extra)")
+    assert para_attn_api() is not None
+    from diffusers import WanImageToVideoPipeline
+
+    backend = Wan22Video(device="cpu", model=wan.model_id, fbcache="para-attn")
+    try:
+        backend.render(_plan(), _plan().shots[0], _png(tmp_path / "k.png", (64, 32)), None,
+                       _knobs(fbcache=0.08, steps=10), tmp_path / "c.mp4")
+        assert backend.pipe.transformer._is_cached and backend.pipe.transformer_2._is_cached
+        assert not getattr(WanImageToVideoPipeline, "_is_cached", False)
+        assert not getattr(wan.pipe.transformer, "_is_cached", False)  # another loaded pipeline
     finally:
         backend.unload()
-        fbcache_api.cache_clear()
-    assert _frame_count(tmp_path / "c.mp4") == 9
+
+
+def test_wan_compiles_only_the_low_noise_expert_for_real(wan, tmp_path):
+    """A real torch.compile (inductor, on CPU) of transformer_2 with the cache hooks on; the clip
+    matches the eager render of the same knobs, and unload resets dynamo."""
+    import torch
+
+    knobs = _knobs(fbcache=0.08, steps=10)
+    key = _png(tmp_path / "k.png", (64, 32))
+    eager = Wan22Video(device="cpu", model=wan.model_id)
+    backend = Wan22Video(device="cpu", model=wan.model_id, compile_video=True)
+    try:
+        eager.load()
+        backend.load()
+        frames = {}
+        for name, b in (("eager", eager), ("compiled", backend)):
+            captured = {}
+            real_call = type(b.pipe).__call__
+
+            def spy(pipe, *a, _captured=captured, **kw):
+                out = real_call(pipe, *a, **kw)
+                _captured["frames"] = out.frames[0]
+                return out
+
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(type(b.pipe), "__call__", spy)
+                b.render(_plan(), _plan().shots[0], key, None, knobs, tmp_path / f"{name}.mp4")
+            frames[name] = captured["frames"]
+        pipe = backend.pipe
+        assert pipe.transformer_2._compiled_call_impl is not None  # nn.Module.compile() in place
+        assert pipe.transformer._compiled_call_impl is None
+        assert backend.last_accel["compiled"] == "transformer_2"
+        assert abs(frames["eager"] - frames["compiled"]).max() < 1e-3
+        assert torch._dynamo.utils.counters["stats"]["unique_graphs"] > 0
+    finally:
+        eager.unload()
+        resets = []
+        real_reset = torch._dynamo.reset
+        with pytest.MonkeyPatch.context() as mp:  # a spy: the real reset runs
+            mp.setattr(torch._dynamo, "reset", lambda: resets.append(1) or real_reset())
+            backend.unload()
+    assert resets == [1]  # the compiled expert's graphs are dropped with it
+    assert _frame_count(tmp_path / "compiled.mp4") == 9
 
 
 def test_wan_ti2v_5b_loads_from_its_folder_and_renders(wan_ti2v, tmp_path, caplog):
@@ -282,3 +374,18 @@ def test_acestep_writes_an_instrumental_wav_of_the_requested_length(acestep, tmp
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, ACE_SAMPLE_RATE)
         assert w.getnframes() == round(1.5 * ACE_SAMPLE_RATE)
     assert probe(out).sample_rate == ACE_SAMPLE_RATE and abs(probe(out).duration - 1.5) < 0.02
+
+
+def test_the_default_music_checkpoint_is_the_one_diffusers_loads_acestep_from():
+    """ACE-Step/Ace-Step1.5 is the original repository layout; AceStepPipeline.from_pretrained needs the
+    diffusers one, which is what diffusers' own AceStepPipeline example loads."""
+    _needs_stack()
+    import inspect
+
+    from diffusers.pipelines.ace_step import pipeline_ace_step
+
+    from reel.settings import Settings
+
+    default = AceStepMusic().model_id
+    assert default == Settings().model_music
+    assert f'"{default}"' in inspect.getsource(pipeline_ace_step)

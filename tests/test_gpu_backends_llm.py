@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from models import base
-from models.preview.heuristic_director import HeuristicDirector
+from models.preview.director import HeuristicDirector
 from models.gpu.llm_director import DirectorError, VllmDirector, plan_schema
 from models.preview.scripted_critic import ScriptedCritic, log_path
 from models.gpu.vlm_critic import VllmCritic
@@ -78,6 +78,7 @@ def test_openai_director_end_to_end(chat_server, good_plan):
     assert req["headers"]["Authorization"] == "Bearer sk-test"
     body = req["body"]
     assert body["model"] == "test-director" and body["seed"] == 3
+    assert body["chat_template_kwargs"] == {"enable_thinking": False}  # Qwen3.5 would think by default
     system, user = body["messages"]
     assert system == {"role": "system", "content": prompts.text("planner_system.md")}
     assert user["role"] == "user" and SENTENCE in user["content"] and "exactly 6 shots" in user["content"]
@@ -179,6 +180,7 @@ def test_openai_critic_sends_images_as_data_urls(chat_server, tmp_path):
     assert reply == '{"overall": 6, "issues": ["CHARACTER_DRIFT: hair"]}'
     body = server.requests[0]["body"]
     assert "response_format" not in body and body["model"] == "Qwen/Qwen3.5-35B-A3B"
+    assert body["chat_template_kwargs"] == {"enable_thinking": False}
     system, user = body["messages"]
     assert system == {"role": "system", "content": "You are a film critic."}
     assert user["content"][0] == {"type": "text", "text": "Shot 1, attempt 1.\nScore this clip."}
@@ -243,7 +245,36 @@ def test_vllm_request_objects():
     assert params.structured_outputs.json == schema
     assert params.temperature == 0.7 and params.max_tokens == 8192 and params.seed == 5
     assert build_sampling_params(None, 0.2, 1024).structured_outputs is None
-    assert engine_kwargs({"model": "m", "max_images": 4})["limit_mm_per_prompt"] == {"image": 4}
+    assert engine_kwargs({"model": "m", "max_images": 4})["limit_mm_per_prompt"] == {"image": 4, "video": 0}
+
+
+@pytest.mark.parametrize("choice, model, total_gib, expected", [
+    ("auto", "Qwen/Qwen3.5-35B-A3B", 79.2, "fp8"),        # H100 80 GB: bf16 would leave ~6 GiB for KV cache
+    ("auto", "Qwen/Qwen3.5-35B-A3B", 139.8, None),        # H200: bf16 fits with room
+    ("auto", "Qwen/Qwen3.5-35B-A3B-FP8", 79.2, None),     # already quantized: vLLM reads its config
+    ("auto", "Qwen/Qwen3.5-35B-A3B", None, None),         # no GPU seen: nothing to decide from
+    ("none", "Qwen/Qwen3.5-35B-A3B", 79.2, None),
+    ("bf16", "Qwen/Qwen3.5-35B-A3B", 79.2, None),          # the memory plan's word for "as stored"
+    (None, "Qwen/Qwen3.5-35B-A3B", 79.2, "fp8"),            # not said: the default
+    ("fp8", "Qwen/Qwen3.5-35B-A3B", 139.8, "fp8"),
+])
+def test_vllm_engine_quantization_follows_the_card(choice, model, total_gib, expected):
+    from models.gpu.vllm_worker import engine_kwargs
+
+    kwargs = engine_kwargs({"model": model, "quantization": choice}, total_gib)
+    assert kwargs.get("quantization") == expected
+
+
+def test_vllm_engines_for_director_and_critic():
+    """The director starts language-model-only; the critic reserves what one question sends."""
+    from models.gpu.vllm_worker import ROOT, engine_kwargs
+
+    assert (ROOT / "models" / "gpu" / "vllm_worker.py").is_file()  # the worker runs this checkout's code
+
+    director = engine_kwargs({"model": "Qwen/Qwen3.5-35B-A3B", "text_only": True}, 79.2)
+    assert director["language_model_only"] is True and director["limit_mm_per_prompt"] == {"image": 0, "video": 0}
+    critic = engine_kwargs({"model": "Qwen/Qwen3.5-35B-A3B", "max_images": VllmCritic().max_images}, 139.8)
+    assert critic["limit_mm_per_prompt"] == {"image": 7, "video": 0} and "language_model_only" not in critic
 
 
 # ---------------------------------------------------------------- vLLM: the worker process
@@ -350,7 +381,9 @@ def test_vllm_director_runs_one_worker_per_request(stand_in_vllm, good_plan):
     assert [c["event"] for c in calls] == ["init", "chat", "init", "chat"]  # the re-ask paid a second load
     init, chat = calls[0], calls[1]
     assert init["model"] == "Qwen/Qwen3.5-35B-A3B" and init["cuda_visible_devices"] == "1"
-    assert init["kwargs"]["max_model_len"] == 32768 and "limit_mm_per_prompt" not in init["kwargs"]
+    assert init["kwargs"]["max_model_len"] == 32768 and init["kwargs"]["language_model_only"] is True
+    assert init["kwargs"]["limit_mm_per_prompt"] == {"image": 0, "video": 0}
+    assert "quantization" not in init["kwargs"]  # no GPU in the worker: "auto" has nothing to go on
     assert chat["json_schema"] == plan_schema(6)
     assert chat["seed"] == 11 and chat["temperature"] == 0.7 and chat["max_tokens"] == 8192
     assert chat["chat_template_kwargs"] == {"enable_thinking": False}
@@ -377,12 +410,27 @@ def test_vllm_critic_keeps_one_worker_between_questions(stand_in_vllm, tmp_path)
     calls = read_log()
     assert [c["event"] for c in calls] == ["init", "chat", "chat"]
     assert len({c["pid"] for c in calls}) == 1
-    assert calls[0]["kwargs"]["limit_mm_per_prompt"] == {"image": 16}
+    assert calls[0]["kwargs"]["limit_mm_per_prompt"] == {"image": 7, "video": 0}  # 4 frames + 3 portraits
     msg = calls[1]["messages"]
     assert msg[0] == {"role": "system", "content": "SYSTEM"}
     assert [p["type"] for p in msg[1]["content"]] == ["text", "image_url", "image_url"]
     assert msg[1]["content"][1]["image_url"]["url"].startswith("data:image/png;base64,")
     assert calls[1]["json_schema"] is None and calls[1]["temperature"] == 0.2
+
+
+def test_vllm_critic_sends_at_most_what_it_reserved(stand_in_vllm, tmp_path, caplog):
+    set_replies, read_log = stand_in_vllm
+    set_replies('{"overall": 7}')
+    critic = VllmCritic(device="cuda:0", model="Qwen/Qwen3.5-35B-A3B")
+    images = [_png(tmp_path / f"i{i}.png", (i * 20, 9, 9)) for i in range(9)]  # 4 frames + 5 portraits
+    try:
+        with caplog.at_level("WARNING", logger="models.gpu.vlm_critic"):
+            critic.ask("SYSTEM", "Shot 0, attempt 1.\nScore.", images)
+    finally:
+        critic.unload()
+    sent = read_log()[1]["messages"][1]["content"][1:]
+    assert len(sent) == 7 and "first 7 of 9" in caplog.text
+    assert sent[0]["image_url"]["url"].endswith(base64.b64encode(images[0].read_bytes()).decode())
 
 
 def test_vllm_critic_restarts_a_worker_that_died(stand_in_vllm):

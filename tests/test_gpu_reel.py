@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from models.preview.heuristic_director import HeuristicDirector
+from models.preview.director import HeuristicDirector
 from reel.media import probe
 from tests.chat_server import ChatServer
 from tests.helpers import reel_cli
@@ -52,7 +52,11 @@ def test_full_reel_on_tiny_gpu_backends(tmp_path):
     makers = {a["stage"]: a["backend"] for a in manifest["artifacts"]}
     assert makers == {"plan": "openai", "master": "flux2", "keyframe": "flux2", "render": "wan22",
                       "critique": "openai", "music": "acestep", "voice": "kokoro", "mix": "ffmpeg"}
-    assert any(a["model_id"] == str(models / "wan") for a in manifest["artifacts"] if a["stage"] == "render")
+    renders = [a for a in manifest["artifacts"] if a["stage"] == "render"]
+    assert renders and all(a["model_id"] == str(models / "wan") for a in renders)
+    # What each render ran with: the smoke preset asks no First-Block Cache and nothing is compiled.
+    assert all(a["accel"] == {"fbcache": {"impl": None, "threshold": None, "experts": 0, "note": "off in the preset"},
+                              "compiled": None} for a in renders)
     info = probe(reel_dir / "reel.mp4")
     assert (info.width, info.height) == (256, 144) and info.audio_codec == "aac"
     assert abs(info.duration - 2 * 9 / 8) < 0.2

@@ -263,3 +263,60 @@ def test_end_frame_cross_fade(tmp_path, texture):
 def test_odd_size_is_rejected(tmp_path, texture):
     with pytest.raises(ValueError, match="even"):
         render(tmp_path, texture, knobs("Static camera.", size=(255, 144)))
+
+
+# --------------------------------------------------------------------------------------- what is drawn
+
+
+def _director_plan(prompt: str) -> Plan:
+    from models.preview.director import HeuristicDirector
+    return HeuristicDirector().plan(prompt)
+
+
+def test_named_props_are_drawn_and_the_insert_shows_its_thing(tmp_path):
+    """A tram is drawn as its pictogram (yellow) where the plan names it, and nowhere else."""
+    model = AnimaticImage()
+    tram_yellow = (224, 176, 40)
+    plan = _director_plan("a nurse walks home through an empty Glasgow street as the first tram passes at dawn")
+    insert = next(s for s in plan.shots if "insert" in s.shot_type.lower())
+    shares = {}
+    for shot in (plan.shots[0], insert):
+        out = tmp_path / f"kf{shot.index}.png"
+        model.keyframe(plan, shot, [], seed=1, size=(320, 180), out=out)
+        shares[shot.index] = share_near(rgb(out), tram_yellow, tol=20)
+    assert shares[insert.index] > 0.03 and shares[insert.index] > 2 * shares[plan.shots[0].index] > 0.002
+    plain = _director_plan("a nurse walks home through an empty Glasgow street at dawn")
+    out = tmp_path / "plain.png"
+    model.keyframe(plain, plain.shots[0], [], seed=1, size=(320, 180), out=out)
+    assert share_near(rgb(out), tram_yellow, tol=20) < 0.0005
+
+
+def test_weather_is_drawn(tmp_path):
+    """Fog veils the frame (less contrast); snow lies white on the ground; rain greys the sky."""
+    model = AnimaticImage()
+    frames = {}
+    for weather in ("", " in the fog", " in the snow", " in the rain"):
+        plan = _director_plan(f"a woman walks along a canal at noon{weather}")
+        out = tmp_path / f"w{len(weather)}.png"
+        model.keyframe(plan, plan.shots[0], [], seed=1, size=(320, 180), out=out)
+        frames[weather.split()[-1] if weather else "clear"] = rgb(out)
+    contrast = {k: float(luma(v[:120]).std()) for k, v in frames.items()}
+    saturation = {k: float((v[:100].max(axis=-1) - v[:100].min(axis=-1)).mean()) for k, v in frames.items()}
+    assert contrast["fog"] < 0.7 * contrast["clear"]
+    ground = {k: float(luma(v[130:160]).mean()) for k, v in frames.items()}  # the towpath, above the caption
+    assert ground["snow"] > ground["clear"] + 8
+    assert saturation["rain"] < 0.7 * saturation["clear"]
+
+
+@pytest.mark.parametrize("size", [(320, 180), (180, 320), (256, 256), (256, 320)])
+def test_frames_are_composed_for_their_aspect(tmp_path, size):
+    """In every aspect the lead stands inside the frame, feet above the caption, and the pier reaches them."""
+    plan = make_plan("a quiet harbour pier at noon")
+    out = tmp_path / "kf.png"
+    AnimaticImage().keyframe(plan, plan.shots[0], [], seed=1, size=size, out=out)
+    img = rgb(out)
+    strip = int(Image.open(out).info[CAPTION_KEY])
+    ys, xs = np.nonzero(np.all(np.abs(img - np.array(MUSTARD)) <= 14, axis=-1))
+    w, h = size
+    assert len(xs) > 20, "the lead is not in the frame"
+    assert 0.15 * w < xs.mean() < 0.85 * w and ys.max() < h - strip and ys.min() > 0.2 * h

@@ -18,30 +18,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-# Qwen-style chat template, reduced to what Flux2KleinPipeline renders: one user turn, then the
-# assistant header with an empty think block (the pipeline passes enable_thinking=False).
-CHAT_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
-    "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}{% endif %}"
-)
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
+from benchmarks.gpu_check import SPECIAL_TOKENS, byte_tokenizer as tiny_tokenizer  # one home: the GPU check uses it too
+
 VOCAB_SIZE = 256 + len(SPECIAL_TOKENS)
 TEXT_VOCAB = 264  # text encoders' embedding rows: the tokenizer's vocabulary, rounded up
-
-
-def tiny_tokenizer(chat_template: bool = False):
-    """A byte-level BPE without merges, wrapped as a transformers fast tokenizer (saves as tokenizer.json)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    tok = Tokenizer(models.BPE(vocab={ch: i for i, ch in enumerate(alphabet)}, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens(SPECIAL_TOKENS)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<|endoftext|>", eos_token="<|im_end|>",
-                                   model_max_length=4096, chat_template=CHAT_TEMPLATE if chat_template else None)
 
 
 def build_tiny_flux2(path: str | Path) -> Path:

@@ -8,9 +8,10 @@ Nothing heavy is imported at module level: `import models.gpu.accel` works witho
 from __future__ import annotations
 
 import gc
-import os
 from pathlib import Path
 
+from models import weights
+from reel.env import setdefaults
 from reel.errors import BackendUnavailable
 
 # Read by torch's allocator and the ROCm/CUDA libraries when they initialise, so they are set
@@ -29,18 +30,12 @@ ENV = {
 
 def apply_env() -> None:
     """Put the acceleration settings in the environment (keeping any already set)."""
-    for key, value in ENV.items():
-        os.environ.setdefault(key, value)
-
-
-def looks_local(model: str) -> bool:
-    """True when `model` names a folder rather than a hub id like "org/name"."""
-    return model.startswith(("/", ".", "~")) or model.count("/") != 1 or Path(model).expanduser().exists()
+    setdefaults(ENV)
 
 
 def check_model(model: str, what: str, setting: str) -> None:
     """Fail early, before torch is imported, when a local model folder does not exist."""
-    if looks_local(model) and not Path(model).expanduser().is_dir():
+    if weights.missing_folder(model):
         raise BackendUnavailable(f"the {what} model folder {model} does not exist; "
                                  f"set {setting} to a downloaded diffusers folder or a hub id")
 
@@ -56,14 +51,15 @@ def import_diffusers():
     return torch, diffusers
 
 
-def load_pipeline(class_name: str, model: str, device: str, what: str, setting: str):
+def load_pipeline(class_name: str, model: str, device: str, what: str, setting: str, offload: bool = False,
+                  fp8: bool = False):
     """`diffusers.<class_name>.from_pretrained(model)` on `device` (call apply_env() first): bf16 on
     an accelerator, fp32 on CPU (where bf16 kernels are slow or missing). A missing folder, file or
     weight becomes one BackendUnavailable line naming the model, its path and the setting to change."""
     check_model(model, what, setting)
     torch, diffusers = import_diffusers()
     dtype = torch.float32 if device.startswith("cpu") else torch.bfloat16
-    path = str(Path(model).expanduser()) if looks_local(model) else model
+    path = str(Path(model).expanduser()) if weights.is_local(model) else model
     try:
         # `dtype=`, not the deprecated `torch_dtype=` (diffusers 0.42).
         pipe = getattr(diffusers, class_name).from_pretrained(path, dtype=dtype)
@@ -72,6 +68,14 @@ def load_pipeline(class_name: str, model: str, device: str, what: str, setting: 
         raise BackendUnavailable(f"cannot load the {what} model {model} ({reason}); "
                                  f"set {setting} to a downloaded diffusers folder") from exc
     pipe.set_progress_bar_config(disable=True)
+    if fp8 and not device.startswith("cpu"):  # the memory plan's choice for this card (models/memory_plan.py)
+        for name in ("transformer", "transformer_2", "text_encoder"):
+            component = getattr(pipe, name, None)
+            if component is not None and hasattr(component, "enable_layerwise_casting"):
+                component.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
+    if offload and not device.startswith("cpu"):
+        pipe.enable_model_cpu_offload(device=device)  # one component on the GPU at a time
+        return pipe
     return pipe.to(device)
 
 
@@ -97,12 +101,16 @@ class PipelineBackend:
     device: str
     model_id: str
     pipe = None
+    offload = False  # set by the model host from the memory plan
+    fp8 = False
+
 
     def load(self) -> None:
         if self.pipe is not None:
             return
         apply_env()  # before torch is imported
-        self.pipe = load_pipeline(self.pipeline_class, self.model_id, self.device, self.role, self.setting)
+        self.pipe = load_pipeline(self.pipeline_class, self.model_id, self.device, self.role, self.setting,
+                                  offload=self.offload, fp8=self.fp8)
         self._loaded()
 
     def unload(self) -> None:

@@ -43,8 +43,8 @@ class AceStepMusic(accel.PipelineBackend):
     name = "acestep"
     pipeline_class, role, setting = "AceStepPipeline", "music", SETTING
 
-    def __init__(self, device: str = "cuda:0", model: str = "ACE-Step/Ace-Step1.5", steps: int = 8,
-                 guidance: float = 7.0, shift: float = 3.0):
+    def __init__(self, device: str = "cuda:0", model: str = "ACE-Step/acestep-v15-xl-turbo-diffusers",
+                 steps: int = 8, guidance: float = 7.0, shift: float = 3.0):
         self.device = device
         self.model_id = model
         self.steps = steps

@@ -15,13 +15,13 @@ import logging
 import re
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 from pydantic import ValidationError
 
+from models import weights
 from reel import prompts
 from reel.errors import BackendUnavailable, UserError
-from reel.schema import Plan
+from reel.schema import MAX_SHOTS, Plan
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,9 @@ PLANNER = "planner_system.md"
 TEMPERATURE = 0.7
 MAX_TOKENS = 8192  # six ~100-word prompts, three portraits and the rest fit in ~3k tokens
 HTTP_TIMEOUT_S = 600.0
+# Qwen3.5 thinks by default; a plan or a verdict needs no reasoning trace, which can eat the whole
+# token budget. vLLM and SGLang read this per request (servers that do not, ignore it).
+NO_THINKING = {"enable_thinking": False}
 
 
 class DirectorError(RuntimeError):
@@ -161,8 +164,8 @@ class ChatDirector:
         raise NotImplementedError
 
     def plan(self, prompt: str, n_shots: int = 6, seed: int = 0) -> Plan:
-        if not 1 <= n_shots <= 12:
-            raise UserError(f"n_shots must be 1-12, got {n_shots}")
+        if not 1 <= n_shots <= MAX_SHOTS:
+            raise UserError(f"n_shots must be 1-{MAX_SHOTS}, got {n_shots}")
         if not prompt.strip():
             raise UserError("the prompt is empty: describe the reel in one sentence")
         messages, schema = build_messages(prompt, n_shots), plan_schema(n_shots)
@@ -234,19 +237,13 @@ class OpenAIDirector(ChatDirector):
 
     def complete(self, messages: list[dict], schema: dict, seed: int) -> str:
         payload = {"model": self.served, "messages": messages, "temperature": self.temperature,
-                   "max_tokens": self.max_tokens, "seed": seed,
+                   "max_tokens": self.max_tokens, "seed": seed, "chat_template_kwargs": NO_THINKING,
                    "response_format": {"type": "json_schema",
                                        "json_schema": {"name": "plan", "schema": schema, "strict": True}}}
         return chat_completion(self.base_url, self.api_key, payload, self.timeout)
 
 
 # ---------------------------------------------------------------- vLLM offline, in a child process
-
-
-def local_model_missing(model: str) -> bool:
-    """True for a model given as a filesystem path that does not exist (a hub id is left to vLLM)."""
-    looks_local = model.startswith(("/", "./", "../", "~")) or Path(model).expanduser().exists()
-    return looks_local and not Path(model).expanduser().exists()
 
 
 def vllm_unavailable(what: str, model: str, setting: str, error: str) -> BackendUnavailable:
@@ -262,6 +259,7 @@ class VllmDirector(ChatDirector):
 
     name = "vllm"
     heavy = True
+    engine_options: dict = {}  # the memory plan's vLLM knobs, set by the model host
 
     def __init__(self, device: str = "cuda:0", model: str = "Qwen/Qwen3.5-35B-A3B", max_model_len: int = 32768):
         super().__init__()
@@ -269,17 +267,19 @@ class VllmDirector(ChatDirector):
         self.model_id = model
 
     def load(self) -> None:
-        if local_model_missing(self.model):
+        if weights.missing_folder(self.model):
             raise BackendUnavailable(f"no director model at {self.model}; set REEL_MODEL_DIRECTOR to the model folder")
 
     def complete(self, messages: list[dict], schema: dict, seed: int) -> str:
         from models.gpu import vllm_worker
 
         self.load()
-        request = {"messages": messages, "chat_template_kwargs": {"enable_thinking": False},
+        request = {"messages": messages, "chat_template_kwargs": NO_THINKING,
                    "sampling": {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": seed,
                                 "json_schema": schema}}
-        engine = {"model": self.model, "max_model_len": self.max_model_len}
+        # Language-model-only: the plan is text in, text out, so the vision tower is never loaded.
+        # The memory plan's engine options (quantization, utilization, ...) win over the worker's defaults.
+        engine = {"model": self.model, "max_model_len": self.max_model_len, "text_only": True, **self.engine_options}
         try:
             return vllm_worker.run_once(engine, request, self.device)
         except vllm_worker.WorkerError as exc:

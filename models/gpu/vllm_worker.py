@@ -25,7 +25,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: models/gpu/ -> repo root
 LOAD_TIMEOUT_S = 1800.0  # a 35B checkpoint: weights from disk, then torch.compile and CUDA graphs
 REQUEST_TIMEOUT_S = 900.0
 
@@ -43,19 +43,60 @@ def build_sampling_params(schema: dict | None, temperature: float, max_tokens: i
     return SamplingParams(temperature=temperature, max_tokens=max_tokens, seed=seed, structured_outputs=structured)
 
 
-def engine_kwargs(engine: dict) -> dict:
-    """LLM(...) keyword arguments from the engine options the parent sends."""
+# Under this much GPU memory Qwen3.5-35B-A3B runs in FP8 (vLLM's recipe for one card): in bf16 its
+# ~65 GiB of weights leave an 80 GB card ~6 GiB for KV cache and activations.
+FP8_BELOW_GIB = 100.0
+# A model id that names its own quantization carries it in its config; vLLM reads it from there.
+PREQUANTIZED = ("fp8", "awq", "gptq", "nvfp4", "int4", "int8", "bnb", "gguf")
+
+
+def quantization_for(choice: str | None, model: str, gpu_total_gib: float | None) -> str | None:
+    """vLLM's `quantization` for the engine's "quantization": "auto" or absent (the default: FP8 on
+    cards under FP8_BELOW_GIB, unless the checkpoint is quantized already), "bf16"/"none" (as
+    stored), or a vLLM method name such as "fp8". The model host may set it from the memory plan."""
+    choice = (choice or "auto").lower()
+    if choice in ("none", "bf16", "off"):
+        return None
+    if choice != "auto":
+        return choice
+    if any(tag in model.lower() for tag in PREQUANTIZED) or gpu_total_gib is None:
+        return None
+    return "fp8" if gpu_total_gib < FP8_BELOW_GIB else None
+
+
+def gpu_total_gib() -> float | None:
+    """The visible GPU's memory (the worker sees one: CUDA_VISIBLE_DEVICES), or None without one."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    return torch.cuda.get_device_properties(0).total_memory / 2**30
+
+
+def engine_kwargs(engine: dict, total_gib: float | None = None) -> dict:
+    """LLM(...) keyword arguments from the engine options the parent sends. `text_only` starts the
+    model language-model-only (no vision tower, no multimodal profiling: the director); otherwise
+    `max_images` sizes what the profiler reserves for images (the critic: what one question sends)."""
     kwargs = {"model": engine["model"], "max_model_len": int(engine.get("max_model_len", 32768)),
               "gpu_memory_utilization": float(engine.get("gpu_memory_utilization", 0.9))}
-    if engine.get("max_images") is not None:  # a vision checkpoint: reserve room for this many images
-        kwargs["limit_mm_per_prompt"] = {"image": int(engine["max_images"])}
+    quantization = quantization_for(engine.get("quantization", "auto"), engine["model"], total_gib)
+    if quantization:
+        kwargs["quantization"] = quantization
+    if engine.get("text_only"):
+        kwargs["language_model_only"] = True
+        kwargs["limit_mm_per_prompt"] = {"image": 0, "video": 0}
+    elif engine.get("max_images") is not None:  # a vision checkpoint: reserve room for this many images
+        kwargs["limit_mm_per_prompt"] = {"image": int(engine["max_images"]), "video": 0}
+    if engine.get("max_num_seqs"):  # from the memory plan (models/memory_plan.py)
+        kwargs["max_num_seqs"] = int(engine["max_num_seqs"])
     return kwargs
 
 
 def build_llm(engine: dict):
     from vllm import LLM
 
-    return LLM(**engine_kwargs(engine))
+    total = gpu_total_gib() if (engine.get("quantization") or "auto") == "auto" else None  # only "auto" asks
+    return LLM(**engine_kwargs(engine, total))
 
 
 def generate(llm, request: dict) -> str:
@@ -158,6 +199,39 @@ def _tail(path: Path, lines: int = 8) -> str:
         return ""
 
 
+def run_group(cmd: list[str], timeout: float, **popen) -> int:
+    """Run `cmd` in its own session; on timeout end its whole process group (vLLM's EngineCore
+    children included, which would otherwise keep the GPU memory) and raise TimeoutExpired."""
+    proc = subprocess.Popen(cmd, start_new_session=True, **popen)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        raise
+    except BaseException:  # interrupted (Ctrl-C, a cancelled task): leave nothing behind either
+        kill_group(proc)
+        raise
+
+
+def kill_group(proc: subprocess.Popen, grace: float = 15.0) -> None:
+    """SIGTERM the process group of `proc`, SIGKILL what is left after `grace` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        if sig == signal.SIGTERM:  # the leader is gone; its children may not be
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        break
+
+
 def run_once(engine: dict, request: dict, device: str = "cuda:0", timeout: float = LOAD_TIMEOUT_S) -> str:
     """One request in a fresh worker (file mode); the worker exits, so its GPU memory is free on return."""
     with tempfile.TemporaryDirectory(prefix="reel-vllm-") as tmp:
@@ -165,8 +239,8 @@ def run_once(engine: dict, request: dict, device: str = "cuda:0", timeout: float
         req.write_text(json.dumps({**request, "engine": engine}), encoding="utf-8")
         with open(log, "w", encoding="utf-8") as out:
             try:
-                subprocess.run([sys.executable, "-m", "models.gpu.vllm_worker", str(req), str(reply)], cwd=ROOT,
-                               env=worker_env(device), stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
+                run_group([sys.executable, "-m", "models.gpu.vllm_worker", str(req), str(reply)], timeout, cwd=ROOT,
+                          env=worker_env(device), stdout=out, stderr=subprocess.STDOUT)
             except subprocess.TimeoutExpired as exc:
                 raise WorkerError("failed", f"the vLLM worker did not finish within {timeout:.0f} s") from exc
         if not reply.exists():

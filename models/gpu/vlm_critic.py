@@ -9,15 +9,22 @@ By default the critic is the director's checkpoint (Settings.model_for("critic")
 from __future__ import annotations
 
 import base64
+import logging
 import mimetypes
 from pathlib import Path
 
-from models.gpu.llm_director import HTTP_TIMEOUT_S, chat_completion, local_model_missing, strip_reasoning, vllm_unavailable
+from models import weights
+from models.gpu.llm_director import HTTP_TIMEOUT_S, NO_THINKING, chat_completion, strip_reasoning, vllm_unavailable
 from reel.errors import BackendUnavailable, UserError
 
 TEMPERATURE = 0.2  # a judge should be steady: the same clip asked twice should score alike
 MAX_TOKENS = 1024
-MAX_IMAGES = 16
+# What one question sends: four frames of the clip and the portraits of the characters in the shot
+# (the planner writes at most three). vLLM's profiler reserves memory for this many images.
+FRAMES, MAX_PORTRAITS = 4, 3
+MAX_IMAGES = FRAMES + MAX_PORTRAITS
+
+log = logging.getLogger(__name__)
 
 
 def image_part(path: Path) -> dict:
@@ -58,7 +65,8 @@ class OpenAICritic:
 
     def ask(self, system: str, prompt: str, images: list[Path]) -> str:
         payload = {"model": self.served, "messages": critic_messages(system, prompt, images),
-                   "temperature": TEMPERATURE, "max_tokens": MAX_TOKENS, "seed": 0}
+                   "temperature": TEMPERATURE, "max_tokens": MAX_TOKENS, "seed": 0,
+                   "chat_template_kwargs": NO_THINKING}
         return strip_reasoning(chat_completion(self.base_url, self.api_key, payload, self.timeout))
 
 
@@ -72,6 +80,7 @@ class VllmCritic:
 
     name = "vllm"
     heavy = True
+    engine_options: dict = {}  # the memory plan's vLLM knobs, set by the model host
 
     def __init__(self, device: str = "cuda:0", model: str = "Qwen/Qwen3.5-35B-A3B", max_images: int = MAX_IMAGES,
                  max_model_len: int = 32768):
@@ -84,11 +93,11 @@ class VllmCritic:
 
         if self._worker is not None and self._worker.running:
             return
-        if local_model_missing(self.model):
+        if weights.missing_folder(self.model):
             raise BackendUnavailable(f"no critic model at {self.model}; set REEL_MODEL_CRITIC "
                                      "(empty: the director's REEL_MODEL_DIRECTOR) to the model folder")
         worker = vllm_worker.WorkerProcess({"model": self.model, "max_model_len": self.max_model_len,
-                                            "max_images": self.max_images}, self.device)
+                                            "max_images": self.max_images, **self.engine_options}, self.device)
         try:
             worker.start()
         except vllm_worker.WorkerError as exc:
@@ -103,11 +112,13 @@ class VllmCritic:
             worker.stop()
 
     def ask(self, system: str, prompt: str, images: list[Path]) -> str:
-        if len(images) > self.max_images:
-            raise UserError(f"the vLLM critic takes at most {self.max_images} images per question, got {len(images)}")
+        if len(images) > self.max_images:  # frames come first: what is dropped is the extra portraits
+            log.warning("the vLLM critic was started for %d images per question; sending the first %d of %d",
+                        self.max_images, self.max_images, len(images))
+            images = images[:self.max_images]
         if self._worker is None or not self._worker.running:
             self.load()  # also restarts a worker that died since the last question
         request = {"messages": critic_messages(system, prompt, images),
-                   "chat_template_kwargs": {"enable_thinking": False},
+                   "chat_template_kwargs": NO_THINKING,
                    "sampling": {"temperature": TEMPERATURE, "max_tokens": MAX_TOKENS, "seed": 0}}
         return strip_reasoning(self._worker.chat(request))

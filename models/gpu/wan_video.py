@@ -2,36 +2,25 @@
 
 Every knob of an attempt comes from its RenderKnobs (prompt, negative prompt, frames, steps,
 flow_shift, CFG per expert, FBCache threshold, seed), never from the environment, so a retry
-strategy changes exactly what it names. Accelerations from the seed project: ParaAttention's
-First-Block Cache on both experts (optional: skipped with one warning when para-attn is not
-installed) and selective torch.compile of the low-noise expert (REEL_COMPILE_VIDEO).
+strategy changes exactly what it names. Accelerations from the seed project: First-Block Cache on
+both experts at each call's threshold (models/gpu/fbcache.py: diffusers' own hook by default,
+ParaAttention's with REEL_FBCACHE=para-attn) and selective torch.compile of the low-noise expert
+(REEL_COMPILE_VIDEO). `last_accel` says what the last render ran with, for its record.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from pathlib import Path
 
 from models.gpu import accel
+from models.gpu.fbcache import FirstBlockCache, check_impl
 from models.gpu.encode import write_mp4
 from reel.schema import Plan, RenderKnobs, Shot
 
 log = logging.getLogger(__name__)
 
 SETTING = "REEL_MODEL_VIDEO"
-
-
-@functools.cache
-def fbcache_api():
-    """ParaAttention's (apply_cache_on_pipe, apply_cache_on_transformer), or None (warned once)."""
-    try:
-        from para_attn.first_block_cache.diffusers_adapters import apply_cache_on_pipe, apply_cache_on_transformer
-    except ImportError as exc:
-        log.warning("para-attn is not installed (%s): rendering without First-Block Cache (about 2x slower, "
-                    "same picture); `pip install para-attn` with pip <= 26.2 enables it", exc)
-        return None
-    return apply_cache_on_pipe, apply_cache_on_transformer
 
 
 def frames_to_render(frames: int, temporal: int = 4) -> int:
@@ -68,20 +57,27 @@ class Wan22Video(accel.PipelineBackend):
     pipeline_class, role, setting = "WanImageToVideoPipeline", "video", SETTING
 
     def __init__(self, device: str = "cuda:0", model: str = "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
-                 compile_video: bool = False):
+                 compile_video: bool = False, fbcache: str = "diffusers"):
         self.device = device
         self.model_id = model
         self.compile_video = compile_video
+        self.fbcache_impl = check_impl(fbcache)  # a wrong REEL_FBCACHE fails before anything loads
         self.pipe = None
         self._scheduler_config: dict = {}
-        self._fbcache: float | None = None  # threshold applied to this pipeline (para-attn patches once)
+        self._cache: FirstBlockCache | None = None  # the loaded pipeline's cache state
         self._compiled = False
+        self.last_accel: dict = {}  # what the last render ran with (cache, compile), for its record
 
     def _loaded(self) -> None:
         self._scheduler_config = dict(self.pipe.scheduler.config)
+        self._cache = FirstBlockCache(self.fbcache_impl)
 
     def _unloaded(self) -> None:
-        self._fbcache, self._compiled = None, False
+        if self._compiled:  # dynamo's caches hold the compiled expert's graphs (and its weights) alive
+            import torch
+
+            torch._dynamo.reset()
+        self._cache, self._compiled = None, False
 
     def render(self, plan: Plan, shot: Shot, keyframe: Path, end_frame: Path | None,
                knobs: RenderKnobs, out: Path) -> None:
@@ -90,10 +86,6 @@ class Wan22Video(accel.PipelineBackend):
         self.load()
         pipe = self.pipe
         self._set_flow_shift(knobs.flow_shift)
-        if knobs.fbcache:
-            self._apply_fbcache(knobs.fbcache)
-        if self.compile_video:
-            self._compile()  # after the cache: the compiled graph must see the cached forward
         two_experts = pipe.config.boundary_ratio is not None
         first_last = not pipe.config.expand_timesteps  # TI2V-5B conditions on the first frame only
         grid = pipe.vae_scale_factor_spatial * self._expert().config.patch_size[1]
@@ -107,13 +99,18 @@ class Wan22Video(accel.PipelineBackend):
             else:
                 log.warning("%s conditions on the first frame only; end frame %s ignored", self.model_id,
                             end_frame.name)
-        frames = pipe(
-            image=_fit(keyframe, w, h), prompt=knobs.prompt, negative_prompt=knobs.negative_prompt,
-            height=h, width=w, num_frames=frames_to_render(knobs.frames, pipe.vae_scale_factor_temporal),
-            num_inference_steps=knobs.steps, guidance_scale=knobs.guidance,
-            generator=torch.Generator("cpu").manual_seed(knobs.seed),  # same noise on every device
-            output_type="np", **extra,
-        ).frames[0][: knobs.frames]
+        # The cache's hooks go on before the compile, so the compiled graph sees the cached forward.
+        with self._cache.during(pipe, knobs.fbcache, knobs.steps, cfg=knobs.guidance > 1) as cache_ran:
+            if self.compile_video:
+                self._compile()
+            frames = pipe(
+                image=_fit(keyframe, w, h), prompt=knobs.prompt, negative_prompt=knobs.negative_prompt,
+                height=h, width=w, num_frames=frames_to_render(knobs.frames, pipe.vae_scale_factor_temporal),
+                num_inference_steps=knobs.steps, guidance_scale=knobs.guidance,
+                generator=torch.Generator("cpu").manual_seed(knobs.seed),  # same noise on every device
+                output_type="np", **extra,
+            ).frames[0][: knobs.frames]
+        self.last_accel = {"fbcache": cache_ran, "compiled": self._compiled_name()}
         if (w, h) != (knobs.width, knobs.height):
             frames = _resized(frames, knobs.width, knobs.height)
         write_mp4(frames, knobs.width, knobs.height, knobs.fps, out)
@@ -131,31 +128,22 @@ class Wan22Video(accel.PipelineBackend):
             return
         self.pipe.scheduler = type(self.pipe.scheduler).from_config(cfg, **{key: shift})
 
-    def _apply_fbcache(self, threshold: float) -> None:
-        """First-Block Cache on both experts: apply_cache_on_pipe caches only `transformer`."""
-        if self._fbcache is not None:
-            if threshold != self._fbcache:
-                log.info("FBCache stays at %s on this pipeline (para-attn patches once); %s asked",
-                         self._fbcache, threshold)
-            return
-        api = fbcache_api()
-        if api is None:
-            return
-        apply_cache_on_pipe, apply_cache_on_transformer = api
-        apply_cache_on_pipe(self.pipe, residual_diff_threshold=threshold)
-        if self.pipe.transformer_2 is not None:
-            apply_cache_on_transformer(self.pipe.transformer_2, residual_diff_threshold=threshold)
-        self._fbcache = threshold
-
     def _compile(self) -> None:
         """torch.compile of the low-noise expert only (the seed's measured 1.2x; compiling both
         costs twice the warm-up for little more). Default mode: max-autotune/fullgraph crash on
         Wan2.2 (diffusers#12728). In place, so the pipeline and para-attn see the same module."""
         if self._compiled:
             return
-        target = self.pipe.transformer_2 if self.pipe.transformer_2 is not None else self.pipe.transformer
-        target.compile()
+        self._compile_target().compile()
         self._compiled = True
+
+    def _compile_target(self):
+        return self.pipe.transformer_2 if self.pipe.transformer_2 is not None else self.pipe.transformer
+
+    def _compiled_name(self) -> str | None:
+        if not self._compiled:
+            return None
+        return "transformer_2" if self.pipe.transformer_2 is not None else "transformer"
 
 
 def _fit(path: Path, w: int, h: int):

@@ -1,0 +1,78 @@
+"""The offline director backend: plans a reel from one sentence with rules and tables, no model.
+
+It follows the same rules as the LLM director (prompts/planner_system.md) so the rest of the
+pipeline can run and be tested anywhere: the plan is a pure function of (prompt, n_shots, seed).
+"""
+
+from __future__ import annotations
+
+from reel import prompts
+from reel.errors import UserError
+from reel.schema import MAX_SHOTS, Plan
+
+from .cast import Character, build_characters, find_cast
+from .lexicon import read_prompt
+from .narration import logline, music_style, narration
+from .places import detect_locale
+from .setting import detect_place, detect_things, detect_weather, lead_action, time_of_day
+from .shots import Scene, make_shot, shot_slots, things_for_shots
+from .text import CAST, RULES, rng_for
+
+
+class HeuristicDirector:
+    """Director backend that needs no model: rules and tables, deterministic per (prompt, n_shots, seed)."""
+
+    name = "heuristic"
+    data_files = ("director_rules.json", "characters.json", "locales.json", "narration.json", "camera_verbs.json",
+                  "director_lexicon.json")
+    model_id = "heuristic-director-v1"
+
+    def load(self) -> None:
+        """Nothing to load (the gazetteer loads on the first prompt that needs it)."""
+
+    def unload(self) -> None:
+        """Nothing to free."""
+
+    def plan(self, prompt: str, n_shots: int = 6, seed: int = 0) -> Plan:
+        if not isinstance(n_shots, int) or not 1 <= n_shots <= MAX_SHOTS:
+            raise UserError(f"n_shots must be a whole number from 1 to {MAX_SHOTS}, got {n_shots!r}")
+        prompt = " ".join(prompt.split())
+        if not prompt:
+            raise UserError("the prompt is empty: describe the reel in one sentence")
+        reading = read_prompt(prompt)
+        text = reading.text
+        locale = detect_locale(prompt)
+        lang = locale.lang if locale.match or not reading.vo_lang else reading.vo_lang
+        people = build_characters(text, seed, lang)
+        mentions = find_cast(text)
+        action = lead_action(text, mentions[0].end) if mentions else None
+        things = detect_things(text + (" " + action.text if action else ""))
+        weather = detect_weather(text)
+        place = detect_place(text, detect_locale(text) if reading.language else locale)  # the gloss says "in Tokyo"
+        scene = Scene(text, seed, people, place, time_of_day(text, weather), weather, _story_object(things, people),
+                      things, action)
+        slots = shot_slots(n_shots, len(people))
+        extra = things_for_shots(scene, slots)
+        shots, previous = [], None
+        for i, slot in enumerate(slots):
+            shot, previous = make_shot(i, slot, scene, previous, extra.get(i, []))
+            shots.append(shot)
+        return Plan(
+            characters={p.key: p.portrait for p in people},
+            story_logline=logline(scene, rng_for(prompt, seed, "logline")),
+            shots=shots,
+            music_style=music_style(text, scene.time, lang, rng_for(prompt, seed, "music")),
+            vo_script_per_shot=narration(slots, people, scene.time, lang, rng_for(prompt, seed, "narration")),
+            vo_lang=lang,
+        )
+
+
+def _story_object(things: list[str], people: list[Character]) -> str | None:
+    """What the insert shot is about: the first thing held that the prompt names, else the first thing it
+    names, else the lead's own tool (a violinist's violin); None leaves the insert to the setting."""
+    objects = prompts.table(RULES)["objects"]
+    held = [t for t in things if objects[t]["kind"] == "held"]
+    if held or things:
+        return (held or things)[0]
+    roles = prompts.table(CAST)["roles"]
+    return next((roles[p.role]["object"] for p in people if p.role in roles and "object" in roles[p.role]), None)

@@ -1,0 +1,163 @@
+"""The setting a prompt asks for: place phrase, time of day, weather, the things it names, the lead's action.
+
+Every word list lives in prompts/director_rules.json; what the prompt says outright wins over a
+default ("at dawn" beats the "night" of "night-shift", "snow falls" beats golden hour).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from reel import prompts
+
+from .places import Locale
+from .text import RULES, TOKEN, Match, find_phrases, first_phrase, fold
+
+ARTICLES = {"a", "an", "the", "this", "that", "its", "their", "her", "his"}
+
+
+def _rules() -> dict:
+    return prompts.table(RULES)
+
+
+def _is_modifier(text: str, hit: Match) -> bool:
+    """'night-shift', 'night shift': the time word names a kind of thing, not the hour."""
+    after = text[hit.end:]
+    nxt = re.match(r"[\s-]*([\w]+)", after)
+    return after.startswith("-") or bool(nxt and fold(nxt.group(1)) in _rules()["time_compounds"])
+
+
+def time_of_day(text: str, weather: str | None = None) -> str:
+    """The first time-of-day word in the text; hints (neon, moonlit) only when there is none; then the weather's default."""
+    rules = _rules()
+    words = {k: name for name, t in rules["times"].items() for k in t["keywords"]}
+    hits = [h for h in find_phrases(text, words) if not _is_modifier(text, h)]
+    if hits:
+        return words[hits[0].key]
+    hints = {k: name for name, ks in rules["time_hints"].items() for k in ks}
+    hit = first_phrase(text, hints)
+    if hit:
+        return hints[hit.key]
+    return rules["default_time_by_weather"].get(weather or "", rules["default_time"])
+
+
+def _modifiers(prefix: str, adjectives: set[str]) -> tuple[list[str], str | None]:
+    """Capitalised words (a proper name like 'Pacific Heights') and one listed adjective just before a noun."""
+    tokens = list(TOKEN.finditer(prefix))
+    proper: list[str] = []
+    adjective = None
+    end = len(prefix)
+    for tok in reversed(tokens):
+        if prefix[tok.end():end].strip():  # punctuation between: the phrase ended
+            break
+        word = tok.group()
+        if word[0].isupper() and fold(word) not in ARTICLES and len(proper) < 3 and adjective is None:
+            proper.insert(0, word)
+        elif fold(word) in adjectives:
+            adjective = word.lower()
+            break
+        else:
+            break
+        end = tok.start()
+    return proper, adjective
+
+
+def proper_case(name: str) -> str:
+    """'tokyo' and 'TOKYO' read 'Tokyo': shot prompts never shout."""
+    return name.title() if name.islower() or name.isupper() else name
+
+
+def detect_place(text: str, locale: Locale) -> str:
+    """The setting phrase used after 'the' in shots: '[adjective] [Proper or City] noun'."""
+    rules = _rules()
+    hits = find_phrases(text, rules["places"], plural=True)
+    hit = next((h for h in hits if _after_preposition(text, h)), hits[0] if hits else None)
+    city = locale.city
+    if hit is None:
+        adjective, noun = rules["default_place"].split(" ", 1)
+        return " ".join(w for w in (adjective, city, noun) if w)
+    noun = rules["places"][hit.key]
+    proper, adjective = _modifiers(text[:hit.start], {fold(a) for a in rules["place_adjectives"]})
+    if proper and hit.text[0].isupper():  # part of a proper name: "Hyde Park", "Golden Gate Bridge"
+        noun = proper_case(hit.text)
+    if proper and locale.match and fold(" ".join(proper)) == fold(locale.match.text):
+        proper = []  # "Rotterdam bridges": the city, said in English below
+    middle = " ".join(proper_case(w) for w in proper) if proper else city
+    return " ".join(w for w in (adjective, middle, noun) if w)
+
+
+def _after_preposition(text: str, hit: Match) -> bool:
+    """'on a windy pier', 'in the harbour': a place word led by a preposition (within three words)
+    is where the reel is; 'watches boats' names a thing, 'street vendor' a trade."""
+    before = [fold(t.group()) for t in TOKEN.finditer(text[:hit.start])][-3:]
+    return any(w in _rules()["place_prepositions"] for w in before)
+
+
+def detect_weather(text: str) -> str | None:
+    """The first weather word that is weather, not clothing ('a rain jacket')."""
+    rules = _rules()
+    words = {k: name for name, w in rules["weather"].items() for k in w["keywords"]}
+    for hit in find_phrases(text, words):
+        nxt = re.match(r"[\s-]*([\w]+)", text[hit.end:])
+        if not (nxt and fold(nxt.group(1)) in rules["weather_compounds"]):
+            return words[hit.key]
+    return None
+
+
+def detect_things(text: str) -> list[str]:
+    """Every object and creature the prompt names, in order of mention, each once."""
+    objects = _rules()["objects"]
+    words = {k: name for name, o in objects.items() for k in o["keywords"]}
+    found: list[str] = []
+    for hit in find_phrases(text, words):
+        if words[hit.key] not in found:
+            found.append(words[hit.key])
+    return found
+
+
+@dataclass(frozen=True)
+class Action:
+    text: str  # "mends {pos} nets", "rides a bicycle across Rotterdam bridges"
+    verb: str  # as written: "mends", "cycles"
+
+
+def lead_action(text: str, after: int) -> Action | None:
+    """The verb phrase that follows the lead's mention: 'mends his nets', 'cycles across Rotterdam bridges'.
+
+    It runs from the first verb-like word to a clause break or a preposition that starts the
+    setting ('in', 'at', 'while'), keeps one directional phrase ('across Rotterdam bridges'), turns
+    possessives into the actor's pronoun and a verb the table knows into its phrase (cycles -> rides
+    a bicycle)."""
+    table = _rules()["action_words"]
+    tokens = [t for t in TOKEN.finditer(text) if t.start() >= after]
+    words: list[str] = []
+    verb = None
+    for k, tok in enumerate(tokens):
+        gap = text[tokens[k - 1].end():tok.start()] if k else text[after:tok.start()]
+        word = tok.group()
+        low = fold(word)
+        if verb is None:
+            if k > 1 or gap.strip(" ,"):
+                return None
+            if low in table["skip"] or low.endswith("ly"):
+                continue
+            if not word.islower() or not (low in table["verbs"] or _third_person(low, table)):
+                return None
+            verb = word
+            words.append(table["verbs"].get(low, word))
+            continue
+        if re.search(r"[,;:.!?]", gap) or low in table["stops"] or len(words) >= table["max_words"]:
+            break
+        if low in table["directions"] and any(fold(w) in table["directions"] for w in words[1:]):
+            break
+        words.append(table["possessives"].get(low, word))
+    if verb is None:
+        return None
+    return Action(" ".join(words), verb)
+
+
+def _third_person(word: str, table: dict) -> bool:
+    """'mends', 'carries', 'watches': a present-tense verb after a singular subject."""
+    return (word.endswith("s") and not word.endswith("ss") and not word.endswith("us") and len(word) > 3
+            and word not in table["not_verbs"])

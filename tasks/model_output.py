@@ -1,0 +1,30 @@
+"""The shape every model stage shares: take the role's model on the GPU, let it write one file,
+store that file in the reel and fill the stage record. One place, so the five model stages
+(masters, keyframes, render, music, voice) hold only what differs."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, Iterator
+
+from models import host
+from reel.records import StageRecord
+from reel.store import ArtifactStore
+
+
+@contextlib.contextmanager
+def model_output(store: ArtifactStore, record: StageRecord, role: str, backend: str, dest: str,
+                 **meta: Any) -> Iterator[tuple[Any, Path]]:
+    """Yield (model, scratch path to write); when the body returns, the file is stored at `dest`
+    (relative to the reel) and the record gets the artifact, the backend, `meta` and the GPU window.
+    The body may add to `record.meta` (e.g. a measured duration)."""
+    out = store.scratch() / Path(dest).name
+    try:
+        with host.use(role, backend) as (model, held):
+            yield model, out
+        record.artifacts["main"] = store.put_file(dest, out)
+        record.backend, record.model_id = model.name, model.model_id
+        record.meta = {**meta, **record.meta, "gpu_window": held.window}
+    finally:
+        out.unlink(missing_ok=True)

@@ -1,0 +1,243 @@
+"""The reel shows what was asked: fidelity tables for the offline director and the animatic painter.
+
+Each row is a prompt and what its plan (or its frames' scene description) must contain. The tests
+print the pass count per field and fail under a stated bar, so a regression in one field shows
+as a number, not a single red row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+
+from models.preview.director import HeuristicDirector
+from models.preview.director.places import find_places
+from models.preview.director.setting import detect_weather, time_of_day
+from models.preview.painter import describe
+from reel.errors import UserError
+from reel.schema import Plan
+
+# prompt, then what the plan must contain: lang (vo_lang), place (setting noun in a shot prompt),
+# city (English name in a shot prompt), time, weather, things (each word in some shot prompt),
+# action (words of the lead's action in a shot prompt), who (a role in the portraits).
+DIRECTOR_TABLE = [
+    ("an old fisherman mends his nets on a windy pier in Lisbon at dawn while gulls circle",
+     dict(lang="p", place="pier", city="Lisbon", time="dawn", weather="wind", things=["net", "gull"], action="mends",
+          who="fisherman")),
+    ("a courier cycles across Rotterdam bridges in the rain",
+     dict(lang="a", place="bridge", city="Rotterdam", weather="rain", things=["bicycle"], action="bicycle",
+          who="courier")),
+    ("a night-shift nurse walks home through an empty Glasgow street as the first tram passes at dawn",
+     dict(lang="b", place="street", city="Glasgow", time="dawn", things=["tram"], action="walks home", who="nurse")),
+    ("a street vendor sells noodles in a Seoul market at midnight",
+     dict(lang="a", place="market", city="Seoul", time="midnight", things=["bowl"], action="sells", who="vendor")),
+    ("a girl flies a red kite on a Nairobi hill in the wind",
+     dict(lang="a", city="Nairobi", weather="wind", things=["kite"], action="flies", who="girl")),
+    ("a jazz trumpeter plays on a New Orleans rooftop at sunset",
+     dict(lang="a", place="rooftop", city="New Orleans", time="sunset", things=["trumpet"], action="plays")),
+    ("a baker pulls fresh bread from the oven in a Paris kitchen at dawn",
+     dict(lang="f", place="kitchen", city="Paris", time="dawn", things=["bread"], action="pulls", who="baker")),
+    ("snow falls as an old woman feeds pigeons in a Kyoto park",
+     dict(lang="j", place="park", city="Kyoto", weather="snow", things=["pigeon"], action="feeds")),
+    ("a violinist plays on a foggy Venice canal at dusk",
+     dict(lang="i", place="canal", city="Venice", time="dusk", weather="fog", things=["violin"], who="violinist")),
+    ("a carpenter sands a chair in a quiet Mumbai workshop in the afternoon",
+     dict(lang="h", place="workshop", city="Mumbai", time="afternoon", action="sands", who="carpenter")),
+    ("two friends drink tea in a Shanghai cafe on a rainy morning",
+     dict(lang="z", place="cafe", city="Shanghai", time="morning", weather="rain", things=["tea"])),
+    ("a surfer carries her surfboard along a Rio beach at golden hour",
+     dict(lang="p", place="beach", time="golden hour", things=["surfboard"], action="carries", who="surfer")),
+    ("a cat sleeps on a sunny windowsill in a Madrid apartment at noon",
+     dict(lang="e", place="apartment", city="Madrid", time="noon", things=["cat"])),
+    ("a painter paints the harbour of Marseille at sunrise while boats rock",
+     dict(lang="f", place="harbour", city="Marseille", time="dawn", things=["boat"], action="paints", who="painter")),
+    ("a climber climbs a snowy mountain at dawn",
+     dict(lang="a", place="mountain", time="dawn", weather="snow", action="climbs")),
+    ("a lonely rider crosses the Atacama desert at noon on a horse",
+     dict(lang="e", place="desert", time="noon", things=["horse"], action="crosses")),
+    ("a dog waits by the Thames at blue hour",
+     dict(lang="b", time="blue hour", things=["dog"])),
+    ("a photographer walks through a misty forest in Hokkaido with a camera",
+     dict(lang="j", place="forest", weather="fog", things=["camera"], action="walks", who="photographer")),
+    ("an accordion player sings in a Buenos Aires plaza on a windy evening",
+     dict(lang="e", place="plaza", city="Buenos Aires", time="dusk", weather="wind", things=["accordion"])),
+    ("a boy reads a book under cherry blossoms in Tokyo at noon",
+     dict(lang="j", city="Tokyo", time="noon", things=["book", "blossom"], action="reads", who="boy")),
+    ("a potter shapes a bowl in a small studio in Oaxaca at night",
+     dict(lang="e", place="studio", city="Oaxaca", time="night", things=["bowl"], action="shapes")),
+    ("a grandmother and her grandson fly a kite on a Brighton beach at sunset",
+     dict(lang="b", place="beach", city="Brighton", time="sunset", things=["kite"])),
+    ("Nairobi at night: a taxi driver waits in the rain",
+     dict(lang="a", city="Nairobi", time="night", weather="rain", who="driver")),
+    # the other narration languages, written in them
+    ("東京の夜、雨の中で猫が路地を歩く",
+     dict(lang="j", place="alley", city="Tokyo", time="night", weather="rain", things=["cat"])),
+    ("北京的清晨，一位老人在公园里散步，下着雪",
+     dict(lang="z", place="park", city="Beijing", time="dawn", weather="snow")),
+    ("वाराणसी में सुबह एक मछुआरा नाव पर जाल सिलता है",
+     dict(lang="h", city="Varanasi", time="morning", things=["boat", "net"], who="fisherman")),
+    ("Un viejo pescador remienda sus redes en el muelle de Valparaíso al amanecer",
+     dict(lang="e", place="pier", city="Valparaíso", time="dawn", things=["net"], action="mends", who="fisherman")),
+    ("Une jeune femme pédale sur un vélo sous la pluie à Lyon la nuit",
+     dict(lang="f", city="Lyon", time="night", weather="rain", things=["bicycle"])),
+    ("Un violinista suona sul ponte di Firenze al tramonto",
+     dict(lang="i", place="bridge", city="Florence", time="sunset", things=["violin"], who="violinist")),
+    ("Uma menina empina pipa na praia de Salvador ao pôr do sol com vento",
+     dict(lang="p", place="beach", city="Salvador", time="sunset", weather="wind", things=["kite"], who="girl")),
+    ("Un chat dort dans une ruelle de Montréal sous la neige au matin",
+     dict(lang="f", place="alley", city="Montréal", time="morning", weather="snow", things=["cat"])),
+    ("Una bailarina baila en una plaza de Sevilla por la noche",
+     dict(lang="e", place="plaza", city="Sevilla", time="night", who="dancer")),
+]
+
+BAR = 0.9  # share of rows each field must pass
+
+
+@pytest.fixture(scope="module")
+def plans() -> dict[str, Plan]:
+    director = HeuristicDirector()
+    return {prompt: director.plan(prompt) for prompt, _ in DIRECTOR_TABLE}
+
+
+def _said(text: str, word: str) -> bool:
+    """A word (or its plural) said in the text, whole-word, any case."""
+    return re.search(rf"(?<!\w){re.escape(word.lower())}(?:e?s)?(?!\w)", text.lower()) is not None
+
+
+def _checks(plan: Plan, want: dict) -> dict[str, bool]:
+    shots = [s.prompt for s in plan.shots]
+    every = " ".join(shots)
+    names = [re.match(r"[^\s,(.]+", p).group() for p in plan.characters.values()]
+    insert = [s.prompt for s in plan.shots if s.dominant_subject == "scene" and "insert" in s.shot_type.lower()]
+    got = {"lang": plan.vo_lang == want["lang"]}
+    if "place" in want:
+        got["place"] = _said(every, want["place"])
+    if "city" in want:
+        got["city"] = want["city"] in every
+        got["place is no character"] = not any(n in want["city"] for n in names)
+    if "time" in want:
+        got["time"] = time_of_day(every) == want["time"]
+    if "weather" in want:
+        got["weather"] = detect_weather(every) == want["weather"]
+    for thing in want.get("things", []):
+        got["things"] = got.get("things", True) and _said(every, thing)
+    if insert and want.get("things"):
+        got["insert is a named thing"] = any(_said(insert[0], t) for t in want["things"])
+    if "action" in want:
+        got["action"] = want["action"] in every
+    if "who" in want:
+        got["who"] = any(want["who"] in p for p in plan.characters.values())
+    return got
+
+
+def test_the_plan_keeps_what_the_prompt_says(plans):
+    passed: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    misses: list[str] = []
+    for prompt, want in DIRECTOR_TABLE:
+        for field, ok in _checks(plans[prompt], want).items():
+            total[field] += 1
+            passed[field] += ok
+            if not ok:
+                misses.append(f"{field}: {prompt}")
+    print("\nfield                    passed / rows")
+    for field in total:
+        print(f"{field:24} {passed[field]:3d} / {total[field]}")
+    print("\n".join(["misses:", *misses]) if misses else "no misses")
+    assert len(DIRECTOR_TABLE) >= 30
+    low = {f: f"{passed[f]}/{total[f]}" for f in total if passed[f] < BAR * total[f]}
+    assert not low, f"fields under the {BAR:.0%} bar: {low}"
+
+
+def test_different_prompts_give_different_stories(plans):
+    loglines = [p.story_logline for p in plans.values()]
+    narration = [tuple(p.vo_script_per_shot) for p in plans.values()]
+    inserts = [s.prompt.split(". ")[1] for p in plans.values() for s in p.shots if "insert" in s.shot_type.lower()]
+    assert len(set(loglines)) == len(loglines)
+    assert len(set(narration)) == len(narration)
+    assert len(set(inserts)) >= 0.8 * len(inserts)
+
+
+@pytest.mark.parametrize("prompt, role", [
+    ("a courier cycles across Rotterdam bridges in the rain", "courier"),
+    ("a nurse walks through Seoul at night", "nurse"),
+    ("Nairobi at dawn, a runner runs alone", "runner"),
+])
+def test_a_place_never_becomes_a_character(prompt, role):
+    plan = HeuristicDirector().plan(prompt)
+    assert len(plan.characters) == 1 and role in plan.characters["A"]
+    for match, _ in find_places(prompt):
+        assert all(match.text not in line for line in plan.vo_script_per_shot)
+
+
+def test_explicit_words_beat_defaults():
+    director = HeuristicDirector()
+    assert time_of_day(director.plan("a night-shift nurse walks home at dawn").shots[0].prompt) == "dawn"
+    snowy = director.plan("snow falls on a quiet street")
+    assert "golden hour" not in " ".join(s.prompt for s in snowy.shots).lower()
+    assert all(_said(s.prompt, "snow") for s in snowy.shots)
+
+
+@pytest.mark.parametrize("prompt", [
+    "كمان في القاهرة عند منتصف الليل",  # Arabic: a violinist in Cairo at midnight
+    "Ein alter Mann geht im Regen durch Berlin",  # German
+    "서울의 밤거리를 걷는 고양이",  # Korean
+])
+def test_a_prompt_it_cannot_read_gets_one_clear_line(prompt):
+    with pytest.raises(UserError, match="plans from English, .*Japanese.*Write the prompt in one of those"):
+        HeuristicDirector().plan(prompt)
+
+
+# --------------------------------------------------------------------------------------- painter
+
+# prompt, setting type, weather, props the animatic must draw (in some frame), and things it must name.
+PAINTER_TABLE = [
+    ("an old fisherman mends his nets on a windy pier in Lisbon at dawn while gulls circle", "pier", "wind",
+     {"net", "gulls"}),
+    ("a courier cycles across Rotterdam bridges in the rain", "bridge", "rain", {"bicycle"}),
+    ("a night-shift nurse walks home through an empty Glasgow street as the first tram passes at dawn", "street",
+     None, {"tram"}),
+    ("a girl flies a kite on a beach in the snow", "beach", "snow", {"kite"}),
+    ("a vendor sells noodles in a busy night market", "market", None, {"bowl"}),
+    ("a gondolier rows along a foggy Venice canal", "canal", "fog", set()),
+    ("a man feeds pigeons on a rooftop at sunset", "rooftop", None, {"birds"}),
+    ("a woman walks her dog in a park in the morning", "park", None, {"dog"}),
+    ("a hiker climbs a mountain trail in the wind", "mountain", "wind", set()),
+    ("a rider crosses the desert on a horse at noon", "desert", None, {"horse"}),
+    ("a carpenter works in a workshop on a rainy afternoon", "workshop", "rain", set()),
+    ("two friends drink coffee in a small cafe", "cafe", None, {"cup"}),
+    ("a baker kneads bread in a kitchen at dawn", "kitchen", None, {"bread"}),
+    ("a painter paints at an easel in her studio", "studio", None, {"paintbrush"}),
+    ("a boy watches boats in the harbour at dusk", "harbour", None, {"boat"}),
+    ("a trumpeter plays by the river at night", "water", None, set()),
+    ("a cat walks through a misty forest", "forest", "fog", {"cat"}),
+]
+
+
+def test_the_animatic_draws_the_setting_weather_and_props():
+    director = HeuristicDirector()
+    passed: Counter[str] = Counter()
+    misses: list[str] = []
+    for prompt, setting, weather, props in PAINTER_TABLE:
+        plan = director.plan(prompt)
+        frames = [describe(plan, s) for s in plan.shots]
+        drawn = {p for f in frames for p in f.props}
+        named = {p for f in frames for p in f.unnamed}
+        checks = {
+            "setting": frames[0].setting == setting and describe(plan).setting == setting,
+            "weather": all(f.weather == weather for f in frames),
+            "props": props <= drawn,
+            "trumpet named, not dropped": "trumpet" not in prompt or "trumpet" in named,
+        }
+        for field, ok in checks.items():
+            passed[field] += ok
+            if not ok:
+                misses.append(f"{field}: {prompt} -> {frames[0]}")
+    print("\nfield                         passed / rows")
+    for field in ("setting", "weather", "props", "trumpet named, not dropped"):
+        print(f"{field:30} {passed[field]:3d} / {len(PAINTER_TABLE)}")
+    print("\n".join(["misses:", *misses]) if misses else "no misses")
+    assert len(PAINTER_TABLE) >= 12
+    assert all(passed[f] >= BAR * len(PAINTER_TABLE) for f in passed), misses

@@ -1,0 +1,64 @@
+"""benchmarks/gpu_check.py, the one-command GPU check, on the CPU: its real-size configs build the
+models the model cards describe (on the meta device: no memory), and its whole code path runs end to
+end with tiny configs (`--tiny`), so it is known to work before anyone spends a GPU on it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("stage, name, low, high", [
+    ("video", "transformer", 14.0e9, 14.6e9),     # one Wan2.2 A14B expert
+    ("video", "transformer_2", 14.0e9, 14.6e9),
+    ("video", "text_encoder", 5.5e9, 5.9e9),      # umT5-XXL encoder
+    ("image", "transformer", 3.7e9, 4.1e9),       # FLUX.2 klein 4B
+    ("image", "text_encoder", 3.9e9, 4.1e9),      # Qwen3-4B
+])
+def test_real_configs_build_the_real_sizes(stage, name, low, high):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("diffusers")
+    from benchmarks.gpu_check import component
+
+    model = component(stage, name, tiny=False, device="meta", dtype=torch.bfloat16)
+    params = sum(p.numel() for p in model.parameters())
+    assert low < params < high
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+
+
+def test_gpu_check_runs_end_to_end_with_tiny_configs():
+    pytest.importorskip("diffusers")
+    done = subprocess.run([sys.executable, "-m", "benchmarks.gpu_check", "--tiny"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if re.match(r"^(umT5|Wan|FLUX|start)", line)]
+    names = [re.split(r"\s{2,}", r)[0] for r in rows]
+    assert names == ["start", "umT5-XXL: build + encode prompt, negative", "umT5-XXL unloaded",
+                     "Wan2.2 A14B: build (2 experts + VAE)",
+                     "Wan2.2 A14B: 64x32x9, 2 steps, FBCache off", "Wan2.2 A14B: 64x32x9, 2 steps, FBCache 0.08",
+                     "Wan2.2 A14B: 64x32x9, 4 steps, FBCache off", "Wan2.2 A14B: 64x32x9, 4 steps, FBCache 0.08",
+                     "Wan VAE (fp32): decode 9 frames", "Wan2.2 A14B unloaded", "FLUX.2 klein 4B: build",
+                     "FLUX.2 klein 4B: keyframe 64x64 from 1 reference, 2 steps", "FLUX.2 klein unloaded"]
+    forwards = [re.search(r"(\d+)/(\d+) forwards ran all blocks", r).groups() for r in rows if "steps, FBCache" in r]
+    uncached = [f for f, r in zip(forwards, [r for r in rows if "steps, FBCache" in r]) if "FBCache off" in r]
+    assert all(full == total for full, total in uncached)  # without the cache every forward runs every block
+    assert [int(t) for _, t in forwards] == [4, 4, 8, 8]  # CFG: two expert forwards per step
+    assert "video (1, 3, 9, 32, 64)" in done.stdout and "image (1, 64, 64, 3)" in done.stdout
+    assert "GPU check on CPU (tiny configs)" in done.stdout
+
+
+def test_gpu_check_without_a_card_says_so_in_one_line():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA card is visible here")
+    done = subprocess.run([sys.executable, "-m", "benchmarks.gpu_check"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("gpu_check: the GPU check needs a CUDA card")
+    assert "Traceback" not in done.stderr
