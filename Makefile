@@ -34,8 +34,11 @@ $(TEST_STAMP): $(STAMP)
 	$(BIN)/pip install -q -e ".[dev,s3,gpu-test]"
 	touch $(TEST_STAMP)
 
+# Test files run in parallel (pytest-xdist, one file per worker at a time, so module fixtures are
+# built once; each worker has its own Prefect server from tests/conftest.py); the slowest 15 print.
+TEST_WORKERS ?= 2
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 doctor: $(STAMP)
 	$(BIN)/reel doctor

@@ -145,6 +145,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from benchmarks.memory import main as memory
 
         return memory(args.rest)
+    if args.which in ("preview", "batch"):
+        import importlib
+
+        importlib.import_module(f"benchmarks.{args.which}").main(args.rest)
+        return 0
     if args.rest:
         raise UserError(f"`reel bench schedule` takes no options (got {' '.join(args.rest)})")
     from benchmarks.schedule import main as schedule
@@ -219,10 +224,13 @@ def parser() -> argparse.ArgumentParser:
     est.set_defaults(func=cmd_estimate)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
-    bench.add_argument("which", choices=["schedule", "memory"],
+    bench.add_argument("which", choices=["schedule", "memory", "preview", "batch"],
                        help="schedule: model loads and GPU time, ours vs the seed's; "
-                            "memory: the GPU memory plan (--gpu-gb 80 141 192)")
-    bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of the benchmark (memory: --gpu-gb N ...)")
+                            "memory: the GPU memory plan (--gpu-gb 80 141 192); preview: where a preview reel's "
+                            "time goes, beside an empty flow and a bare encode (--server: on a worker); "
+                            "batch: model loads of a batch in one process vs reel after reel (--reels N)")
+    bench.add_argument("rest", nargs=argparse.REMAINDER,
+                       help="options of the benchmark (memory: --gpu-gb N ...; preview: --server, --shots N)")
     bench.set_defaults(func=cmd_bench)
 
     doctor = sub.add_parser("doctor", help="check ffmpeg, espeak, Prefect and the GPU stack")

@@ -4,6 +4,11 @@ Every prompt becomes its own child run of the `reel/<preset>` deployment (run_de
 linked to this run as a subflow), so each reel runs on whichever worker takes it, keeps its own
 state, logs and retry button, and one bad prompt cannot sink the others.
 
+With `in_process` the reels run instead as subflows of the batch run itself, all at once in
+threads of this one process: they share its model host, so on a GPU each model is loaded about
+once for the whole batch (the host batches every reel's work per model) instead of once per reel.
+Every model call still holds the `gpu` slot, and each reel keeps its own id, cache and resume.
+
 Outcome: the batch waits for every child, then publishes a summary table (`batch-summary`). It
 finishes Completed when at least one reel was made (its message names the failures) and Failed
 only when every reel failed. A failed child is resumed on its own: retry that flow run, or run
@@ -12,7 +17,9 @@ only when every reel failed. A failed child is resumed on its own: retry that fl
 
 from __future__ import annotations
 
+import contextvars
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +56,32 @@ def summary_rows(prompts: list[str], runs: list[FlowRun], where: list[str]) -> l
             for i, (p, r) in enumerate(zip(prompts, runs))]
 
 
+def run_in_process(parameter_sets: list[dict[str, Any]]) -> list[FlowRun]:
+    """Each reel as a subflow of the calling run, all at once; their flow runs once finished.
+    A reel that fails ends Failed on its own; the others go on."""
+    from prefect.client.orchestration import get_client
+
+    from flows.reel_flow import reel_flow
+    from reel.stage import result_storage
+
+    # Each reel's results block is saved here, one after another, before the reels start at once:
+    # ten concurrent block saves can outlast a busy SQLite server's retries (503).
+    for p in parameter_sets:
+        result_storage(ReelRef.for_request(p["prompt"], None, p["preset"], None, p["aspect"], p["seed"], p["root"],
+                                           p["n_shots"]))
+    with ThreadPoolExecutor(max_workers=len(parameter_sets), thread_name_prefix="reel") as pool:
+        # Each thread runs in a copy of this flow's context, so the reels are its child runs.
+        futures = [pool.submit(contextvars.copy_context().run, reel_flow, **params, return_state=True)
+                   for params in parameter_sets]
+        states = [f.result() for f in futures]
+    with get_client(sync_client=True) as client:
+        return [client.read_flow_run(state.state_details.flow_run_id) for state in states]
+
+
 @flow(name="batch", flow_run_name="batch-{preset}")
 def batch(prompts: list[str] | None = None, prompts_file: str = DEFAULT_PROMPTS, preset: str = "preview",
           n_shots: int = 6, aspect: str = "16:9", seed: int = 0, root: str | None = None,
-          timeout_s: float | None = None):
+          timeout_s: float | None = None, in_process: bool = False):
     """Render a list of prompts, one child run of `reel/<preset>` per prompt.
 
     Args:
@@ -65,6 +94,8 @@ def batch(prompts: list[str] | None = None, prompts_file: str = DEFAULT_PROMPTS,
         seed: base seed of every reel.
         root: artifact root (a folder or s3://bucket/prefix); empty means each worker's REEL_ROOT.
         timeout_s: stop waiting for the children after this many seconds (they keep running).
+        in_process: run the reels as subflows in this process, sharing one model host (one
+            GPU machine: each model loaded about once per batch), instead of one deployment run each.
     """
     from prefect.artifacts import create_table_artifact
 
@@ -73,7 +104,10 @@ def batch(prompts: list[str] | None = None, prompts_file: str = DEFAULT_PROMPTS,
         raise ValueError(f"no prompts given and none in {prompts_file}")
     params = [{"prompt": p, "preset": preset, "n_shots": n_shots, "aspect": aspect, "seed": seed, "root": root}
               for p in todo]
-    runs = wait_for_runs(start_runs(f"reel/{preset}", params), timeout=timeout_s)
+    if in_process:
+        runs = run_in_process(params)
+    else:
+        runs = wait_for_runs(start_runs(f"reel/{preset}", params), timeout=timeout_s)
     where = [f"{(ref := ReelRef.for_request(p, None, preset, None, aspect, seed, root, n_shots)).root}/{ref.reel_id}/reel.mp4"
              for p in todo]
     rows = summary_rows(todo, runs, where)

@@ -176,11 +176,22 @@ def storyboard_rows(store: "ArtifactStore", plan: "Plan", masters: dict[str, "St
 @best_effort
 def publish_storyboard(store: "ArtifactStore", plan: "Plan", masters: dict[str, "StageRecord"],
                        keyframes: list["StageRecord"]) -> str:
-    """Write storyboard.png into the store (only when its bytes change) and show it in the UI."""
+    """Write storyboard.png into the store (only when its bytes change) and show it in the UI.
+    The sheet is drawn again only when its pictures or captions changed (noted beside it by
+    digest), so a cached re-run does not repaint it."""
     from prefect.artifacts import create_image_artifact
 
-    png = contact_sheet(storyboard_rows(store, plan, masters, keyframes))
-    store.write_if_changed(STORYBOARD, png)
+    from reel.camera import camera_move
+    from reel.ids import digest
+
+    drawn_from = digest([[s, r.artifact().sha256] for s, r in masters.items()]
+                        + [[camera_move(plan.shots[i].prompt), r.artifact().sha256] for i, r in enumerate(keyframes)],
+                        24).encode()
+    note = STORYBOARD + ".from"
+    if not (store.exists(STORYBOARD) and store.exists(note) and store.read_bytes(note) == drawn_from):
+        png = contact_sheet(storyboard_rows(store, plan, masters, keyframes))
+        store.write_if_changed(STORYBOARD, png)
+        store.write_if_changed(note, drawn_from)
     url = browser_url(store, STORYBOARD)
     create_image_artifact(image_url=url, key=artifact_key(store.reel_id, "storyboard"),
                           description=f"Storyboard of reel {store.reel_id}: masters, then each shot's keyframe")

@@ -14,7 +14,7 @@ from prefect.states import Cancelled
 
 from flows import review as review_gate
 from flows.narration import fit_narration, max_line_seconds
-from flows.shot import ShotOutcome, shot_flow
+from flows.shot import ShotOutcome, replay_shot, shot_flow
 from models.base import backend_class, choose_backends
 from models import host
 from reel import progress, run_state, verdict_log
@@ -52,6 +52,19 @@ def run_shots(calls: list[dict[str, Any]]) -> list[ShotOutcome]:
         publish.shot_finished(reel_id, outcome.shot_index, outcome.attempts, outcome.shipped, len(done), len(calls))
         return outcome
 
+    # Shots whose every stage is cached come straight from the cache; only the others start a subflow.
+    replayed = {i: replay_shot(**call) for i, call in enumerate(calls)}
+    todo = [call for i, call in enumerate(calls) if replayed[i] is None]
+    for outcome in replayed.values():
+        if outcome is not None:
+            finished(outcome)
+    if not todo:
+        return [replayed[i] for i in range(len(calls))]
+    ran = iter(_run_subflows(todo, s, finished))
+    return [replayed[i] if replayed[i] is not None else next(ran) for i in range(len(calls))]
+
+
+def _run_subflows(calls: list[dict[str, Any]], s, finished) -> list[ShotOutcome]:
     if s.fan_out:
         return _fan_out(calls, s.shot_deployment, finished)
     if s.schedule == "sequential":

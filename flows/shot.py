@@ -3,7 +3,7 @@ render again); the best attempt ships and every attempt stays on the record."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from prefect import flow
 from pydantic import BaseModel
@@ -15,7 +15,7 @@ from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.attempts import Attempt, pick_shipped
 from reel.schema import Plan, Verdict
-from reel.stage import Ledger, run
+from reel.stage import Ledger, NotCached, cached_only, run
 from reel.strategies import next_attempt
 from reel.verdict_log import record_attempts
 from tasks.critique import critique_stage
@@ -38,6 +38,29 @@ def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, 
     """next_keyframe: the next shot's keyframe when that shot continues this one (cut false): every
     attempt ends on it and is judged on meeting it."""
     host.for_preset(preset)  # a fanned-out shot runs in its own process
+    return play_shot(run, ref, plan, shot_index, keyframe, masters, preset, seed, backends, next_keyframe)
+
+
+def replay_shot(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, masters: dict[str, StageRecord],
+                preset: Preset, seed: int, backends: dict[str, str], next_keyframe: StageRecord | None = None
+                ) -> ShotOutcome | None:
+    """The shot's outcome from the cache alone, when every stage it would run is cached: the same
+    decisions as the subflow, without starting one (a cached re-run's subflows are most of its
+    time). None when any stage would have to run; then the subflow runs as usual."""
+    try:
+        with progress.held() as lines:
+            outcome = play_shot(cached_only, ref, plan, shot_index, keyframe, masters, preset, seed, backends,
+                                next_keyframe)
+    except NotCached:
+        return None
+    progress.say_all(lines)
+    return outcome
+
+
+def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord,
+              masters: dict[str, StageRecord], preset: Preset, seed: int, backends: dict[str, str],
+              next_keyframe: StageRecord | None = None) -> ShotOutcome:
+    """The attempt loop; `step` runs one stage (`run`: a Prefect task; `cached_only`: the cache)."""
     ledger = Ledger()
     knobs = first_knobs(plan, shot_index, preset, seed)
     keyframes = {"chained": keyframe}
@@ -45,15 +68,15 @@ def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, 
     clips: dict[int, StageRecord] = {}
     for n in range(1, preset.attempts + 1):
         if knobs.keyframe_source not in keyframes:
-            keyframes[knobs.keyframe_source] = run(
+            keyframes[knobs.keyframe_source] = step(
                 keyframe_stage, ref, ledger, plan=plan, shot_index=shot_index, masters=masters, preset=preset,
                 seed=seed, backend=backends["image"], source=knobs.keyframe_source)
         start = keyframes[knobs.keyframe_source]
-        clip = run(render_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, keyframe=start,
-                   knobs=knobs, backend=backends["video"], next_keyframe=next_keyframe)
-        judged = run(critique_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, clip=clip,
-                     keyframe=start, masters=masters, knobs=knobs, threshold=preset.pass_threshold,
-                     backend=backends["critic"], next_keyframe=next_keyframe)
+        clip = step(render_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, keyframe=start,
+                    knobs=knobs, backend=backends["video"], next_keyframe=next_keyframe)
+        judged = step(critique_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, clip=clip,
+                      keyframe=start, masters=masters, knobs=knobs, threshold=preset.pass_threshold,
+                      backend=backends["critic"], next_keyframe=next_keyframe)
         verdict = Verdict.model_validate(judged.meta["verdict"])
         attempts.append(Attempt(attempt=n, knobs=knobs, verdict=verdict, passed=verdict.passes(preset.pass_threshold)))
         clips[n] = clip

@@ -107,15 +107,70 @@ def _bound(t: Task, ref: ReelRef) -> Task:
 
 
 def run(t: Task, ref: ReelRef, ledger: Ledger, **kwargs: Any) -> StageRecord:
-    """Call a stage task now; note on the ledger whether it came from the cache."""
+    """Call a stage task now; note on the ledger whether it came from the cache. A stage whose
+    intact record is in the cache is read from it without a task run (a cached re-run costs no
+    Prefect round trips; the progress line and the manifest still say `cached`)."""
+    record = lookup(t, ref, **kwargs)
+    if record is not None:
+        ledger.add(record, cached=True)
+        return record
     state = _bound(t, ref)(ref=ref, **kwargs, return_state=True)
     record: StageRecord = state.result()
     ledger.add(record, cached=state.name == "Cached")
     return record
 
 
+class NotCached(Exception):
+    """A stage has no intact cache record for these inputs (raised by `cached_only`)."""
+
+
+def lookup(t: Task, ref: ReelRef, **kwargs: Any) -> StageRecord | None:
+    """The stage's cached record for these inputs, read straight from the reel's results folder
+    without a Prefect task run; None when there is none or its artifacts are missing or changed.
+    The key is the task's own cache policy's, so a hit is exactly what the task would return."""
+    from prefect.results import ResultStore
+
+    key = t.cache_policy.compute_key(None, {"ref": ref, **kwargs}, {})
+    store = ref.store()
+    if not store.exists(f".results/{key}"):
+        return None
+    try:
+        record = ResultStore(result_storage=result_storage(ref)).read(key).result
+    except Exception:  # noqa: BLE001 - an unreadable record: let the task decide (it recomputes)
+        return None
+    if not isinstance(record, StageRecord) or not all(store.verify(a) for a in record.artifacts.values()):
+        return None
+    return record
+
+
+def cached_only(t: Task, ref: ReelRef, ledger: Ledger, **kwargs: Any) -> StageRecord:
+    """`run` for a replay from the cache: the cached record, or NotCached."""
+    record = lookup(t, ref, **kwargs)
+    if record is None:
+        raise NotCached(t.name)
+    ledger.add(record, cached=True)
+    return record
+
+
+class _FromCache:
+    """What `submit` returns for a stage already in the cache: a finished future's two answers."""
+
+    class state:
+        name = "Cached"
+
+    def __init__(self, record: StageRecord) -> None:
+        self.record = record
+
+    def result(self) -> StageRecord:
+        return self.record
+
+
 def submit(t: Task, ref: ReelRef, **kwargs: Any):
-    """Start a stage task in the background (music and voice do not wait for the shots)."""
+    """Start a stage task in the background (music and voice do not wait for the shots); a stage
+    already in the cache is read from it instead, as in `run`."""
+    record = lookup(t, ref, **kwargs)
+    if record is not None:
+        return _FromCache(record)
     return _bound(t, ref).submit(ref=ref, **kwargs)
 
 

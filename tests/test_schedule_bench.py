@@ -23,3 +23,16 @@ def test_seed_schedule_reloads_around_every_call_and_costs_more():
     print(seed, ours)
     assert seed["per_role"]["video"] == 4 and seed["per_role"]["critic"] == 4
     assert ours["gpu_minutes"] < seed["gpu_minutes"] and ours["loads"] < seed["loads"]
+
+
+def test_in_process_batch_loads_each_model_about_once_for_all_its_reels():
+    """Three reels as subflows of one batch run share the model host: the loads of one reel
+    (director, image, music, voice once; video and critic once per round), not three reels' worth;
+    a bad prompt fails its own reel only."""
+    from benchmarks.batch import PROMPTS, run_batch
+
+    r = run_batch([*PROMPTS[:3], "   "], shots=2, rounds=1)
+    print(r)
+    assert r["reels"] == 3 and r["state"] == "Completed" and "3/4 reels made" in r["message"], r
+    assert r["loads"] <= 8 and r["per_role"]["video"] == 2 and r["per_role"]["critic"] == 2, r
+    assert r["max_resident"] == 1, r
