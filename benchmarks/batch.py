@@ -9,11 +9,9 @@ backends of the schedule benchmark; 6 shots per reel, one retry round.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import tempfile
 import time
-from typing import Iterator
 
 from benchmarks import standins
 from benchmarks.schedule import ROLES, _register
@@ -37,13 +35,6 @@ def _figures(started: float) -> dict:
             "wall_s": time.time() - started}
 
 
-# The host keeps a loaded model this long for more of its work. On a GPU a reel's next request is
-# a moment away (model calls take minutes, the CPU work between them seconds); here the stand-ins
-# take milliseconds while the CPU painting between two requests takes seconds on a busy 2-core box,
-# so the grace is scaled up as the model costs are scaled down (set REEL_SWAP_GRACE_S to change it).
-GRACE_S = "30"
-
-
 def _prepare(rounds: int) -> None:
     from models import host
 
@@ -51,17 +42,6 @@ def _prepare(rounds: int) -> None:
     standins.reset()
     standins.BenchCritic.fail_rounds = rounds
     host.unload_all()
-
-
-@contextlib.contextmanager
-def _grace() -> Iterator[None]:
-    before = os.environ.get("REEL_SWAP_GRACE_S")
-    os.environ["REEL_SWAP_GRACE_S"] = before or GRACE_S
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["REEL_SWAP_GRACE_S"]
 
 
 def run_batch(prompts: list[str], shots: int = 6, rounds: int = 1) -> dict:
@@ -72,7 +52,7 @@ def run_batch(prompts: list[str], shots: int = 6, rounds: int = 1) -> dict:
     _prepare(rounds)
     started = time.time()
     try:
-        with _grace(), tempfile.TemporaryDirectory() as root:
+        with standins.scaled_grace(), tempfile.TemporaryDirectory() as root:
             state = batch(prompts=list(prompts), preset="bench", n_shots=shots, root=root, in_process=True,
                           return_state=True)
             reels = sum(os.path.exists(os.path.join(root, d, "reel.mp4")) for d in os.listdir(root))
@@ -89,7 +69,7 @@ def run_one_by_one(prompts: list[str], shots: int = 6, rounds: int = 1) -> dict:
     _prepare(rounds)
     started = time.time()
     try:
-        with _grace(), tempfile.TemporaryDirectory() as root:
+        with standins.scaled_grace(), tempfile.TemporaryDirectory() as root:
             for prompt in prompts:
                 reel_flow(prompt=prompt, preset="bench", root=root, n_shots=shots, backends="bench")
                 host.unload_all()

@@ -7,9 +7,11 @@ retry rounds. Runs the real `reel` flow with timed stand-in backends (benchmarks
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
+from typing import Iterator
 
 from benchmarks import standins
 from reel.settings import ROLES
@@ -32,6 +34,27 @@ def _register() -> None:
         "render_size": (320, 192), "master_size": (320, 192), "final_size": (320, 192)})
 
 
+@contextlib.contextmanager
+def _reload_per_call(on: bool) -> Iterator[None]:
+    """The seed's schedule for comparison: every model unloaded right after each use, still inside
+    its turn on the GPU (the seed reloaded the video model and the critic around every critique)."""
+    from models import host
+
+    use = host.use
+
+    @contextlib.contextmanager
+    def use_once(role: str, name: str):
+        with use(role, name) as got:
+            yield got
+            host.unload(role, name)
+
+    host.use = use_once if on else use
+    try:
+        yield
+    finally:
+        host.use = use
+
+
 def run_once(rounds: int, schedule: str, shots: int = 6) -> dict:
     """One reel; returns loads per role, total loads, simulated GPU minutes and wall seconds."""
     from flows.reel_flow import reel_flow
@@ -42,13 +65,12 @@ def run_once(rounds: int, schedule: str, shots: int = 6) -> dict:
     standins.BenchCritic.fail_rounds = rounds
     os.environ["REEL_SCHEDULE"] = schedule
     host.unload_all()
-    host.evict_after_use = schedule == "sequential"
     started = time.time()
     try:
-        with tempfile.TemporaryDirectory() as root:
+        with tempfile.TemporaryDirectory() as root, standins.scaled_grace(), \
+                _reload_per_call(schedule == "sequential"):
             reel_flow(prompt=PROMPT, preset="bench", root=root, seed=rounds, n_shots=shots, backends="bench")
     finally:
-        host.evict_after_use = False
         host.unload_all()
         os.environ.pop("REEL_SCHEDULE", None)
     loads = standins.ledger["loads"]

@@ -43,7 +43,6 @@ _sizes: dict = {}
 _freed_at = 0.0
 _lease = Lease()
 events: collections.deque = collections.deque(maxlen=1000)  # (load|unload|wait|free, role, ...) in order
-evict_after_use = False  # the seed's schedule, kept for the benchmark's comparison
 
 
 def allow_together(pairs: list[list[str]]) -> None:
@@ -138,7 +137,7 @@ def _next_up() -> tuple[int | None, float]:
 
     heavy_resident = any(getattr(b, "heavy", False) for b in _resident.values())
     left = _freed_at + get_settings().swap_grace_s - time.monotonic()
-    if heavy_resident and not evict_after_use and left > 0:
+    if heavy_resident and left > 0:
         return None, left
     return min(_waiting)[0], 0.0
 
@@ -223,8 +222,6 @@ def use(role: str, name: str) -> Iterator[tuple[Any, Held]]:
             try:
                 backend = _load(*key)
                 yield backend, held
-                if evict_after_use and key in _resident:
-                    _unload(key)
             finally:
                 _lease.stop_using()
     finally:
@@ -233,6 +230,14 @@ def use(role: str, name: str) -> Iterator[tuple[Any, Held]]:
             _busy = False
             _freed_at = time.monotonic()
             _cond.notify_all()
+
+
+def unload(role: str, name: str) -> None:
+    """Unload one model now if it is resident (call it while holding its turn, inside `use`)."""
+    key = (role, base.resolve_name(role, name))
+    with _cond:
+        if key in _resident:
+            _unload(key)
 
 
 def unload_all() -> None:

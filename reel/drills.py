@@ -4,12 +4,14 @@
   fail-once:shot:K[:attempt:N]   raise the first time only (a retried flow run then succeeds)
   crash-once:shot:K[:attempt:N]  raise an infrastructure fault once (Prefect's task retry absorbs it)
   kill:shot:K[:attempt:N]        SIGKILL the process there (a crash with no cleanup)
+  stall:shot:K[:attempt:N]       hang there for an hour (a stuck render: drills stopping a run)
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 from reel.errors import BackendCrashed
@@ -30,6 +32,8 @@ def check(shot_index: int, attempt: int, marker_dir: Path) -> None:
         return
     if kind == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
+    if kind == "stall":
+        time.sleep(3600)
     marker = marker_dir / f"drill-{spec.replace(':', '_')}"
     if kind in ("fail-once", "crash-once"):
         if marker.exists():

@@ -15,19 +15,21 @@ MANIFEST = "manifest.json"
 def build_manifest(ref_id: str, prompt: str | None, preset: str, seed: int, backends: dict[str, str],
                    ledger: list[dict[str, Any]], shots: list[dict[str, Any]], final_path: str,
                    delivery: dict[str, Any] | None = None) -> dict[str, Any]:
-    artifacts = []
+    # One line per file, as it is on disk: a later stage of the same run that rewrote a path (a
+    # keyframe re-rolled at the storyboard review) supersedes the earlier record of it.
+    artifacts: dict[str, dict[str, Any]] = {}
     for entry in ledger:
         record = entry["record"]
         for name, art in record["artifacts"].items():
-            artifacts.append({"path": art["path"], "sha256": art["sha256"], "size": art["size"],
-                              "stage": record["stage"], "subject": record["subject"], "backend": record["backend"],
-                              "model_id": record["model_id"], "seed": record["meta"].get("seed")
-                              or record["meta"].get("knobs", {}).get("seed")}
-                             | ({"accel": record["meta"]["accel"]} if "accel" in record["meta"] else {}))
+            artifacts[art["path"]] = {
+                "path": art["path"], "sha256": art["sha256"], "size": art["size"], "stage": record["stage"],
+                "subject": record["subject"], "backend": record["backend"], "model_id": record["model_id"],
+                "seed": record["meta"].get("seed") or record["meta"].get("knobs", {}).get("seed"),
+            } | ({"accel": record["meta"]["accel"]} if "accel" in record["meta"] else {})
     return {
         "reel_id": ref_id, "reel_version": __version__, "written_at": time.time(), "prompt": prompt,
         "preset": preset, "seed": seed, "backends": backends, "final": final_path,
-        "artifacts": sorted(artifacts, key=lambda a: a["path"]),
+        "artifacts": [artifacts[path] for path in sorted(artifacts)],
         "shots": shots,
         "delivery": delivery or {},
         "stages": [{k: e[k] for k in ("stage", "subject", "cached", "started", "ended", "seconds")} | {

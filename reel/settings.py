@@ -58,36 +58,17 @@ class Settings(BaseSettings):
     compile_video: bool = False
     # First-Block Cache on Wan's experts: "diffusers" (its own per-module hook) or "para-attn".
     fbcache: str = "diffusers"
-    # Prefect global concurrency limit held by every model task, and a host-wide lock file
-    # that gives the same guarantee when no limit can be reached.
     # "affinity": shots run at once and the host batches work per model (fewest swaps);
     # "sequential": one shot after another, as the seed project did.
     schedule: str = "affinity"
     # How long a loaded heavy model waits for more of its work before another model replaces it:
     # a swap costs minutes on a real GPU, and a shot's next request may be seconds from arriving.
     swap_grace_s: float = 5.0
+    # Prefect global concurrency limit held by every model task, and a host-wide lock file
+    # that gives the same guarantee when no limit can be reached.
     gpu_slot: str = "gpu"
     gpu_slots: int = 1
     gpu_lock: Path = Path.home() / ".cache" / "reel" / "gpu.lock"
-
-    @property
-    def gpu_device(self) -> str:
-        return f"cuda:{self.gpu}"
-
-    @property
-    def gpu_slot_name(self) -> str:
-        """The Prefect concurrency limit of this GPU: `gpu` for GPU 0 (as before), `gpu-N` for GPU N."""
-        return self.gpu_slot if self.gpu == 0 else f"{self.gpu_slot}-{self.gpu}"
-
-    @property
-    def gpu_lock_path(self) -> Path:
-        """The host lock file of this GPU (gpu.lock for GPU 0, gpu-N.lock for GPU N)."""
-        return self.gpu_lock if self.gpu == 0 else self.gpu_lock.with_name(f"{self.gpu_lock.stem}-{self.gpu}.lock")
-
-    @property
-    def resident_lock_path(self) -> Path:
-        """Held by the one process whose heavy models are loaded on this GPU (see models/host.py)."""
-        return self.gpu_lock_path.with_suffix(".resident")
     # S3-compatible storage for s3:// roots.
     s3_endpoint_url: str = ""
     s3_key: str = ""
@@ -109,6 +90,25 @@ class Settings(BaseSettings):
     fail_at: str = ""
     # Faults the `faulty` video backend injects: "shot:attempt:fault,..." (frozen, ignore_camera, drift).
     video_faults: str = ""
+
+    @property
+    def gpu_device(self) -> str:
+        return f"cuda:{self.gpu}"
+
+    @property
+    def gpu_slot_name(self) -> str:
+        """The Prefect concurrency limit of this GPU: `gpu` for GPU 0 (as before), `gpu-N` for GPU N."""
+        return self.gpu_slot if self.gpu == 0 else f"{self.gpu_slot}-{self.gpu}"
+
+    @property
+    def gpu_lock_path(self) -> Path:
+        """The host lock file of this GPU (gpu.lock for GPU 0, gpu-N.lock for GPU N)."""
+        return self.gpu_lock if self.gpu == 0 else self.gpu_lock.with_name(f"{self.gpu_lock.stem}-{self.gpu}.lock")
+
+    @property
+    def resident_lock_path(self) -> Path:
+        """Held by the one process whose heavy models are loaded on this GPU (see models/host.py)."""
+        return self.gpu_lock_path.with_suffix(".resident")
 
     def backend_for(self, role: str, family: str) -> str:
         chosen = getattr(self, f"backend_{role}")

@@ -59,7 +59,9 @@ def test_sigterm_mid_render_stops_within_5s_marks_the_run_and_frees_everything(t
     from prefect.client.orchestration import get_client
 
     out, began = tmp_path / "out", time.time()
-    proc = _start("make", PROMPT, "--shots", "2", "--seed", "11", "--out", str(out))
+    # The stall drill holds shot 0's render open, so the stop lands on work in progress every time.
+    proc = _start("make", PROMPT, "--shots", "2", "--seed", "11", "--out", str(out),
+                  env={"REEL_FAIL_AT": "stall:shot:0"})
     _wait_for_line(proc, "keyframe shot 1:")
     # Wait until a model task really is running: the stop must interrupt work in progress.
     with get_client(sync_client=True) as client:
