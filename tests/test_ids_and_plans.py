@@ -94,6 +94,30 @@ def test_narration_in_another_script_than_vo_lang_is_refused(plan_data):
     assert "vo_script_per_shot.0 is written in Latin script, but vo_lang is 'j' (Japanese)" in said, said
 
 
+def test_narration_in_another_language_of_the_same_script_is_refused(plan_data, tmp_path):
+    """English lines under vo_lang 'f' pass the script check (both Latin) but not the language
+    identifier; a real `reel make --plan` says so in one line before anything renders."""
+    import json
+
+    english = ["Two friends climb the stairs to the roof.", "The city wakes below them, grey and gold.",
+               "They share one cup of coffee and laugh."]
+    bad = plan_data | {"vo_script_per_shot": english}
+    said = _problems(bad)
+    assert "vo_script_per_shot reads as English" in said and "vo_lang is 'f' (French)" in said, said
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(bad), encoding="utf-8")
+    proc = reel_cli("make", "--plan", str(plan_file), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "reads as English" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.mp4"))
+    # Chinese under Japanese: both CJK, told apart the same way; the same lines under 'z' pass.
+    chinese = ["两个朋友爬上屋顶的楼梯。", "城市在他们脚下慢慢醒来。", "他们分享一杯咖啡，笑了起来。"]
+    assert "reads as Chinese" in _problems(plan_data | {"vo_lang": "j", "vo_script_per_shot": chinese})
+    from tasks.plan import parse_plan
+
+    assert parse_plan(plan_data | {"vo_lang": "z", "vo_script_per_shot": chinese}).vo_lang == "z"
+
+
 def test_narration_too_long_to_speak_is_refused_in_every_script(plan_data):
     japanese = plan_data | {"vo_lang": "j", "vo_script_per_shot": ["夜の駅で彼女は静かに歌う。" * 230] + ["静かな朝。"] * 2}
     said = _problems(japanese)
