@@ -130,12 +130,12 @@ def test_ctrl_c_on_the_ephemeral_api_leaves_no_server_and_the_printed_resume_fin
     assert "keyframe shot 0: cached" in done.stdout and "reel ready:" in done.stdout, done.stdout
 
 
-def _holder(seconds: float) -> subprocess.Popen:
+def _holder(seconds: float, env: dict | None = None) -> subprocess.Popen:
     """Another process holding the gpu slot (a model task stand-in: the slot is the point here)."""
     code = ("import sys, time; from models.gpu_slot import ensure_gpu_limit, gpu_slot; ensure_gpu_limit()\n"
             f"with gpu_slot():\n    print('held', flush=True); time.sleep({seconds})")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                            env=os.environ.copy())
+                            env={**os.environ, **(env or {})})
     assert proc.stdout.readline().strip() == "held"
     return proc
 
@@ -151,6 +151,27 @@ def test_a_killed_holder_frees_the_gpu_slot_for_the_next_task():
     with gpu_slot() as held:
         pass
     assert held.start - started < 5, held.start - started
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_holder_that_died_on_another_machine_is_freed_when_its_lease_lapses(tmp_path, capsys, monkeypatch):
+    """Its lock file and holder record are on that machine (here: another folder), so no waiter
+    here can see it died: the server's repossessor frees the slot once the 60 s lease lapses,
+    and meanwhile the waiter says it waits for a holder not on this host."""
+    from models.gpu_slot import LEASE_S, gpu_slot
+
+    monkeypatch.setenv("REEL_PROGRESS", "1")
+    holder = _holder(600, env={"REEL_GPU_LOCK": str(tmp_path / "elsewhere" / "gpu.lock")})
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    started = time.time()
+    with gpu_slot() as held:
+        pass
+    waited = held.start - started
+    print(f"slot freed after {waited:.1f}s (lease {LEASE_S:.0f}s)")
+    assert 5 < waited < LEASE_S + 30, waited
+    said = capsys.readouterr().out
+    assert "held by a holder not on this host" in said and "prefect gcl update gpu --active-slots 0" in said, said
 
 
 @pytest.mark.usefixtures("prefect_server")
