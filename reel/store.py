@@ -52,6 +52,34 @@ def s3_options() -> dict[str, Any]:
     }
 
 
+def s3_root_problem(root: str) -> str | None:
+    """None when an object can be written and removed under the s3:// root, else why not and the
+    setting that fixes it: checked before a run starts, so it never fails inside its first stage."""
+    s = get_settings()
+    opts = s3_options()
+    opts["config_kwargs"] = {**opts["config_kwargs"], "connect_timeout": 5, "retries": {"max_attempts": 2}}
+    fs = fsspec.filesystem("s3", **opts, skip_instance_cache=True)
+    probe = f"{root[len('s3://'):].rstrip('/')}/.reel-write-check"
+    try:
+        fs.pipe_file(probe, b"ok")
+        fs.rm_file(probe)
+        return None
+    except Exception as exc:  # noqa: BLE001 - botocore's errors vary by cause; each gets its fix below
+        kind = type(exc).__name__
+        where = s.s3_endpoint_url or "AWS S3"
+        if kind == "NoCredentialsError":
+            fix = "no S3 credentials were found; set REEL_S3_KEY and REEL_S3_SECRET"
+        elif isinstance(exc, PermissionError):
+            fix = f"{where} refused the credentials ({exc}); check REEL_S3_KEY and REEL_S3_SECRET"
+        elif kind in ("EndpointConnectionError", "ConnectTimeoutError") or isinstance(exc, (ConnectionError, TimeoutError)):
+            fix = f"{where} cannot be reached ({kind}); set REEL_S3_ENDPOINT_URL to your S3 server's URL"
+        elif isinstance(exc, FileNotFoundError):
+            fix = f"its bucket does not exist on {where}; create it first"
+        else:
+            fix = f"{kind}: {exc}; check REEL_S3_ENDPOINT_URL, REEL_S3_KEY and REEL_S3_SECRET"
+        return f"the output root {root} cannot be written: {fix}"
+
+
 def _filesystem(root: str) -> tuple[fsspec.AbstractFileSystem, str]:
     if root.startswith("s3://"):
         fs = fsspec.filesystem("s3", **s3_options(), skip_instance_cache=True)

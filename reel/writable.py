@@ -1,5 +1,5 @@
 """Up-front checks that the folders a run writes to can be written, before Prefect starts:
-the artifact root, the gpu lock folder (REEL_GPU_LOCK) and Prefect's home (its database, the
+the artifact root (a local folder, or an s3:// root probed with one small object), the gpu lock folder (REEL_GPU_LOCK) and Prefect's home (its database, the
 concurrency leases). A run that would fail deep inside a stage fails here with the fix."""
 
 from __future__ import annotations
@@ -38,7 +38,13 @@ def folders(root: str | None) -> list[tuple[str, Path, str]]:
 
 
 def problems(root: str | None) -> list[str]:
+    from reel.settings import get_settings
+    from reel.store import s3_root_problem
+
     found = []
+    root = root or get_settings().root
+    if root.startswith("s3://"):
+        found += filter(None, [s3_root_problem(root)])
     for what, folder, setting in folders(root):
         why = _can_write(folder)
         if why:

@@ -401,6 +401,29 @@ def s3(tmp_path_factory):
         _stop(proc)
 
 
+def test_an_s3_root_that_cannot_be_written_is_one_line_with_its_fix_before_anything_runs(s3, tmp_path):
+    """No credentials, a wrong secret, a server that is not there, a missing bucket: each is refused
+    up front (exit 2) naming the setting to change, and `reel doctor` says the same."""
+    home = {"PREFECT_HOME": str(tmp_path / "prefect-home")}
+    cases = [
+        ({"REEL_S3_ENDPOINT_URL": s3["REEL_S3_ENDPOINT_URL"], "REEL_S3_KEY": "", "REEL_S3_SECRET": ""},
+         "s3://reels/x", "no S3 credentials were found; set REEL_S3_KEY and REEL_S3_SECRET"),
+        (s3 | {"REEL_S3_SECRET": "wrong-secret"}, "s3://reels/x", "refused the credentials"),
+        (s3 | {"REEL_S3_ENDPOINT_URL": f"http://127.0.0.1:{_free_port()}"}, "s3://reels/x",
+         "cannot be reached (EndpointConnectionError); set REEL_S3_ENDPOINT_URL"),
+        (s3, "s3://no-such-bucket/x", "its bucket does not exist"),
+    ]
+    for env, root, says in cases:
+        proc = reel_cli("make", "a quiet harbour at dawn", "--shots", "1", "--out", root, env=env | home, timeout=120)
+        line = proc.stderr.strip()
+        assert proc.returncode == 2 and says in line and root in line, (env, line)
+        assert "\n" not in line and "Traceback" not in line and "run the same command again" not in line, line
+    doctor = reel_cli("doctor", env=cases[1][0] | home | {"REEL_ROOT": "s3://reels/x"}, timeout=120)
+    assert doctor.returncode == 1 and "refused the credentials" in doctor.stdout, doctor.stdout
+    good = reel_cli("doctor", env=s3 | home | {"REEL_ROOT": "s3://reels/x"}, timeout=120)
+    assert "refused" not in good.stdout and "cannot be written" not in good.stdout, good.stdout
+
+
 def _s3_store(s3_env: dict, reel_id: str):
     from unittest import mock
 
