@@ -16,9 +16,12 @@ from reel.errors import UserError
 def _load_plan_file(path: str) -> dict:
     p = Path(path)
     if not p.is_file():
-        raise UserError(f"plan file {path} not found; write one with `reel plan \"PROMPT\" > plan.json`")
+        what = "is a folder, not a file" if p.is_dir() else "not found"
+        raise UserError(f"plan file {path} {what}; write one with `reel plan \"PROMPT\" > plan.json`")
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
+    except PermissionError:
+        raise UserError(f"plan file {path} cannot be read (permission denied); check its permissions") from None
     except UnicodeDecodeError as exc:
         raise UserError(f"plan file {path} is not UTF-8 text (byte {exc.start}); a plan is the JSON that "
                         "`reel plan \"PROMPT\" > plan.json` writes, saved as UTF-8") from None
@@ -243,7 +246,12 @@ def main(argv: list[str] | None = None) -> int:
 
     configure()
     argv = sys.argv[1:] if argv is None else argv
-    args = parser().parse_args(argv)
+    try:
+        cli = parser()  # its defaults read the settings: a REEL_* value that does not parse stops here
+    except UserError as exc:
+        print(f"reel: error: {exc}", file=sys.stderr)
+        return 2
+    args = cli.parse_args(argv)
     if args.command in ("make", "resume") and not supervise.is_worker():
         return supervise.run(argv)
     if args.command in ("make", "resume"):

@@ -132,4 +132,14 @@ class Settings(BaseSettings):
 
 
 def get_settings() -> Settings:
-    return Settings()
+    """The settings from REEL_* variables; a value that does not parse is one clear error naming
+    the variable, not pydantic's report from deep inside whatever asked first."""
+    from pydantic import ValidationError
+
+    from reel.errors import UserError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        bad = "; ".join(f"REEL_{str(e['loc'][0]).upper()}={e.get('input')!r}: {e['msg']}" for e in exc.errors())
+        raise UserError(f"{bad}; fix or unset it") from None

@@ -38,3 +38,14 @@ def test_unknown_backend_is_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "reel: error: no video backend named 'sora'; available: camera-move, faulty, wan22 (or a family: preview, gpu)"]
+
+
+def test_a_setting_that_does_not_parse_is_one_line_naming_the_variable(tmp_path):
+    """REEL_* values are read before the command line is: a bad one must not be pydantic's traceback."""
+    env = {"REEL_GPU": "abc", "REEL_SWAP_GRACE_S": "soon"}
+    for args in (("plan", "a cat on a roof"), ("make", "a cat on a roof", "--out", str(tmp_path / "out")), ("doctor",)):
+        proc = reel_cli(*args, env=env)
+        line = proc.stderr.strip()
+        assert proc.returncode == 2 and "\n" not in line and "Traceback" not in line, (args, proc.stderr)
+        assert "REEL_GPU='abc'" in line and "REEL_SWAP_GRACE_S='soon'" in line and "fix or unset it" in line, line
+    assert not (tmp_path / "out").exists()
