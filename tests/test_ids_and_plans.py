@@ -97,8 +97,6 @@ def test_narration_in_another_script_than_vo_lang_is_refused(plan_data):
 def test_narration_in_another_language_of_the_same_script_is_refused(plan_data, tmp_path):
     """English lines under vo_lang 'f' pass the script check (both Latin) but not the language
     identifier; a real `reel make --plan` says so in one line before anything renders."""
-    import json
-
     english = ["Two friends climb the stairs to the roof.", "The city wakes below them, grey and gold.",
                "They share one cup of coffee and laugh."]
     bad = plan_data | {"vo_script_per_shot": english}
