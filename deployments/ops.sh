@@ -65,7 +65,9 @@ stop_one() {
 
 case "${1:-}" in
   server)
-    start server "$PY" -m prefect server start --host 127.0.0.1 --port "$PORT"
+    # SQLite: a query waits 30 s (not 10) for the writer lock before a client sees a 503 (reel/env.py).
+    PREFECT_SERVER_DATABASE_TIMEOUT="${PREFECT_SERVER_DATABASE_TIMEOUT:-30}" \
+      start server "$PY" -m prefect server start --host 127.0.0.1 --port "$PORT"
     root="${REEL_ROOT:-outputs}"
     case "$root" in
       s3://*) echo "artifacts: $root is on S3; image and link artifacts use presigned URLs" ;;

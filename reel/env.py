@@ -13,6 +13,10 @@ DEFAULTS = {
     # Concurrency leases on disk (PREFECT_HOME), not in the API process's memory: a lease left by
     # a killed run must still be known to the next ephemeral API so it can be released.
     "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
+    # A SQLite API (the ephemeral one, or `prefect server` without PostgreSQL) has one writer at a
+    # time; a query waits this long for the lock before the client gets a 503. Ten seconds (Prefect's
+    # default) ran out for a batch of ten reels in one process on a busy 2-core box.
+    "PREFECT_SERVER_DATABASE_TIMEOUT": "30",
 }
 
 

@@ -31,6 +31,8 @@ os.environ.update({
     "PREFECT_API_URL": f"http://127.0.0.1:{PORT}/api",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
+    # As reel/env.py sets for any SQLite API: wait 30 s for the writer lock before answering 503.
+    "PREFECT_SERVER_DATABASE_TIMEOUT": "30",
     # The server frees expired gpu leases every 5 s instead of 15 (the lease itself stays 60 s).
     "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "5",
     "PREFECT_LOGGING_LEVEL": "WARNING",
