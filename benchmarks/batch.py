@@ -52,7 +52,7 @@ def run_batch(prompts: list[str], shots: int = 6, rounds: int = 1) -> dict:
     _prepare(rounds)
     started = time.time()
     try:
-        with standins.scaled_grace(), tempfile.TemporaryDirectory() as root:
+        with tempfile.TemporaryDirectory() as root:
             state = batch(prompts=list(prompts), preset="bench", n_shots=shots, root=root, in_process=True,
                           return_state=True)
             reels = sum(os.path.exists(os.path.join(root, d, "reel.mp4")) for d in os.listdir(root))
@@ -69,7 +69,7 @@ def run_one_by_one(prompts: list[str], shots: int = 6, rounds: int = 1) -> dict:
     _prepare(rounds)
     started = time.time()
     try:
-        with standins.scaled_grace(), tempfile.TemporaryDirectory() as root:
+        with tempfile.TemporaryDirectory() as root:
             for prompt in prompts:
                 reel_flow(prompt=prompt, preset="bench", root=root, n_shots=shots, backends="bench")
                 host.unload_all()

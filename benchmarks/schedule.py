@@ -67,8 +67,7 @@ def run_once(rounds: int, schedule: str, shots: int = 6) -> dict:
     host.unload_all()
     started = time.time()
     try:
-        with tempfile.TemporaryDirectory() as root, standins.scaled_grace(), \
-                _reload_per_call(schedule == "sequential"):
+        with tempfile.TemporaryDirectory() as root, _reload_per_call(schedule == "sequential"):
             reel_flow(prompt=PROMPT, preset="bench", root=root, seed=rounds, n_shots=shots, backends="bench")
     finally:
         host.unload_all()

@@ -4,13 +4,10 @@ the real flow runs end to end. They count loads and simulated GPU-seconds."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
 
 from models.preview.director import HeuristicDirector
 from reel import prompts
@@ -117,21 +114,3 @@ class BenchVoice(_Timed):
     def speak(self, text, lang, out):
         _spend("voice", "run")
         return EspeakVoice().speak(text, lang, out)
-
-
-# The host keeps a loaded model this long for more of its work. On a GPU a reel's next request is
-# a moment away (model calls take minutes, the CPU work between them seconds); here the stand-ins
-# take milliseconds while the CPU painting between two requests takes seconds on a busy 2-core box,
-# so the grace is scaled up as the model costs are scaled down (set REEL_SWAP_GRACE_S to change it).
-GRACE_S = "30"
-
-
-@contextlib.contextmanager
-def scaled_grace() -> Iterator[None]:
-    before = os.environ.get("REEL_SWAP_GRACE_S")
-    os.environ["REEL_SWAP_GRACE_S"] = before or GRACE_S
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["REEL_SWAP_GRACE_S"]

@@ -28,6 +28,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.states import Completed
 
 from flows.child_runs import start_runs, wait_for_runs
+from models import host
 from reel.records import ReelRef
 
 DEFAULT_PROMPTS = "deployments/batch_prompts.txt"
@@ -61,21 +62,32 @@ def run_in_process(parameter_sets: list[dict[str, Any]]) -> list[FlowRun]:
     A reel that fails ends Failed on its own; the others go on."""
     from prefect.client.orchestration import get_client
 
-    from flows.reel_flow import reel_flow
     from reel.stage import result_storage
 
+    # The reels as reel_flow names them (its check_prompt collapses the prompt's whitespace).
+    refs = [ReelRef.for_request(" ".join(p["prompt"].split()), None, p["preset"], None, p["aspect"], p["seed"],
+                                p["root"], p["n_shots"]) for p in parameter_sets]
     # Each reel's results block is saved here, one after another, before the reels start at once:
     # ten concurrent block saves can outlast a busy SQLite server's retries (503).
-    for p in parameter_sets:
-        result_storage(ReelRef.for_request(p["prompt"], None, p["preset"], None, p["aspect"], p["seed"], p["root"],
-                                           p["n_shots"]))
+    for ref in refs:
+        result_storage(ref)
     with ThreadPoolExecutor(max_workers=len(parameter_sets), thread_name_prefix="reel") as pool:
         # Each thread runs in a copy of this flow's context, so the reels are its child runs.
-        futures = [pool.submit(contextvars.copy_context().run, reel_flow, **params, return_state=True)
-                   for params in parameter_sets]
+        futures = [pool.submit(contextvars.copy_context().run, _reel, params, ref)
+                   for params, ref in zip(parameter_sets, refs)]
         states = [f.result() for f in futures]
     with get_client(sync_client=True) as client:
         return [client.read_flow_run(state.state_details.flow_run_id) for state in states]
+
+
+def _reel(params: dict[str, Any], ref: ReelRef):
+    """One reel's thread: its first model request (the plan) is announced to the model host before
+    its subflow starts, so the director is not swapped out while the other reels are starting."""
+    from flows.reel_flow import reel_flow, reel_line
+
+    with host.line(reel_line(ref)) as need:
+        need.next("director")
+        return reel_flow(**params, return_state=True)
 
 
 @flow(name="batch", flow_run_name="batch-{preset}")

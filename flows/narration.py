@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models import host
 from reel import progress
 from reel.delivery import narration_table
 from reel.presets import Preset
@@ -27,25 +28,28 @@ def fit_narration(ref: ReelRef, ledger: Ledger, voices: list[StageRecord], prese
     every shorter one, so a round costs one load of each model, not one per line."""
     table, limit = narration_table(), max_line_seconds(preset)
     current, takes, stuck = list(voices), [0] * len(voices), set()
-    for take in range(1, table["shorten_rounds"] + 1):
-        shorter: dict[int, str] = {}
-        for i, voice in enumerate(current):
-            if voice.meta["fits"] or i in stuck:
-                continue
-            # Aim for a line that fits at the fastest natural tempo, with a margin.
-            fraction = 0.9 * limit * table["max_tempo"] / voice.meta["natural_seconds"]
-            short = run(shorten_stage, ref, ledger, line=voice.meta["text"], lang=voice.meta["lang"], shot_index=i,
-                        fraction=fraction, seed=seed, director=roles["director"])
-            if short.meta["shorter"] == voice.meta["text"]:
-                stuck.add(i)  # the director cannot make it shorter
-            else:
-                shorter[i] = short.meta["shorter"]
-        if not shorter:
-            break
-        for i, line in shorter.items():
-            takes[i] = take
-            current[i] = run(voice_stage, ref, ledger, line=line, lang=current[i].meta["lang"], shot_index=i,
-                             backend=roles["voice"], max_seconds=limit, take=take)
+    with host.Need() as need:  # each request announced, so the model stays loaded for the next line
+        for take in range(1, table["shorten_rounds"] + 1):
+            shorter: dict[int, str] = {}
+            for i, voice in enumerate(current):
+                if voice.meta["fits"] or i in stuck:
+                    continue
+                # Aim for a line that fits at the fastest natural tempo, with a margin.
+                fraction = 0.9 * limit * table["max_tempo"] / voice.meta["natural_seconds"]
+                need.next("director")
+                short = run(shorten_stage, ref, ledger, line=voice.meta["text"], lang=voice.meta["lang"],
+                            shot_index=i, fraction=fraction, seed=seed, director=roles["director"])
+                if short.meta["shorter"] == voice.meta["text"]:
+                    stuck.add(i)  # the director cannot make it shorter
+                else:
+                    shorter[i] = short.meta["shorter"]
+            if not shorter:
+                break
+            need.next("voice")
+            for i, line in shorter.items():
+                takes[i] = take
+                current[i] = run(voice_stage, ref, ledger, line=line, lang=current[i].meta["lang"], shot_index=i,
+                                 backend=roles["voice"], max_seconds=limit, take=take)
     return current, [_report(i, planned.meta["text"], voice, takes[i], limit)
                      for i, (planned, voice) in enumerate(zip(voices, current))]
 

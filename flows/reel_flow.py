@@ -14,7 +14,7 @@ from prefect.states import Cancelled
 
 from flows import review as review_gate
 from flows.narration import fit_narration, max_line_seconds
-from flows.shot import ShotOutcome, replay_shot, shot_flow
+from flows.shot import ShotOutcome, replay_shot, shot_flow, shot_line
 from models.base import backend_class, choose_backends
 from models import host
 from reel import progress, run_state, verdict_log
@@ -72,7 +72,7 @@ def _run_subflows(calls: list[dict[str, Any]], s, finished) -> list[ShotOutcome]
     pool = ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="shot")
     try:
         # Each thread runs in a copy of this flow's context, so the subflows are its children.
-        futures = [pool.submit(contextvars.copy_context().run, shot_flow, **call) for call in calls]
+        futures = [pool.submit(contextvars.copy_context().run, _shot, call) for call in calls]
         for f in as_completed(futures):
             if f.exception() is None:
                 finished(f.result())
@@ -82,6 +82,24 @@ def _run_subflows(calls: list[dict[str, Any]], s, finished) -> list[ShotOutcome]
         # A stop (Ctrl-C, SIGTERM) must not wait for the other shots to finish rendering.
         pool.shutdown(wait=False, cancel_futures=True)
         raise
+
+
+def _shot(call: dict[str, Any]) -> ShotOutcome:
+    """One shot's thread: its first request (a render) is announced to the model host before its
+    subflow starts, so the video model is not swapped out while the subflow is being created."""
+    with host.line(shot_line(call["ref"], call["shot_index"])) as need:
+        need.next("video")
+        return shot_flow(**call)
+
+
+def _announced(job, role: str):
+    """A background model stage (`submit`) asks for its model without needing another first: its
+    request is announced to the model host until the job ends (one read from the cache asks nothing)."""
+    if hasattr(job, "add_done_callback"):
+        need = host.Need()
+        need.next(role)
+        job.add_done_callback(lambda _: need.close())
+    return job
 
 
 def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[ShotOutcome]:
@@ -134,12 +152,19 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
     request = {"prompt": prompt or None, "plan": plan, "preset": preset, "aspect": aspect, "seed": seed,
                "backends": backends, "n_shots": n_shots, "loudness": loudness, "subtitles": subtitles,
                "seconds": seconds, "shot_seconds": shot_seconds, "review": review}
-    with reel_lock(ref.store()):  # one writer per reel: a second run of it waits here
-        return _make(ref, request, started)
+    # One writer per reel: a second run of it waits here.
+    with reel_lock(ref.store()), host.line(reel_line(ref)) as need:
+        return _make(ref, request, started, need)
 
 
-def _make(ref: ReelRef, request: dict[str, Any], started: float) -> str:
-    """The reel's stages, in order, under its writer lock."""
+def reel_line(ref: ReelRef) -> str:
+    """The reel's own line of work at the model host (models/host.py `line`)."""
+    return f"reel {ref.reel_id}"
+
+
+def _make(ref: ReelRef, request: dict[str, Any], started: float, need: host.Need) -> str:
+    """The reel's stages, in order, under its writer lock; `need` announces its next model request."""
+    need.next("director")  # the plan
     prompt, plan, preset, seed, backends, n_shots = (
         request[k] for k in ("prompt", "plan", "preset", "seed", "backends", "n_shots"))
     seconds, shot_seconds, review = request["seconds"], request["shot_seconds"], request["review"]
@@ -164,6 +189,7 @@ def _make(ref: ReelRef, request: dict[str, Any], started: float) -> str:
 
     planned = run(plan_stage, ref, ledger, prompt=prompt or None, plan_data=plan, n_shots=n_shots, seed=seed,
                   director=roles["director"])
+    need.next("image")  # then the masters and keyframes
     directed = Plan.model_validate(planned.meta["plan"])
     decisions = review_gate.saved(store)  # earlier review edits and re-rolls of this reel
     the_plan = review_gate.apply(directed, decisions)
@@ -174,24 +200,30 @@ def _make(ref: ReelRef, request: dict[str, Any], started: float) -> str:
     publish.publish_plan(ref.reel_id, the_plan)
     publish.publish_progress(ref.reel_id, publish.PLANNED, "planned")
 
-    music_job = submit(music_stage, ref, brief=the_plan.music_style, seconds=n * the_preset.shot_seconds, seed=seed,
-                       backend=roles["music"])
-    voice_jobs = [submit(voice_stage, ref, line=line, lang=the_plan.vo_lang, shot_index=i, backend=roles["voice"],
-                         max_seconds=max_line_seconds(the_preset))
+    music_job = _announced(submit(music_stage, ref, brief=the_plan.music_style, seconds=n * the_preset.shot_seconds,
+                                  seed=seed, backend=roles["music"]), "music")
+    voice_jobs = [_announced(submit(voice_stage, ref, line=line, lang=the_plan.vo_lang, shot_index=i,
+                                    backend=roles["voice"], max_seconds=max_line_seconds(the_preset)), "voice")
                   for i, line in enumerate(the_plan.vo_script_per_shot)]
 
     def paint(plan: Plan, decided: dict[str, Any]) -> str | None:
         """Masters and keyframes (cached unless their plan slice or seed changed), then the storyboard."""
         nonlocal masters, keyframes
-        masters = {s: run(master_stage, ref, ledger, plan=plan, subject=s, preset=the_preset, seed=seed,
-                          backend=roles["image"]) for s in subjects(plan)}
-        keyframes = [run(keyframe_stage, ref, ledger, plan=plan, shot_index=i, masters=masters, preset=the_preset,
-                         seed=review_gate.keyframe_seed(seed, decided, i), backend=roles["image"]) for i in range(n)]
+        need.next("image")
+        try:
+            masters = {s: run(master_stage, ref, ledger, plan=plan, subject=s, preset=the_preset, seed=seed,
+                              backend=roles["image"]) for s in subjects(plan)}
+            keyframes = [run(keyframe_stage, ref, ledger, plan=plan, shot_index=i, masters=masters,
+                             preset=the_preset, seed=review_gate.keyframe_seed(seed, decided, i),
+                             backend=roles["image"]) for i in range(n)]
+        finally:
+            need.close()  # the shots announce their own requests
         for i, line in enumerate(plan.vo_script_per_shot):  # an edited narration line is spoken anew
             if line != spoken[i]:
                 spoken[i] = line
-                voice_jobs[i] = submit(voice_stage, ref, line=line, lang=plan.vo_lang, shot_index=i,
-                                       backend=roles["voice"], max_seconds=max_line_seconds(the_preset))
+                voice_jobs[i] = _announced(submit(voice_stage, ref, line=line, lang=plan.vo_lang, shot_index=i,
+                                                  backend=roles["voice"], max_seconds=max_line_seconds(the_preset)),
+                                           "voice")
         return publish.publish_storyboard(store, plan, masters, keyframes)
 
     masters, keyframes, spoken = {}, [], list(the_plan.vo_script_per_shot)

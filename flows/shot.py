@@ -60,36 +60,50 @@ def replay_shot(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord
 def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord,
               masters: dict[str, StageRecord], preset: Preset, seed: int, backends: dict[str, str],
               next_keyframe: StageRecord | None = None) -> ShotOutcome:
-    """The attempt loop; `step` runs one stage (`run`: a Prefect task; `cached_only`: the cache)."""
+    """The attempt loop; `step` runs one stage (`run`: a Prefect task; `cached_only`: the cache).
+    Each model request is announced to the host before it (`shot_line`), so a model another shot
+    still needs is not swapped out a moment before this shot asks for it."""
     ledger = Ledger()
     knobs = first_knobs(plan, shot_index, preset, seed)
     keyframes = {"chained": keyframe}
     attempts: list[Attempt] = []
     clips: dict[int, StageRecord] = {}
-    for n in range(1, preset.attempts + 1):
-        if knobs.keyframe_source not in keyframes:
-            keyframes[knobs.keyframe_source] = step(
-                keyframe_stage, ref, ledger, plan=plan, shot_index=shot_index, masters=masters, preset=preset,
-                seed=seed, backend=backends["image"], source=knobs.keyframe_source)
-        start = keyframes[knobs.keyframe_source]
-        clip = step(render_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, keyframe=start,
-                    knobs=knobs, backend=backends["video"], next_keyframe=next_keyframe)
-        judged = step(critique_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, clip=clip,
-                      keyframe=start, masters=masters, knobs=knobs, threshold=preset.pass_threshold,
-                      backend=backends["critic"], next_keyframe=next_keyframe)
-        verdict = Verdict.model_validate(judged.meta["verdict"])
-        attempts.append(Attempt(attempt=n, knobs=knobs, verdict=verdict, passed=verdict.passes(preset.pass_threshold)))
-        clips[n] = clip
-        progress.say(_verdict_line(shot_index, attempts[-1]))
-        if attempts[-1].passed or n == preset.attempts:
-            break
-        knobs, attempts[-1].next_change = next_attempt(plan, shot_index, [(a.knobs, a.verdict) for a in attempts],
-                                                       seed)
-        progress.say(f"shot {shot_index}: {attempts[-1].next_change}")
+    with host.line(shot_line(ref, shot_index)) as need:
+        for n in range(1, preset.attempts + 1):
+            if knobs.keyframe_source not in keyframes:
+                need.next("image")
+                keyframes[knobs.keyframe_source] = step(
+                    keyframe_stage, ref, ledger, plan=plan, shot_index=shot_index, masters=masters, preset=preset,
+                    seed=seed, backend=backends["image"], source=knobs.keyframe_source)
+            start = keyframes[knobs.keyframe_source]
+            need.next("video")
+            clip = step(render_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, keyframe=start,
+                        knobs=knobs, backend=backends["video"], next_keyframe=next_keyframe)
+            # Until the critique asks (tier 1 may fail the clip without it); a retry's first model,
+            # announced at the top of the loop, takes over from it.
+            need.next("critic")
+            judged = step(critique_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, clip=clip,
+                          keyframe=start, masters=masters, knobs=knobs, threshold=preset.pass_threshold,
+                          backend=backends["critic"], next_keyframe=next_keyframe)
+            verdict = Verdict.model_validate(judged.meta["verdict"])
+            attempts.append(Attempt(attempt=n, knobs=knobs, verdict=verdict,
+                                    passed=verdict.passes(preset.pass_threshold)))
+            clips[n] = clip
+            progress.say(_verdict_line(shot_index, attempts[-1]))
+            if attempts[-1].passed or n == preset.attempts:
+                break
+            knobs, attempts[-1].next_change = next_attempt(plan, shot_index,
+                                                           [(a.knobs, a.verdict) for a in attempts], seed)
+            progress.say(f"shot {shot_index}: {attempts[-1].next_change}")
     shipped = pick_shipped(attempts)
     record_attempts(ref.store(), shot_index, attempts, shipped.attempt)
     return ShotOutcome(shot_index=shot_index, shipped=shipped.attempt, clip=clips[shipped.attempt],
                        attempts=attempts, ledger=ledger.entries)
+
+
+def shot_line(ref: ReelRef, shot_index: int) -> str:
+    """The shot's line of work at the model host (models/host.py `line`)."""
+    return f"{ref.reel_id} shot {shot_index}"
 
 
 def _verdict_line(shot_index: int, a: Attempt) -> str:

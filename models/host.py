@@ -2,12 +2,14 @@
 loads the model it needs (unloading the previous one unless they fit together) and keeps it
 resident while further tasks need it.
 
-Scheduling is by model affinity: when the GPU frees up, a waiting task whose model is already
-resident goes first; otherwise the earliest waiter, after a short grace period while a heavy
-model is resident (a swap costs minutes; a shot's next render may be a moment from asking). With every shot's subflow running at once,
-that renders all first attempts while the video model is loaded, then critiques them all while
-the critic is loaded, then sends only the failures round again: the seed project reloaded the
-video model and the critic around every single critique.
+Scheduling is by model affinity and announced demand: when the GPU frees up, a waiting task whose
+model is already resident goes first; then, while a resident heavy model is still expected (a line
+of work announced with a `Need` that it asks for that model next: a shot between its render and
+its critique, a reel painting its keyframes), nobody, for at most `swap_grace_s` of idle GPU (a
+swap costs minutes; the expected request is a moment away); otherwise the earliest waiter, at
+once. With every shot's subflow running at once, that renders all first attempts while the video
+model is loaded, then critiques them all while the critic is loaded, then sends only the failures
+round again: the seed project reloaded the video model and the critic around every critique.
 
 Backends expose `load()`/`unload()`; GPU backends free their memory in `unload()` (del, gc,
 empty_cache; vLLM's worker process exits) and set `heavy = True`. Preview backends are cheap.
@@ -42,6 +44,8 @@ _fits_together: set[frozenset[str]] = set()
 _sizes: dict = {}
 _freed_at = 0.0
 _lease = Lease()
+_expected: collections.Counter = collections.Counter()  # role -> lines of work that ask for its model next
+_lines: dict[str, "Need"] = {}
 events: collections.deque = collections.deque(maxlen=1000)  # (load|unload|wait|free, role, ...) in order
 
 
@@ -135,11 +139,60 @@ def _next_up() -> tuple[int | None, float]:
         return min(warm)[0], 0.0
     from reel.settings import get_settings
 
-    heavy_resident = any(getattr(b, "heavy", False) for b in _resident.values())
+    expected = any(_expected[role] for (role, _), b in _resident.items() if getattr(b, "heavy", False))
     left = _freed_at + get_settings().swap_grace_s - time.monotonic()
-    if heavy_resident and left > 0:
+    if expected and left > 0:
         return None, left
     return min(_waiting)[0], 0.0
+
+
+class Need:
+    """The model one line of work (a reel's own thread, a shot, a background stage) asks the host
+    for next, announced so that the host keeps that model loaded for it rather than swap it out a
+    moment before the request comes. Announce only a request that comes without another model
+    first: a line kept waiting for another model would hold the GPU idle for nothing (for at most
+    `swap_grace_s`, the bound on every announcement). By role: a request for another backend of
+    the role would replace the resident one a moment later anyway."""
+
+    def __init__(self) -> None:
+        self.role: str | None = None
+
+    def next(self, role: str | None) -> None:
+        """This line's next request is for `role`'s model; None: it asks for nothing more."""
+        with _cond:
+            if role is not None:
+                _expected[role] += 1
+            if self.role is not None:
+                _expected[self.role] -= 1
+                if _expected[self.role] <= 0:
+                    del _expected[self.role]
+            self.role = role
+            _cond.notify_all()  # a waiter may go now
+
+    def close(self) -> None:
+        self.next(None)
+
+    def __enter__(self) -> Need:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def line(label: str) -> Iterator[Need]:
+    """The `Need` of the line of work `label`, withdrawn when the first block that holds it ends.
+    Blocks nested in it share it: the thread that starts a shot announces the shot's first model
+    before the shot's subflow has started, and the shot (its own block) goes on from there."""
+    with _cond:
+        need = _lines.setdefault(label, Need())
+    try:
+        yield need
+    finally:
+        need.close()
+        with _cond:
+            if _lines.get(label) is need:
+                del _lines[label]
 
 
 def _unload(key: tuple[str, str]) -> None:

@@ -61,9 +61,11 @@ class Settings(BaseSettings):
     # "affinity": shots run at once and the host batches work per model (fewest swaps);
     # "sequential": one shot after another, as the seed project did.
     schedule: str = "affinity"
-    # How long a loaded heavy model waits for more of its work before another model replaces it:
-    # a swap costs minutes on a real GPU, and a shot's next request may be seconds from arriving.
-    swap_grace_s: float = 5.0
+    # How long, at most, an idle loaded heavy model waits for a request a flow has announced for it
+    # (models/host.py `Need`: a shot's next render or critique, a reel's next keyframe) before a
+    # waiting task's model replaces it; unannounced, it is replaced at once. A swap costs minutes on
+    # a real GPU and an announced request is seconds away: this bound is only a backstop.
+    swap_grace_s: float = 60.0
     # Prefect global concurrency limit held by every model task, and a host-wide lock file
     # that gives the same guarantee when no limit can be reached.
     gpu_slot: str = "gpu"
