@@ -46,7 +46,7 @@ PLAN = {
     "music_style": "solo guitar, 70 BPM, calm",
     "vo_script_per_shot": ["Every dawn he comes back to the pier.", "The wind smells of salt and rope.",
                            "His net waits where he left it.", "He smiles, and starts to mend."],
-    "vo_lang": "e",
+    "vo_lang": "a",  # the lines are English
 }
 
 
