@@ -161,14 +161,13 @@ def test_editing_one_shot_rerenders_that_shot_and_the_mix(first_reel, tmp_path):
     assert any(s.startswith("render shot 2 ") for s in rerun)
 
 
-def test_preview_model_calls_hold_no_gpu_and_run_side_by_side(first_reel):
-    """CPU backends take no GPU turn (models/host.py): no window on any stage, and the six
-    renders, which each shot's subflow starts at once, did not wait for each other in turn."""
+def test_preview_model_calls_hold_no_gpu(first_reel):
+    """CPU backends take no GPU turn (models/host.py), so no stage of a preview reel held the slot.
+    That their calls run side by side is proved in tests/test_gpu_memory.py: here the shots'
+    subflows start a second or two apart, so whether two renders overlap is up to the box's load."""
     _, reel_dir, _, _ = first_reel
     stages = _manifest(reel_dir)["stages"]
     assert not any(s["gpu_window"] for s in stages)
-    renders = sorted((s["started"], s["ended"]) for s in stages if s["stage"] == "render")
-    assert any(b[0] < a[1] for a, b in zip(renders, renders[1:])), f"renders ran one at a time: {renders}"
 
 
 def test_two_reels_at_once_never_overlap_on_the_gpu_slot(tmp_path):
