@@ -44,14 +44,15 @@ def ensure_gpu_limit() -> bool:
 
 
 class Held:
-    """When the slot was held: recorded so overlaps can be checked after the fact."""
+    """When the slot was held: recorded so overlaps can be checked after the fact. A call that
+    never held it (a CPU backend's) has no window: None, which the manifest keeps as null."""
 
     start: float = 0.0
     end: float = 0.0
 
     @property
-    def window(self) -> list[float]:
-        return [self.start, self.end]
+    def window(self) -> list[float] | None:
+        return [self.start, self.end] if self.start else None
 
 
 # A live holder renews its lease every 45 s (Prefect renews at 75% of the duration), so a task

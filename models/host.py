@@ -18,6 +18,11 @@ What stays loaded together, and how each model loads (resident or model CPU offl
 the vLLM knobs), comes from the memory plan for the card found (models/memory_plan.py), so an 82M
 voice model never evicts the video model. Without a card every heavy model replaces the last.
 Across processes, models/residency.py keeps one owner per GPU and waits for the memory to be free.
+
+Backends that declare `cpu = True` (the preview family) hold no GPU, so they take no GPU turn and no
+`gpu` slot: they run beside the GPU work and beside each other, as many at once as this process has
+cores (one call at a time per backend unless it declares `reentrant = True`), and their calls record
+no GPU window. REEL_GPU_SLOT_FOR=all puts them back in the queue (see reel/settings.py).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import collections
 import contextlib
 import functools
 import itertools
+import os
 import threading
 import time
 from typing import Any, Iterator
@@ -47,6 +53,12 @@ _lease = Lease()
 _expected: collections.Counter = collections.Counter()  # role -> lines of work that ask for its model next
 _lines: dict[str, "Need"] = {}
 events: collections.deque = collections.deque(maxlen=1000)  # (load|unload|wait|free, role, ...) in order
+# CPU backends: loaded once, kept apart from the GPU's residency (they never count against a card).
+_cpu_guard = threading.Lock()
+_cpu_loaded: dict[tuple[str, str], Any] = {}
+_cpu_turns_of: dict[tuple[str, str], "_InTurn"] = {}
+_cpu_cores = threading.BoundedSemaphore(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                        else os.cpu_count() or 1)
 
 
 def allow_together(pairs: list[list[str]]) -> None:
@@ -254,11 +266,80 @@ def _load(role: str, name: str) -> Any:
     return backend
 
 
+class _InTurn:
+    """Turns granted in the order they were asked for (a Lock's waiters go in any order). espeak-ng's
+    output depends on the lines it spoke before, so a backend's calls keep the order they arrived
+    in, as they did when every call queued for the GPU turn."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._asked = itertools.count()
+        self._served = 0
+        self._gone: set[int] = set()  # turns whose caller stopped waiting (an exception): skipped
+
+    def ask(self) -> contextlib.AbstractContextManager:
+        return self._turn(next(self._asked))  # the place in the queue is taken now, not when entered
+
+    @contextlib.contextmanager
+    def _turn(self, mine: int) -> Iterator[None]:
+        try:
+            with self._cond:
+                while self._served != mine:
+                    self._cond.wait()
+        except BaseException:
+            self._next(mine)
+            raise
+        try:
+            yield
+        finally:
+            self._next(mine)
+
+    def _next(self, done: int) -> None:
+        with self._cond:
+            self._gone.add(done)
+            while self._served in self._gone:
+                self._gone.discard(self._served)
+                self._served += 1
+            self._cond.notify_all()
+
+
+def _on_cpu(key: tuple[str, str]) -> bool:
+    """Whether this backend's calls skip the GPU queue: it declares it runs on the CPU alone, and
+    the operator has not asked every model call to take a GPU turn."""
+    from reel.settings import get_settings
+
+    return getattr(base.backend_class(*key), "cpu", False) and get_settings().gpu_slot_for != "all"
+
+
+@contextlib.contextmanager
+def _cpu_call(key: tuple[str, str]) -> Iterator[Any]:
+    """A CPU backend's call: its turn on the backend (unless reentrant), then one of the cores."""
+    from reel.settings import get_settings
+
+    turns = _cpu_turns_of.setdefault(key, _InTurn())  # atomic: no lock another call may be holding
+    reentrant = getattr(base.backend_class(*key), "reentrant", False)
+    with contextlib.nullcontext() if reentrant else turns.ask():
+        with _cpu_guard:
+            if key not in _cpu_loaded:
+                backend = base.create(*key, **get_settings().backend_options(key[0]))
+                backend.load()
+                events.append(("load", key[0]))
+                _cpu_loaded[key] = backend
+            backend = _cpu_loaded[key]
+        with _cpu_cores:
+            yield backend
+
+
 @contextlib.contextmanager
 def use(role: str, name: str) -> Iterator[tuple[Any, Held]]:
-    """Wait for this model's turn on the GPU, hold the `gpu` slot, and yield the loaded backend."""
+    """Wait for this model's turn on the GPU, hold the `gpu` slot, and yield the loaded backend.
+    A CPU backend (see the module's note) waits only for a free core and yields an empty Held."""
     global _busy
     key = (role, base.resolve_name(role, name))
+    if _on_cpu(key):
+        with _cpu_call(key) as backend:
+            yield backend, Held()
+        return
     ticket = next(_ticket)
     with _cond:
         _waiting.append((ticket, key))
@@ -291,6 +372,14 @@ def unload(role: str, name: str) -> None:
     with _cond:
         if key in _resident:
             _unload(key)
+    _unload_cpu([key])
+
+
+def _unload_cpu(keys) -> None:
+    with _cpu_guard:
+        for key in [k for k in keys if k in _cpu_loaded]:
+            _cpu_loaded.pop(key).unload()
+            events.append(("unload", key[0]))
 
 
 def unload_all() -> None:
@@ -298,3 +387,4 @@ def unload_all() -> None:
         for key in list(_resident):
             _unload(key)
         _lease.release()
+    _unload_cpu(list(_cpu_loaded))

@@ -83,7 +83,10 @@ def actual(ledger: list[dict[str, Any]], started: float, ended: float) -> dict[s
     """What the run spent, per role: minutes the GPU slot was held by stages that ran (not cached)."""
     held = {role: 0.0 for role in ROLES}
     for e in ledger:
-        role, window = STAGE_ROLE.get(e["stage"]), e["record"]["meta"].get("gpu_window")
+        meta = e["record"]["meta"]
+        role, window = STAGE_ROLE.get(e["stage"]), meta.get("gpu_window")
+        if "gpu_window" in meta and window is None:
+            continue  # a CPU backend's call: it held no GPU
         if role and not e["cached"]:
             held[role] += (window[1] - window[0]) if window and window[1] else e["seconds"]
     return {"label": "measured", "stages": {r: {"gpu_minutes": round(s / 60, 2)} for r, s in held.items()},

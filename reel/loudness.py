@@ -31,7 +31,9 @@ def ebur128(path: Path, windows: list[tuple[float, float]] | None = None) -> dic
     """Integrated loudness (LUFS) and true peak (dBTP) of a file's audio, or of the given
     (start, end) passages of it joined together."""
     chain = f"aselect='{_select(windows)}'," if windows else ""
-    log = run_ffmpeg(["-nostats", "-i", str(path), "-af", f"{chain}ebur128=peak=true", "-f", "null", "-"],
+    # -vn: the null muxer would take the video too, and decoding the finished reel's picture
+    # cost 5x the measurement itself (1.2 s of 1.4 on the preview reel); the audio is the same.
+    log = run_ffmpeg(["-nostats", "-i", str(path), "-vn", "-af", f"{chain}ebur128=peak=true", "-f", "null", "-"],
                      "measuring loudness (ebur128)")
     summary = log[log.rindex("Summary:"):]
     integrated = float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1))

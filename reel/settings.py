@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -70,6 +71,11 @@ class Settings(BaseSettings):
     # that gives the same guarantee when no limit can be reached.
     gpu_slot: str = "gpu"
     gpu_slots: int = 1
+    # Which model calls take a GPU turn (one at a time, holding that slot): "gpu", those of backends
+    # that hold a GPU, while CPU backends (the preview family) run beside them and each other; "all",
+    # every call, as before: rehearses a GPU deployment's queueing with preview backends on CPU
+    # workers, which is how the tests prove the slot without a GPU.
+    gpu_slot_for: Literal["gpu", "all"] = "gpu"
     gpu_lock: Path = Path.home() / ".cache" / "reel" / "gpu.lock"
     # S3-compatible storage for s3:// roots.
     s3_endpoint_url: str = ""

@@ -153,6 +153,61 @@ def test_without_a_card_every_heavy_model_replaces_the_last(planned):
     assert EVENTS == [("loaded", "video"), ("unloaded", "video"), ("loaded", "voice")]
 
 
+def test_cpu_backends_take_no_gpu_turn_unless_every_call_must(planned, monkeypatch):
+    """While a GPU model holds its turn and the slot, preview (CPU) calls still run, side by side
+    up to this process's cores, and record no GPU window; REEL_GPU_SLOT_FOR=all queues them."""
+    import threading
+
+    host = planned
+    cores = min(2, len(os.sched_getaffinity(0)))
+    together = threading.Barrier(cores, timeout=30)  # broken unless `cores` calls are inside at once
+    windows = []
+
+    def cpu_call() -> None:
+        with host.use("video", "camera-move") as (backend, held):
+            together.wait()
+        windows.append(held.window)
+
+    with host.use("video", "planned") as (_, gpu_held):
+        threads = [threading.Thread(target=cpu_call) for _ in range(cores)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert windows == [None] * cores and gpu_held.window and not together.broken
+    monkeypatch.setenv("REEL_GPU_SLOT_FOR", "all")
+    with host.use("video", "camera-move") as (_, held):
+        pass
+    assert held.window and held.window[0] >= gpu_held.window[1]
+
+
+def test_a_cpu_backends_calls_go_in_the_order_they_arrived():
+    """espeak-ng's output depends on the lines spoken before, so one backend's calls are served in
+    arrival order whatever order the threads wake in; a caller that gives up does not block the rest."""
+    import random
+    import threading
+
+    from models.host import _InTurn
+
+    queue, served = _InTurn(), []
+    turns = [queue.ask() for _ in range(12)]
+
+    def call(i: int) -> None:
+        time.sleep(random.random() / 20)
+        if i == 5:
+            queue._next(5)  # what a wait cut short by an exception does
+            return
+        with turns[i]:
+            served.append(i)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in reversed(range(12))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert served == [i for i in range(12) if i != 5]
+
+
 # ---------------------------------------------------------------- hand-over
 
 

@@ -361,8 +361,9 @@ def test_two_workers_never_overlap_on_the_gpu_slot(ops, tmp_path):
     with _client() as c:
         assert c.read_global_concurrency_limit_by_name("gpu").limit == 1
     roots = {name: tmp_path / name for name in ("w1", "w2")}
-    # Each worker has its own lock file, so only Prefect's `gpu` limit can keep them apart.
-    specs = [(name, ops.worker_env(root, REEL_GPU_LOCK=str(tmp_path / f"{name}.lock")), 2)
+    # Each worker has its own lock file, so only Prefect's `gpu` limit can keep them apart. Every
+    # model call takes a GPU turn, as a GPU backend's does (preview backends alone take none).
+    specs = [(name, ops.worker_env(root, REEL_GPU_LOCK=str(tmp_path / f"{name}.lock"), REEL_GPU_SLOT_FOR="all"), 2)
              for name, root in roots.items()]
     with ops.worker_pool(*specs, online=True):
         started = time.time()

@@ -161,15 +161,26 @@ def test_editing_one_shot_rerenders_that_shot_and_the_mix(first_reel, tmp_path):
     assert any(s.startswith("render shot 2 ") for s in rerun)
 
 
+def test_preview_model_calls_hold_no_gpu(first_reel):
+    """CPU backends take no GPU turn (models/host.py), so no stage of a preview reel held the slot.
+    That their calls run side by side is proved in tests/test_gpu_memory.py: here the shots'
+    subflows start a second or two apart, so whether two renders overlap is up to the box's load."""
+    _, reel_dir, _, _ = first_reel
+    stages = _manifest(reel_dir)["stages"]
+    assert not any(s["gpu_window"] for s in stages)
+
+
 def test_two_reels_at_once_never_overlap_on_the_gpu_slot(tmp_path):
     import subprocess
     import sys
 
     from tests.helpers import ROOT
 
+    # Every model call takes a GPU turn, as a GPU backend's does: the preview backends alone hold no
+    # GPU and would take none (REEL_GPU_SLOT_FOR=all is the same queue and slot a GPU run uses).
     procs = [subprocess.Popen([sys.executable, "-m", "app.cli", "make", prompt, "--shots", "3", "--out",
                                str(tmp_path / name)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=os.environ.copy())
+                              text=True, env=os.environ | {"REEL_GPU_SLOT_FOR": "all"})
              for name, prompt in [("one", "a fisherman mends his nets in Lisbon at noon"),
                                   ("two", "a dancer rehearses alone in a Tokyo studio at night")]]
     for p in procs:

@@ -135,6 +135,7 @@ def to_kana(text: str) -> str:
 
 class EspeakVoice:
     name = "espeak"
+    cpu = True  # no GPU: takes no GPU turn (models/host.py)
     data_files = ('locales.json',)
 
     def __init__(self) -> None:

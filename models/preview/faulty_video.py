@@ -36,6 +36,7 @@ def parse_faults(spec: str) -> dict[tuple[int, int], str]:
 
 class FaultyVideo:
     name = "faulty"
+    cpu, reentrant = True, True  # as the camera-move backend it wraps
     data_files = ("camera_verbs.json",)
 
     def __init__(self, faults: str = "") -> None:

@@ -41,6 +41,7 @@ def judged(value: float, band: dict, issues: list[Issue], detail) -> float:
 
 class MeasuredCritic:
     name = "measured"
+    cpu = True  # no GPU: takes no GPU turn (models/host.py)
     data_files = ('qc_thresholds.json', 'camera_verbs.json')
     model_id = "measured-qc-v2"
 

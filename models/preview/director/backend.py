@@ -24,6 +24,7 @@ class HeuristicDirector:
     """Director backend that needs no model: rules and tables, deterministic per (prompt, n_shots, seed)."""
 
     name = "heuristic"
+    cpu = True  # no GPU: takes no GPU turn (models/host.py)
     data_files = ("director_rules.json", "characters.json", "locales.json", "narration.json", "camera_verbs.json",
                   "director_lexicon.json")
     model_id = "heuristic-director-v1"

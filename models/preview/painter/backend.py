@@ -62,6 +62,7 @@ class AnimaticImage:
     """Masters and keyframes as drawn animatic frames (ImageModel protocol)."""
 
     name = "animatic"
+    cpu = True  # no GPU: takes no GPU turn (models/host.py)
     data_files = ('animatic.json', 'camera_verbs.json', 'director_rules.json')
     model_id = "pillow-animatic-v1"
 
