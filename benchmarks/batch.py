@@ -73,9 +73,10 @@ def run_one_by_one(prompts: list[str], shots: int = 6, rounds: int = 1) -> dict:
             for prompt in prompts:
                 reel_flow(prompt=prompt, preset="bench", root=root, n_shots=shots, backends="bench")
                 host.unload_all()
+            reels = sum(os.path.exists(os.path.join(root, d, "reel.mp4")) for d in os.listdir(root))
     finally:
         host.unload_all()
-    return _figures(started) | {"reels": len(prompts)}
+    return _figures(started) | {"reels": reels}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -90,10 +91,11 @@ def main(argv: list[str] | None = None) -> None:
     prompts = [PROMPTS[i % len(PROMPTS)] + ("" if i < len(PROMPTS) else f", take {i // len(PROMPTS) + 1}")
                for i in range(args.reels)]
     print(f"{args.reels} reels x {args.shots} shots, one retry round, timed stand-ins (benchmarks/standins.py)")
-    print(f"{'how':<34} | {'model loads':>11} | {'sim. GPU-min':>12} | {'video/critic loads':>18} | wall s")
+    print(f"{'how':<34} | {'reels made':>10} | {'model loads':>11} | {'sim. GPU-min':>12} | "
+          f"{'video/critic loads':>18} | wall s")
     for label, fn in (("batch, one process (in_process)", run_batch), ("one reel after another", run_one_by_one)):
         r = fn(prompts, args.shots)
-        print(f"{label:<34} | {r['loads']:>11} | {r['gpu_minutes']:>12.1f} | "
+        print(f"{label:<34} | {r['reels']:>4} of {args.reels:<3} | {r['loads']:>11} | {r['gpu_minutes']:>12.1f} | "
               f"{r['per_role']['video']:>8}/{r['per_role']['critic']:<9} | {r['wall_s']:.0f}", flush=True)
 
 

@@ -443,11 +443,14 @@ def fanned_reel(ops, s3, tmp_path_factory):
     for tmp, out in folders.values():
         tmp.mkdir()
         out.mkdir()
-    specs = [(name, ops.worker_env(folders[name][1], TMPDIR=str(folders[name][0]), **s3), 1) for name in ("a", "b")]
+    # REEL_GPU_SLOT_FOR=all: the preview's calls queue on the shared `gpu` slot as a GPU fan-out's
+    # would (they take none by default), so each worker's render is seen holding it.
+    specs = [(name, ops.worker_env(folders[name][1], TMPDIR=str(folders[name][0]), REEL_GPU_SLOT_FOR="all", **s3), 1)
+             for name in ("a", "b")]
     with ops.worker_pool(*specs, online=True):
         started = time.time()
         proc = reel_cli("make", ROOFTOP, "--shots", "2", "--out", "s3://reels/ops",
-                        env={**s3, "REEL_FAN_OUT": "1", "TMPDIR": str(folders["parent"][0]),
+                        env={**s3, "REEL_FAN_OUT": "1", "REEL_GPU_SLOT_FOR": "all", "TMPDIR": str(folders["parent"][0]),
                              "REEL_ROOT": str(folders["parent"][1])})
         seconds = time.time() - started
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:] + "".join(_tail(p) for p in ops.workers)
