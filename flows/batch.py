@@ -57,16 +57,18 @@ def summary_rows(prompts: list[str], runs: list[FlowRun], where: list[str]) -> l
             for i, (p, r) in enumerate(zip(prompts, runs))]
 
 
-def run_in_process(parameter_sets: list[dict[str, Any]]) -> list[FlowRun]:
+def _ref(p: dict[str, Any]) -> ReelRef:
+    """The reel one parameter set makes (as reel_flow names it)."""
+    return ReelRef.for_request(p["prompt"], None, p["preset"], None, p["aspect"], p["seed"], p["root"], p["n_shots"])
+
+
+def run_in_process(parameter_sets: list[dict[str, Any]], refs: list[ReelRef]) -> list[FlowRun]:
     """Each reel as a subflow of the calling run, all at once; their flow runs once finished.
     A reel that fails ends Failed on its own; the others go on."""
     from prefect.client.orchestration import get_client
 
     from reel.stage import result_storage
 
-    # The reels as reel_flow names them (its check_prompt collapses the prompt's whitespace).
-    refs = [ReelRef.for_request(" ".join(p["prompt"].split()), None, p["preset"], None, p["aspect"], p["seed"],
-                                p["root"], p["n_shots"]) for p in parameter_sets]
     # Each reel's results block is saved here, one after another, before the reels start at once:
     # ten concurrent block saves can outlast a busy SQLite server's retries (503).
     for ref in refs:
@@ -116,12 +118,12 @@ def batch(prompts: list[str] | None = None, prompts_file: str = DEFAULT_PROMPTS,
         raise ValueError(f"no prompts given and none in {prompts_file}")
     params = [{"prompt": p, "preset": preset, "n_shots": n_shots, "aspect": aspect, "seed": seed, "root": root}
               for p in todo]
+    refs = [_ref(p) for p in params]
     if in_process:
-        runs = run_in_process(params)
+        runs = run_in_process(params, refs)
     else:
         runs = wait_for_runs(start_runs(f"reel/{preset}", params), timeout=timeout_s)
-    where = [f"{(ref := ReelRef.for_request(p, None, preset, None, aspect, seed, root, n_shots)).root}/{ref.reel_id}/reel.mp4"
-             for p in todo]
+    where = [f"{ref.root}/{ref.reel_id}/reel.mp4" for ref in refs]
     rows = summary_rows(todo, runs, where)
     failed = [row for row in rows if row["state"] != "Completed"]
     create_table_artifact(table=rows, key="batch-summary",

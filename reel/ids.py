@@ -28,8 +28,15 @@ def check_reel_id(reel_id: str) -> str:
     return reel_id
 
 
+def prompt_words(prompt: str | None) -> str:
+    """The prompt as it is planned and named: its words, one space apart (a prompt with a doubled
+    space or a trailing newline is the same reel)."""
+    return " ".join((prompt or "").split())
+
+
 def reel_id_for(prompt: str, **request: Any) -> str:
     """A readable, deterministic id: a slug of the prompt and a hash of what was asked."""
+    prompt = prompt_words(prompt)
     slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:32].strip("-") or "reel"
     return f"{slug}-{digest({'prompt': prompt, **request}, 8)}"
 

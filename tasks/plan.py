@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from models import base
 from models import host
 from reel.errors import UserError
+from reel.ids import prompt_words
 from reel.records import ReelRef, StageRecord
 from reel.schema import MAX_SHOTS, Plan
 from reel.stage import infra_retries, stage, timed
@@ -18,7 +19,7 @@ MAX_PROMPT_CHARS = 2000
 
 
 def check_prompt(prompt: str) -> str:
-    prompt = " ".join((prompt or "").split())
+    prompt = prompt_words(prompt)
     if not prompt:
         raise UserError("the prompt is empty; describe the reel in one sentence, e.g. \"a violinist plays in a "
                         "Brooklyn subway station at midnight\"")
