@@ -303,22 +303,21 @@ class _InTurn:
             self._cond.notify_all()
 
 
-def _on_cpu(key: tuple[str, str]) -> bool:
+def _on_cpu(backend_class: type) -> bool:
     """Whether this backend's calls skip the GPU queue: it declares it runs on the CPU alone, and
     the operator has not asked every model call to take a GPU turn."""
     from reel.settings import get_settings
 
-    return getattr(base.backend_class(*key), "cpu", False) and get_settings().gpu_slot_for != "all"
+    return getattr(backend_class, "cpu", False) and get_settings().gpu_slot_for != "all"
 
 
 @contextlib.contextmanager
-def _cpu_call(key: tuple[str, str]) -> Iterator[Any]:
+def _cpu_call(key: tuple[str, str], backend_class: type) -> Iterator[Any]:
     """A CPU backend's call: its turn on the backend (unless reentrant), then one of the cores."""
     from reel.settings import get_settings
 
     turns = _cpu_turns_of.setdefault(key, _InTurn())  # atomic: no lock another call may be holding
-    reentrant = getattr(base.backend_class(*key), "reentrant", False)
-    with contextlib.nullcontext() if reentrant else turns.ask():
+    with contextlib.nullcontext() if getattr(backend_class, "reentrant", False) else turns.ask():
         with _cpu_guard:
             if key not in _cpu_loaded:
                 backend = base.create(*key, **get_settings().backend_options(key[0]))
@@ -336,8 +335,9 @@ def use(role: str, name: str) -> Iterator[tuple[Any, Held]]:
     A CPU backend (see the module's note) waits only for a free core and yields an empty Held."""
     global _busy
     key = (role, base.resolve_name(role, name))
-    if _on_cpu(key):
-        with _cpu_call(key) as backend:
+    backend_class = base.backend_class(*key)
+    if _on_cpu(backend_class):
+        with _cpu_call(key, backend_class) as backend:
             yield backend, Held()
         return
     ticket = next(_ticket)
