@@ -34,26 +34,19 @@ def reel_lock(store: ArtifactStore, repeat_s: float = 30.0) -> Iterator[None]:
     path = lock_path(store)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as fh:
-        started = time.time()
+        started = next_say = time.time()
         while True:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                fh.seek(0)
-                holder = fh.read().strip() or "another run"
-                progress.say(f"reel {store.reel_id} is being written by {holder}; waiting for it to finish "
-                             f"({time.time() - started:.0f}s so far; stop that run to go ahead)")
-                deadline = time.time() + repeat_s
-                while time.time() < deadline:
-                    try:
-                        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        time.sleep(0.5)
-                else:
-                    continue
-                break
+                if time.time() >= next_say:  # at once, then every repeat_s
+                    fh.seek(0)
+                    holder = fh.read().strip() or "another run"
+                    progress.say(f"reel {store.reel_id} is being written by {holder}; waiting for it to finish "
+                                 f"({time.time() - started:.0f}s so far; stop that run to go ahead)")
+                    next_say += repeat_s
+                time.sleep(0.5)
         fh.seek(0)
         fh.truncate()
         fh.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}")
