@@ -17,6 +17,12 @@ import threading
 from reel import run_state
 
 CLEANUP_S = 2.5
+NOTHING_MADE = "nothing was made; run the same command again"
+
+
+def kept_and_resume(reel_id: str, root: str) -> str:
+    """The end of every stop line once the reel has started: what is kept and the exact command."""
+    return f"finished stages of reel {reel_id} are kept; resume with: reel resume {reel_id} --out {root}"
 OPEN = ["RUNNING", "PENDING", "SCHEDULED", "PAUSED", "CANCELLING"]
 
 
@@ -110,11 +116,10 @@ def on_interrupt(exc: BaseException) -> None:
     except Exception as err:  # noqa: BLE001 - the API may be gone already; the line still matters
         running = running or [f"(could not read the run: {type(err).__name__})"]
     if cur is None:
-        line = f"reel: stopped ({signame}) before the reel started; nothing was made; run the same command again"
+        line = f"reel: stopped ({signame}) before the reel started; {NOTHING_MADE}"
     else:
         what = ", ".join(running) if running else "between stages"
-        line = (f"reel: stopped ({signame}) while running {what}; finished stages of reel {cur.reel_id} are kept; "
-                f"resume with: reel resume {cur.reel_id} --out {cur.root}")
+        line = f"reel: stopped ({signame}) while running {what}; {kept_and_resume(cur.reel_id, cur.root)}"
     _kill_descendants()
     sys.stdout.flush()
     print(line, file=sys.stderr, flush=True)

@@ -35,14 +35,15 @@ def _kill_group(pgid: int) -> None:
 
 
 def _fallback_line(state_file: str) -> str:
+    from app.stopping import NOTHING_MADE, kept_and_resume
+
     try:
         with open(state_file) as f:
             ran = json.load(f)
     except (OSError, ValueError):
-        return "reel: stopped before the reel started; nothing was made; run the same command again"
+        return f"reel: stopped before the reel started; {NOTHING_MADE}"
     return (f"reel: stopped (too slow to mark the run stopped in Prefect, so it may still show Running there); "
-            f"finished stages of reel {ran['reel_id']} are kept; "
-            f"resume with: reel resume {ran['reel_id']} --out {ran['root']}")
+            f"{kept_and_resume(ran['reel_id'], ran['root'])}")
 
 
 def run(argv: list[str]) -> int:
