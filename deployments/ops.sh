@@ -85,8 +85,8 @@ case "${1:-}" in
   worker)
     name="worker${WORKER:+-$WORKER}"
     if [ -f "$RUN/artifacts.pid" ]; then export REEL_ARTIFACT_URL="${REEL_ARTIFACT_URL:-http://127.0.0.1:$ART_PORT}"; fi
-    # Poll for scheduled runs every 2 s (Prefect's default 10 s is on average 5 s of a reel's wait).
-    export PREFECT_WORKER_QUERY_SECONDS="${PREFECT_WORKER_QUERY_SECONDS:-2}"
+    # Poll for scheduled runs every 1 s (Prefect's default 10 s is on average 5 s of a reel's wait).
+    export PREFECT_WORKER_QUERY_SECONDS="${PREFECT_WORKER_QUERY_SECONDS:-1}"
     start "$name" "$PY" -m prefect worker start --pool "$POOL" --name "$(hostname)-$name"
     ;;
   stop)

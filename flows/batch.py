@@ -28,6 +28,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.states import Completed
 
 from flows.child_runs import start_runs, wait_for_runs
+from flows.start_gate import one_at_a_time
 from models import host
 from reel.records import ReelRef
 
@@ -87,7 +88,7 @@ def _reel(params: dict[str, Any], ref: ReelRef):
     its subflow starts, so the director is not swapped out while the other reels are starting."""
     from flows.reel_flow import reel_flow, reel_line
 
-    with host.line(reel_line(ref)) as need:
+    with host.line(reel_line(ref)) as need, one_at_a_time():
         need.next("director")
         return reel_flow(**params, return_state=True)
 

@@ -15,6 +15,7 @@ from prefect.states import Cancelled
 from flows import review as review_gate
 from flows.narration import fit_narration, max_line_seconds
 from flows.shot import ShotOutcome, replay_shot, shot_flow, shot_line
+from flows.start_gate import one_at_a_time, opened
 from models.base import backend_class, choose_backends
 from models import host
 from reel import progress, run_state, verdict_log
@@ -87,7 +88,7 @@ def _run_subflows(calls: list[dict[str, Any]], s, finished) -> list[ShotOutcome]
 def _shot(call: dict[str, Any]) -> ShotOutcome:
     """One shot's thread: its first request (a render) is announced to the model host before its
     subflow starts, so the video model is not swapped out while the subflow is being created."""
-    with host.line(shot_line(call["ref"], call["shot_index"])) as need:
+    with host.line(shot_line(call["ref"], call["shot_index"])) as need, one_at_a_time():
         need.next("video")
         return shot_flow(**call)
 
@@ -138,6 +139,7 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
     shot_seconds: the clip length, snapped to the nearest valid frame count (unset: the preset's);
     review: pause after the storyboard for a person to approve, edit, re-roll or cancel in the UI."""
     started = time.time()
+    opened()  # in a batch, the next reel's subflow may be created now (flows/start_gate.py)
     the_preset = for_aspect(get_preset(preset), aspect)
     delivery_for(aspect, loudness, subtitles)  # fail fast on a bad delivery
     if plan is None:

@@ -8,6 +8,7 @@ from typing import Any, Callable
 from prefect import flow
 from pydantic import BaseModel
 
+from flows.start_gate import opened
 from models import host
 
 from reel import progress
@@ -37,6 +38,7 @@ def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, 
               ) -> ShotOutcome:
     """next_keyframe: the next shot's keyframe when that shot continues this one (cut false): every
     attempt ends on it and is judged on meeting it."""
+    opened()  # the next shot's subflow may be created now (flows/start_gate.py)
     host.for_preset(preset)  # a fanned-out shot runs in its own process
     return play_shot(run, ref, plan, shot_index, keyframe, masters, preset, seed, backends, next_keyframe)
 
