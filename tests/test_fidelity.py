@@ -53,6 +53,8 @@ DIRECTOR_TABLE = [
      dict(lang="e", place="apartment", city="Madrid", time="noon", things=["cat"])),
     ("a painter paints the harbour of Marseille at sunrise while boats rock",
      dict(lang="f", place="harbour", city="Marseille", time="dawn", things=["boat"], action="paints", who="painter")),
+    ("an old fisherman and his granddaughter haul nets at dawn in a Norwegian fjord",
+     dict(lang="a", place="fjord", time="dawn", things=["net"], action="haul", who="fisherman")),
     ("a climber climbs a snowy mountain at dawn",
      dict(lang="a", place="mountain", time="dawn", weather="snow", action="climbs")),
     ("a lonely rider crosses the Atacama desert at noon on a horse",
@@ -213,6 +215,8 @@ PAINTER_TABLE = [
     ("a boy watches boats in the harbour at dusk", "harbour", None, {"boat"}),
     ("a trumpeter plays by the river at night", "water", None, set()),
     ("a cat walks through a misty forest", "forest", "fog", {"cat"}),
+    ("a fisherman hauls nets in a Norwegian fjord at dawn", "water", None, {"net"}),
+    ("a kayaker paddles across a Scottish loch in the fog", "water", "fog", set()),
 ]
 
 

@@ -76,6 +76,10 @@ def test_look_is_read_from_the_portrait():
     assert (theo.main, theo.named["hair"], theo.named["scarf"]) == (TEAL, "silver", "olive")
     assert theo.beard and theo.glasses and theo.width > 1 and not mara.beard
     assert look_of("A", MARA) == mara  # deterministic: no random state
+    # The label is the character's name however the portrait opens, its key only when it has none.
+    assert look_of("A", "Jesse the fisherman (71-year-old slim man, cobalt oilskin jacket)").name == "Jesse"
+    assert look_of("B", "An 11-year-old girl in an olive jacket, called Hannah by everyone").name == "Hannah"
+    assert look_of("C", "The old lighthouse keeper (70, grey beard)").name == "C"
 
 
 @pytest.mark.parametrize("subject", ["A", "B", "group", "scene"])

@@ -86,7 +86,9 @@ def _hair_style(text: str, tokens: list[str]) -> str:
 
 
 def _character_name(key: str, portrait: str) -> str:
-    m = re.match(r"\s*([A-Z][\w'-]+)\s*[,(]", portrait) or re.search(r"\b(?:named|called)\s+([A-Z][\w'-]+)", portrait)
+    """The name a portrait opens with: "Mara (", "Mara,", "Jesse the fisherman (", or "... named Mara"."""
+    m = (re.match(r"\s*([A-Z][\w'-]+)(?:\s+the\s+[a-z][\w' -]*?)?\s*[,(]", portrait)
+         or re.search(r"\b(?:named|called)\s+([A-Z][\w'-]+)", portrait))
     return m[1] if m and m[1] not in {"A", "An", "The"} else key
 
 
