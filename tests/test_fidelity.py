@@ -46,7 +46,8 @@ DIRECTOR_TABLE = [
     ("a carpenter sands a chair in a quiet Mumbai workshop in the afternoon",
      dict(lang="h", place="workshop", city="Mumbai", time="afternoon", action="sands", who="carpenter")),
     ("two friends drink tea in a Shanghai cafe on a rainy morning",
-     dict(lang="z", place="cafe", city="Shanghai", time="morning", weather="rain", things=["tea"])),
+     dict(lang="z", place="cafe", city="Shanghai", time="morning", weather="rain", things=["tea"],
+          action="drinks tea")),
     ("a surfer carries her surfboard along a Rio beach at golden hour",
      dict(lang="p", place="beach", time="golden hour", things=["surfboard"], action="carries", who="surfer")),
     ("a cat sleeps on a sunny windowsill in a Madrid apartment at noon",
@@ -54,7 +55,11 @@ DIRECTOR_TABLE = [
     ("a painter paints the harbour of Marseille at sunrise while boats rock",
      dict(lang="f", place="harbour", city="Marseille", time="dawn", things=["boat"], action="paints", who="painter")),
     ("an old fisherman and his granddaughter haul nets at dawn in a Norwegian fjord",
-     dict(lang="a", place="fjord", time="dawn", things=["net"], action="haul", who="fisherman")),
+     dict(lang="a", place="fjord", time="dawn", things=["net"], action="hauls nets", who="fisherman")),
+    ("a mother and her son walk along the beach at dusk",
+     dict(lang="a", place="beach", time="dusk", action="walks along the beach", who="mother")),
+    ("an old man and his dog watch the boats in the harbour at noon",
+     dict(lang="a", place="harbour", time="noon", things=["dog", "boat"], action="watches the boats")),
     ("a climber climbs a snowy mountain at dawn",
      dict(lang="a", place="mountain", time="dawn", weather="snow", action="climbs")),
     ("a lonely rider crosses the Atacama desert at noon on a horse",
@@ -172,6 +177,20 @@ def test_a_place_never_becomes_a_character(prompt, role):
     assert len(plan.characters) == 1 and role in plan.characters["A"]
     for match, _ in find_places(prompt):
         assert all(match.text not in line for line in plan.vo_script_per_shot)
+
+
+def test_a_plural_subject_keeps_its_verb_said_of_the_lead():
+    """'two friends share', 'a fisherman and his granddaughter haul': the base-form verb after a
+    plural subject is the lead's action, in the third person; 'and' before a verb is no pair."""
+    director = HeuristicDirector()
+    for prompt, said in (("two friends share a last coffee on a Paris rooftop", "shares a last coffee"),
+                         ("a fisherman and his young granddaughter carry baskets at dawn", "carries baskets"),
+                         ("a woman and her dog watch the sea", "watches the sea"),
+                         ("a fisherman and his granddaughter go fishing at dawn", "goes fishing")):
+        every = " ".join(s.prompt for s in director.plan(prompt).shots)
+        assert said in every, (prompt, every[:300])
+    every = " ".join(s.prompt for s in director.plan("a fisherman and mends his nets").shots)
+    assert "mends" not in every and "his nets" not in every
 
 
 def test_explicit_words_beat_defaults():

@@ -15,7 +15,7 @@ from .cast import Character, build_characters, find_cast
 from .lexicon import read_prompt
 from .narration import logline, music_style, narration
 from .places import detect_locale
-from .setting import detect_place, detect_things, detect_weather, lead_action, time_of_day
+from .setting import Action, detect_place, detect_things, detect_weather, lead_action, subject_end, time_of_day
 from .shots import Scene, make_shot, shot_slots, things_for_shots
 from .text import CAST, RULES, rng_for
 
@@ -51,7 +51,7 @@ class HeuristicDirector:
         lang = locale.lang if locale.match or not reading.vo_lang else reading.vo_lang
         people = build_characters(text, seed, lang)
         mentions = find_cast(text)
-        action = lead_action(text, mentions[0].end) if mentions else None
+        action = _action(text, mentions)
         things = detect_things(text + (" " + action.text if action else ""))
         weather = detect_weather(text)
         place = detect_place(text, detect_locale(text) if reading.language else locale)  # the gloss says "in Tokyo"
@@ -71,6 +71,19 @@ class HeuristicDirector:
             vo_script_per_shot=narration(slots, people, scene.time, lang, rng_for(prompt, seed, "narration")),
             vo_lang=lang,
         )
+
+
+def _action(text: str, mentions: list) -> Action | None:
+    """The lead's action; after a plural subject ('two friends share', 'a man and his dog watch')
+    its base-form verb."""
+    if not mentions:
+        return None
+    action = lead_action(text, mentions[0].end)
+    if action is None:
+        end, plural = subject_end(text, mentions[0].end, mentions[0].role, [m.end for m in mentions[1:]])
+        if plural:
+            action = lead_action(text, end, plural=True)
+    return action
 
 
 def _story_object(things: list[str], people: list[Character]) -> str | None:

@@ -122,13 +122,14 @@ class Action:
     verb: str  # as written: "mends", "cycles"
 
 
-def lead_action(text: str, after: int) -> Action | None:
+def lead_action(text: str, after: int, plural: bool = False) -> Action | None:
     """The verb phrase that follows the lead's mention: 'mends his nets', 'cycles across Rotterdam bridges'.
 
     It runs from the first verb-like word to a clause break or a preposition that starts the
     setting ('in', 'at', 'while'), keeps one directional phrase ('across Rotterdam bridges'), turns
     possessives into the actor's pronoun and a verb the table knows into its phrase (cycles -> rides
-    a bicycle)."""
+    a bicycle). After a plural subject (`subject_end`) the verb is in its base form ('haul nets');
+    the shots say it of the lead alone, so it becomes 'hauls nets'."""
     table = _rules()["action_words"]
     tokens = [t for t in TOKEN.finditer(text) if t.start() >= after]
     words: list[str] = []
@@ -142,9 +143,12 @@ def lead_action(text: str, after: int) -> Action | None:
                 return None
             if low in table["skip"] or low.endswith("ly"):
                 continue
-            if not word.islower() or not (low in table["verbs"] or _third_person(low, table)):
+            said = low in table["verbs"] or _third_person(low, table)
+            if not word.islower() or not (said or (plural and _base_form(low, table))):
                 return None
             verb = word
+            if not said:
+                word = low = _said_of_one(low, table)
             words.append(table["verbs"].get(low, word))
             continue
         if re.search(r"[,;:.!?]", gap) or low in table["stops"] or len(words) >= table["max_words"]:
@@ -155,6 +159,43 @@ def lead_action(text: str, after: int) -> Action | None:
     if verb is None:
         return None
     return Action(" ".join(words), verb)
+
+
+def _base_form(word: str, table: dict) -> bool:
+    """'haul', 'drink', 'kiss': what may be a verb after a plural subject (no plural noun, no
+    function word, no adverb)."""
+    return (word.isalpha() and len(word) > 1 and not (word.endswith("s") and not word.endswith("ss"))
+            and not word.endswith("ly") and word not in ARTICLES
+            and not any(word in table[k] for k in ("stops", "skip", "directions", "not_verbs")))
+
+
+def _said_of_one(verb: str, table: dict) -> str:
+    """A base-form verb in the third person singular: haul -> hauls, watch -> watches, carry -> carries.
+    (lemminflect does this too, but loads 2.5 s of tables into every plan.)"""
+    if verb in table["third_person_irregular"]:
+        return table["third_person_irregular"][verb]
+    if re.search(r"(s|sh|ch|x|z|o)$", verb):
+        return verb + "es"
+    if re.search(r"[^aeiou]y$", verb):
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def subject_end(text: str, lead_end: int, lead_role: str | None, mention_ends: list[int]) -> tuple[int, bool]:
+    """Where the lead's subject ends and whether it is plural: 'two friends' (a plural mention),
+    'a fisherman and his granddaughter', 'a man and his dog' (a pair joined by 'and': up to two
+    words before the partner, who is another mention, a creature or thing the rules know, or a name)."""
+    lead = fold(text[:lead_end].split()[-1]) if text[:lead_end].split() else ""
+    if lead_role and lead != fold(lead_role) and lead.endswith("s"):
+        return lead_end, True
+    join = re.match(r"\s+and\s+(?:(?:his|her|their|the|a|an|my|our)\s+)?", text[lead_end:])
+    if not join:
+        return lead_end, False
+    things = {k for o in _rules()["objects"].values() for k in o["keywords"]}
+    for tok in [t for t in TOKEN.finditer(text, lead_end + join.end())][:3]:
+        if tok.end() in mention_ends or fold(tok.group()) in things or tok.group()[:1].isupper():
+            return tok.end(), True
+    return lead_end, False
 
 
 def _third_person(word: str, table: dict) -> bool:
