@@ -193,6 +193,22 @@ def test_a_plural_subject_keeps_its_verb_said_of_the_lead():
     assert "mends" not in every and "his nets" not in every
 
 
+def test_first_names_are_people_not_towns():
+    """'Anna' is also a Russian town and 'Ben' an alternate name of Bern: in a person's place in the
+    sentence they are people, with the pronoun their name usually takes; the city is then Lisbon."""
+    director = HeuristicDirector()
+    plan = director.plan("Anna and Ben dance in the rain on a Lisbon street")
+    portraits = list(plan.characters.values())
+    assert [p.split(" (")[0] for p in portraits] == ["Anna", "Ben"], portraits
+    assert "woman" in portraits[0] and " man" in portraits[1]
+    assert plan.vo_lang == "p" and "Lisbon" in plan.shots[0].prompt and "dances" in plan.shots[0].prompt
+    assert "Anna" in " ".join(s.prompt for s in director.plan("a sailor from Anna waits on the pier").shots)
+    said_his = director.plan("Anna dances with his brother")  # the prompt's own pronoun wins
+    assert " man" in list(said_his.characters.values())[0]
+    paris = director.plan("Paris sparkles at night while a violinist plays")  # a big city is never a name
+    assert plan.vo_lang == "p" and paris.vo_lang == "f" and "Paris" in paris.shots[0].prompt
+
+
 def test_explicit_words_beat_defaults():
     director = HeuristicDirector()
     assert time_of_day(director.plan("a night-shift nurse walks home at dawn").shots[0].prompt) == "dawn"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from reel import prompts
 
+from .names import gender_of
 from .places import find_places
 from .setting import ARTICLES
 from .text import CAST, RULES, TOKEN, an, cap, first_phrase, fold, rng_for
@@ -243,7 +244,8 @@ def build_characters(prompt: str, seed: int, lang: str) -> list[Character]:
     for key, m in zip(KEYS, mentions):
         role = table["roles"].get(m.role or "", {})
         # The noun says most; then a known name; then a pronoun after the mention; then the seed.
-        gender = role.get("gender") or (m.name and _gender_of_name(m.name)) or m.gender or rng.choice("fm")
+        gender = (role.get("gender") or (m.name and _gender_of_name(m.name)) or m.gender
+                  or (m.name and gender_of(m.name)) or rng.choice("fm"))
         name = m.name or rng.choice([n for n in table["names"][lang][gender] if n not in used_names])
         used_names.add(name)
         age = rng.randint(*(m.age or role.get("age") or table["default_age"]))

@@ -23,13 +23,14 @@ from pathlib import Path
 
 from reel import prompts
 
+from .names import is_first_name
 from .text import CAST, LEXICON, LOCALES, RULES, Match, find_phrases, fold
 
 LATIN_WORD = re.compile(r"[A-Za-z\u00C0-\u024F][\w'\u2019.-]*")
 MAX_WORDS = 4  # "Rio de Janeiro", "New York City"
 MAX_CHARS = 8  # longest name looked up inside unspaced text (東京都, リオデジャネイロ)
 ALTERNATES_FROM = 100_000  # population from which a city's alternate names count
-BIG_CITY = 1_000_000  # a city this big is matched even written in lowercase ("tokyo")
+BIG_CITY = 1_000_000  # a city this big is matched even written in lowercase ("tokyo"), and is never a first name
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,21 @@ def _not_place_words() -> frozenset[str]:
     return frozenset(words)
 
 
+# Where a first name stands as a person: the subject ("Anna dances", "Anna and Ben dance", "as
+# Ben waits"), an apposition ("Anna, a nurse,") or after "named". A town's name is rarely used so.
+_PERSON_BEFORE = re.compile(r"(?:^|[,;]\s*|\b(?:and|&|as|while|when|named|called)\s+)$", re.IGNORECASE)
+_PERSON_AFTER = re.compile(r"\s+(?:and|&)\s+[A-Z][\w'-]*\s+[a-z]|\s+[a-z]+s\b|\s*,\s*(?:a|an|the)\s|'s\s")
+
+
+def _reads_as_person(text: str, start: int, end: int) -> bool:
+    """A first name (models/preview/director/names.py) in a person's place in the sentence."""
+    before, after = text[:start], text[end:]
+    if not _PERSON_BEFORE.search(before) or not (_PERSON_AFTER.match(after) or re.search(r"named\s+$|called\s+$", before)
+                                                 or re.match(r"\s+[a-z]+\b", after) and re.search(r"\b(?:and|&)\s+$", before)):
+        return False
+    return is_first_name(text[start:end])
+
+
 @functools.cache
 def _setting_nouns() -> frozenset[str]:
     return frozenset(fold(w) for w in prompts.table(RULES)["places"])
@@ -163,6 +179,8 @@ def find_places(text: str) -> list[tuple[Match, Place]]:
             place = latin.get(fold(written))
             if place and n == 1 and fold(written) in _not_place_words():
                 place = None  # 'Mei' in 'Kenji and Mei', 'Una' opening a Spanish sentence
+            if place and n == 1 and place.population < BIG_CITY and _reads_as_person(text, start, end):
+                place = None  # 'Anna and Ben dance': not the town of Anna (RU) and Bern
             if place and n > 1 and fold(written.split()[-1]) in _setting_nouns():
                 shorter = latin.get(fold(written.rsplit(" ", 1)[0]))  # "Brighton beach" is a beach in Brighton
                 if shorter and shorter.population > place.population:
