@@ -56,6 +56,12 @@ DIRECTOR_TABLE = [
      dict(lang="f", place="harbour", city="Marseille", time="dawn", things=["boat"], action="paints", who="painter")),
     ("an old fisherman and his granddaughter haul nets at dawn in a Norwegian fjord",
      dict(lang="a", place="fjord", time="dawn", things=["net"], action="hauls nets", who="fisherman")),
+    ("two old men play chess in a Kyoto teahouse",
+     dict(lang="j", place="teahouse", city="Kyoto", action="plays chess")),
+    ("a lighthouse keeper climbs the stairs during a storm at night",
+     dict(lang="a", place="stair", time="night", action="climbs the stairs", who="lighthouse keeper")),
+    ("a chef flips pancakes in a busy Tokyo diner at breakfast",
+     dict(lang="j", place="diner", city="Tokyo", action="flips pancakes", who="chef")),
     ("a mother and her son walk along the beach at dusk",
      dict(lang="a", place="beach", time="dusk", action="walks along the beach", who="mother")),
     ("an old man and his dog watch the boats in the harbour at noon",
@@ -252,6 +258,8 @@ PAINTER_TABLE = [
     ("a cat walks through a misty forest", "forest", "fog", {"cat"}),
     ("a fisherman hauls nets in a Norwegian fjord at dawn", "water", None, {"net"}),
     ("a kayaker paddles across a Scottish loch in the fog", "water", "fog", set()),
+    ("a street musician plays guitar under a bridge in Prague at midnight", "bridge", None, set()),
+    ("a lighthouse keeper walks to the lighthouse at dusk", "beach", None, set()),
 ]
 
 

@@ -54,7 +54,8 @@ class HeuristicDirector:
         action = _action(text, mentions)
         things = detect_things(text + (" " + action.text if action else ""))
         weather = detect_weather(text)
-        place = detect_place(text, detect_locale(text) if reading.language else locale)  # the gloss says "in Tokyo"
+        place = detect_place(text, detect_locale(text) if reading.language else locale,  # the gloss says "in Tokyo"
+                             [(m.start, m.end) for m in mentions if m.role])
         scene = Scene(text, seed, people, place, time_of_day(text, weather), weather, _story_object(things, people),
                       things, action)
         slots = shot_slots(n_shots, len(people))
@@ -80,7 +81,8 @@ def _action(text: str, mentions: list) -> Action | None:
         return None
     action = lead_action(text, mentions[0].end)
     if action is None:
-        end, plural = subject_end(text, mentions[0].end, mentions[0].role, [m.end for m in mentions[1:]])
+        end, plural = subject_end(text, mentions[0].end, mentions[0].role, [m.end for m in mentions[1:]],
+                                  prompts.table(CAST)["plurals"])
         if plural:
             action = lead_action(text, end, plural=True)
     return action

@@ -68,10 +68,12 @@ def proper_case(name: str) -> str:
     return name.title() if name.islower() or name.isupper() else name
 
 
-def detect_place(text: str, locale: Locale) -> str:
-    """The setting phrase used after 'the' in shots: '[adjective] [Proper or City] noun'."""
+def detect_place(text: str, locale: Locale, people: list[tuple[int, int]] = ()) -> str:
+    """The setting phrase used after 'the' in shots: '[adjective] [Proper or City] noun'. A place
+    word inside a person's role ('lighthouse keeper', 'street musician') is not the setting."""
     rules = _rules()
-    hits = find_phrases(text, rules["places"], plural=True)
+    hits = [h for h in find_phrases(text, rules["places"], plural=True)
+            if not any(s <= h.start < e for s, e in people)]
     hit = next((h for h in hits if _after_preposition(text, h)), hits[0] if hits else None)
     city = locale.city
     if hit is None:
@@ -181,12 +183,14 @@ def _said_of_one(verb: str, table: dict) -> str:
     return verb + "s"
 
 
-def subject_end(text: str, lead_end: int, lead_role: str | None, mention_ends: list[int]) -> tuple[int, bool]:
-    """Where the lead's subject ends and whether it is plural: 'two friends' (a plural mention),
-    'a fisherman and his granddaughter', 'a man and his dog' (a pair joined by 'and': up to two
-    words before the partner, who is another mention, a creature or thing the rules know, or a name)."""
+def subject_end(text: str, lead_end: int, lead_role: str | None, mention_ends: list[int],
+                plurals: dict[str, str]) -> tuple[int, bool]:
+    """Where the lead's subject ends and whether it is plural: 'two friends', 'two old men' (a plural
+    mention; `plurals`: the cast table's irregular ones), 'a fisherman and his granddaughter', 'a
+    man and his dog' (a pair joined by 'and': up to two words before the partner, who is another
+    mention, a creature or thing the rules know, or a name)."""
     lead = fold(text[:lead_end].split()[-1]) if text[:lead_end].split() else ""
-    if lead_role and lead != fold(lead_role) and lead.endswith("s"):
+    if lead_role and lead != fold(lead_role) and (lead.endswith("s") or lead in plurals):
         return lead_end, True
     join = re.match(r"\s+and\s+(?:(?:his|her|their|the|a|an|my|our)\s+)?", text[lead_end:])
     if not join:

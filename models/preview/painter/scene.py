@@ -86,8 +86,9 @@ def weather_of(*texts: str) -> str | None:
     return _first(drawn, *texts, skip=_followed_by(rules["weather_compounds"]))
 
 
-def setting_of(*texts: str) -> str:
-    texts = tuple(visible_text(t) for t in texts)
+def setting_of(*texts: str, heads: tuple[str, ...] = ()) -> str:
+    """heads: the characters' names and roles ('Owen the street musician'): a trade names no place."""
+    texts = tuple(visible_text(functools.reduce(lambda t, h: t.replace(h, " "), heads, t)) for t in texts)
     return _first(table()["setting_keywords"], *texts) or table()["default_setting"]
 
 
@@ -115,5 +116,6 @@ def describe(plan: Plan, shot: Shot | None = None) -> SceneDescription:
     shots = [shot] if shot else plan.shots
     props, unnamed = props_of(" ".join([*([] if shot else [plan.story_logline]),
                                         *(s.prompt.split(". ", 1)[-1] for s in shots)]))
-    return SceneDescription(setting=setting_of(*texts), time=time_of_day(*texts), weather=weather_of(*texts),
+    heads = tuple(p.split(" (", 1)[0] for p in plan.characters.values())
+    return SceneDescription(setting=setting_of(*texts, heads=heads), time=time_of_day(*texts), weather=weather_of(*texts),
                             props=props, unnamed=unnamed)
