@@ -60,6 +60,11 @@ DIRECTOR_TABLE = [
      dict(lang="j", place="teahouse", city="Kyoto", action="plays chess")),
     ("a lighthouse keeper climbs the stairs during a storm at night",
      dict(lang="a", place="stair", time="night", action="climbs the stairs", who="lighthouse keeper")),
+    ("a jogger runs across the Golden Gate Bridge in the fog",
+     dict(lang="a", place="Golden Gate Bridge", weather="fog", action="runs across the Golden Gate Bridge",
+          who="jogger")),
+    ("a firefighter rescues a cat from a tree in a Chicago neighborhood",
+     dict(lang="a", city="Chicago", things=["cat"], action="rescues a cat", who="firefighter")),
     ("a chef flips pancakes in a busy Tokyo diner at breakfast",
      dict(lang="j", place="diner", city="Tokyo", action="flips pancakes", who="chef")),
     ("a mother and her son walk along the beach at dusk",
@@ -192,7 +197,9 @@ def test_a_plural_subject_keeps_its_verb_said_of_the_lead():
     for prompt, said in (("two friends share a last coffee on a Paris rooftop", "shares a last coffee"),
                          ("a fisherman and his young granddaughter carry baskets at dawn", "carries baskets"),
                          ("a woman and her dog watch the sea", "watches the sea"),
-                         ("a fisherman and his granddaughter go fishing at dawn", "goes fishing")):
+                         ("a fisherman and his granddaughter go fishing at dawn", "goes fishing"),
+                         ("a boy and his grandfather fly a kite on a windy hill", "flies a kite"),
+                         ("two firemen drink coffee at dawn", "drinks coffee")):
         every = " ".join(s.prompt for s in director.plan(prompt).shots)
         assert said in every, (prompt, every[:300])
     every = " ".join(s.prompt for s in director.plan("a fisherman and mends his nets").shots)
@@ -259,6 +266,8 @@ PAINTER_TABLE = [
     ("a fisherman hauls nets in a Norwegian fjord at dawn", "water", None, {"net"}),
     ("a kayaker paddles across a Scottish loch in the fog", "water", "fog", set()),
     ("a street musician plays guitar under a bridge in Prague at midnight", "bridge", None, set()),
+    ("an old woman sells flowers at a Mexico City market at sunrise", "market", None, set()),
+    ("a young couple says goodbye on a snowy train platform in Vienna", "street", "snow", set()),
     ("a lighthouse keeper walks to the lighthouse at dusk", "beach", None, set()),
 ]
 

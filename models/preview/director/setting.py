@@ -83,8 +83,8 @@ def detect_place(text: str, locale: Locale, people: list[tuple[int, int]] = ()) 
     proper, adjective = _modifiers(text[:hit.start], {fold(a) for a in rules["place_adjectives"]})
     if proper and hit.text[0].isupper():  # part of a proper name: "Hyde Park", "Golden Gate Bridge"
         noun = proper_case(hit.text)
-    if proper and locale.match and fold(" ".join(proper)) == fold(locale.match.text):
-        proper = []  # "Rotterdam bridges": the city, said in English below
+    if proper and locale.match and locale.is_city and fold(" ".join(proper)) == fold(locale.match.text):
+        proper = []  # "Rotterdam bridges": the city, said in English below ("Golden Gate Bridge" stays)
     middle = " ".join(proper_case(w) for w in proper) if proper else city
     return " ".join(w for w in (adjective, middle, noun) if w)
 
@@ -143,7 +143,7 @@ def lead_action(text: str, after: int, plural: bool = False) -> Action | None:
         if verb is None:
             if k > 1 or gap.strip(" ,"):
                 return None
-            if low in table["skip"] or low.endswith("ly"):
+            if low in table["skip"] or _adverb(low):
                 continue
             said = low in table["verbs"] or _third_person(low, table)
             if not word.islower() or not (said or (plural and _base_form(low, table))):
@@ -163,11 +163,16 @@ def lead_action(text: str, after: int, plural: bool = False) -> Action | None:
     return Action(" ".join(words), verb)
 
 
+def _adverb(word: str) -> bool:
+    """'slowly', 'gently' ('fly' and 'rely' are verbs)."""
+    return word.endswith("ly") and len(word) > 4
+
+
 def _base_form(word: str, table: dict) -> bool:
     """'haul', 'drink', 'kiss': what may be a verb after a plural subject (no plural noun, no
     function word, no adverb)."""
     return (word.isalpha() and len(word) > 1 and not (word.endswith("s") and not word.endswith("ss"))
-            and not word.endswith("ly") and word not in ARTICLES
+            and not _adverb(word) and word not in ARTICLES
             and not any(word in table[k] for k in ("stops", "skip", "directions", "not_verbs")))
 
 
