@@ -142,17 +142,18 @@ def _not_place_words() -> frozenset[str]:
 
 # Where a first name stands as a person: the subject ("Anna dances", "Anna and Ben dance", "as
 # Ben waits"), an apposition ("Anna, a nurse,") or after "named". A town's name is rarely used so.
-_PERSON_BEFORE = re.compile(r"(?:^|[,;]\s*|\b(?:and|&|as|while|when|named|called)\s+)$", re.IGNORECASE)
-_PERSON_AFTER = re.compile(r"\s+(?:and|&)\s+[A-Z][\w'-]*\s+[a-z]|\s+[a-z]+s\b|\s*,\s*(?:a|an|the)\s|'s\s")
+_SUBJECT_BEFORE = re.compile(r"(?:^|[,;]\s*|\b(?:and|&|as|while|when)\s+)$", re.IGNORECASE)
+_SUBJECT_AFTER = re.compile(r"\s+(?:and|&)\s+[A-Z][\w'-]*\s+[a-z]|\s+[a-z]+s\b|\s*,\s*(?:a|an|the)\s|'s\s")
+_SECOND_OF_PAIR = (re.compile(r"\b(?:and|&)\s+$"), re.compile(r"\s+[a-z]+\b"))  # "Anna and [Ben] dance"
+_NAMED = re.compile(r"\b(?:named|called)\s+$")
 
 
 def _reads_as_person(text: str, start: int, end: int) -> bool:
     """A first name (models/preview/director/names.py) in a person's place in the sentence."""
     before, after = text[:start], text[end:]
-    if not _PERSON_BEFORE.search(before) or not (_PERSON_AFTER.match(after) or re.search(r"named\s+$|called\s+$", before)
-                                                 or re.match(r"\s+[a-z]+\b", after) and re.search(r"\b(?:and|&)\s+$", before)):
-        return False
-    return is_first_name(text[start:end])
+    subject = _SUBJECT_BEFORE.search(before) and (
+        _SUBJECT_AFTER.match(after) or (_SECOND_OF_PAIR[0].search(before) and _SECOND_OF_PAIR[1].match(after)))
+    return bool(subject or _NAMED.search(before)) and is_first_name(text[start:end])
 
 
 @functools.cache
