@@ -36,10 +36,17 @@ def raise_interrupt_on_signals() -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+# A task run exists on the server only once the server has recorded its events (Prefect 3 creates
+# task runs client-side): one that started a moment before the signal may not be readable yet at
+# the first pass, and would then stay Running for ever. Later passes look again.
+RECHECK_S = (0.5, 1.2)
+
+
 def crash_open_runs(flow_run_id: str) -> list[str]:
     """Mark the reel's flow run, its shot subflows and their task runs Crashed; returns the names
     of the task runs that were running. The state changes go out at once: the CLI has seconds."""
     import asyncio
+    import time
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId,
@@ -48,27 +55,37 @@ def crash_open_runs(flow_run_id: str) -> list[str]:
     from prefect.states import Crashed
 
     message = "stopped by the user (signal); finished stages are kept"
+    started = time.monotonic()
+
+    async def crash_pass(client, running: dict[str, str]) -> None:
+        ids, frontier, wrappers = [flow_run_id], [flow_run_id], set()
+        while frontier:  # shot subflows (and their children): runs whose parent is in the tree
+            children = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=frontier)))
+            wrappers |= {r.parent_task_run_id for r in children}
+            frontier = [str(r.id) for r in children if str(r.id) not in ids]
+            ids += frontier
+        open_tasks, flow_runs = await asyncio.gather(
+            client.read_task_runs(task_run_filter=TaskRunFilter(
+                flow_run_id=TaskRunFilterFlowRunId(any_=ids),
+                state=TaskRunFilterState(type=TaskRunFilterStateType(any_=OPEN)))),
+            client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids))))
+        await asyncio.gather(
+            *(client.set_task_run_state(t.id, Crashed(message=message), force=True) for t in open_tasks),
+            *(client.set_flow_run_state(r.id, Crashed(message=message), force=True)
+              for r in flow_runs if r.state is None or not r.state.is_final()))
+        running.update({str(t.id): t.name.replace("-", " ") for t in open_tasks
+                        if t.state_type and t.state_type.value == "RUNNING" and t.id not in wrappers})
 
     async def crash() -> list[str]:
+        running: dict[str, str] = {}
         async with get_client() as client:
-            ids, frontier, wrappers = [flow_run_id], [flow_run_id], set()
-            while frontier:  # shot subflows (and their children): runs whose parent is in the tree
-                children = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
-                    parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=frontier)))
-                wrappers |= {r.parent_task_run_id for r in children}
-                frontier = [str(r.id) for r in children if str(r.id) not in ids]
-                ids += frontier
-            open_tasks, flow_runs = await asyncio.gather(
-                client.read_task_runs(task_run_filter=TaskRunFilter(
-                    flow_run_id=TaskRunFilterFlowRunId(any_=ids),
-                    state=TaskRunFilterState(type=TaskRunFilterStateType(any_=OPEN)))),
-                client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids))))
-            await asyncio.gather(
-                *(client.set_task_run_state(t.id, Crashed(message=message), force=True) for t in open_tasks),
-                *(client.set_flow_run_state(r.id, Crashed(message=message), force=True)
-                  for r in flow_runs if r.state is None or not r.state.is_final()))
-            return sorted(t.name.replace("-", " ") for t in open_tasks
-                          if t.state_type and t.state_type.value == "RUNNING" and t.id not in wrappers)
+            await crash_pass(client, running)
+            result.append(sorted(set(running.values())))  # the line can be said from here on
+            for at in RECHECK_S:
+                await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
+                await crash_pass(client, running)
+        return sorted(set(running.values()))
 
     # On a thread of its own: the signal may arrive while this thread is inside an event loop,
     # and the CLI has seconds, not minutes, so the cleanup is bounded.
@@ -78,7 +95,7 @@ def crash_open_runs(flow_run_id: str) -> list[str]:
     worker.join(CLEANUP_S)
     if not result:
         raise TimeoutError(f"the Prefect API did not answer within {CLEANUP_S:.0f}s")
-    return result[0]
+    return result[-1]
 
 
 def _kill_descendants() -> None:
@@ -102,6 +119,7 @@ def on_interrupt(exc: BaseException) -> None:
     # Prefect's background services complain on stderr while the run is torn down: one line is the rule.
     logging.disable(logging.CRITICAL)
     signame = str(exc) if str(exc).startswith("SIG") else "SIGINT"
+    run_state.stop_starting()  # the shots' threads go on until the exit: no new stage may start meanwhile
     cur = run_state.current()
     running: list[str] = []
     from models import slot_holders

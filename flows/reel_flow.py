@@ -90,6 +90,7 @@ def _shot(call: dict[str, Any]) -> ShotOutcome:
     subflow starts, so the video model is not swapped out while the subflow is being created."""
     with host.line(shot_line(call["ref"], call["shot_index"])) as need, one_at_a_time():
         need.next("video")
+        run_state.hold_if_stopping()  # no new subflow once a stop has begun (app/stopping.py)
         return shot_flow(**call)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 
 # The supervising CLI (app/supervise.py) names a file here, to read the reel back if the work
@@ -31,3 +32,18 @@ def started(reel_id: str, root: str, flow_run_id: str | None) -> None:
 
 def current() -> Current | None:
     return _current
+
+
+# Set when the process is being stopped (app/stopping.py): a stage that has not started yet must not
+# start (its task run would appear on the server after the stop marked the open ones Crashed).
+_stopping = threading.Event()
+
+
+def stop_starting() -> None:
+    _stopping.set()
+
+
+def hold_if_stopping() -> None:
+    """Before a stage starts: in a process being stopped, this thread waits here for the exit."""
+    if _stopping.is_set():
+        threading.Event().wait()

@@ -9,7 +9,7 @@ from typing import Any, Callable
 from prefect import Task, task
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 
-from reel import progress
+from reel import progress, run_state
 from reel.caching import StageCache
 from reel.records import ReelRef, StageRecord
 
@@ -114,6 +114,7 @@ def run(t: Task, ref: ReelRef, ledger: Ledger, **kwargs: Any) -> StageRecord:
     if record is not None:
         ledger.add(record, cached=True)
         return record
+    run_state.hold_if_stopping()
     state = _bound(t, ref)(ref=ref, **kwargs, return_state=True)
     record: StageRecord = state.result()
     ledger.add(record, cached=state.name == "Cached")
@@ -171,6 +172,7 @@ def submit(t: Task, ref: ReelRef, **kwargs: Any):
     record = lookup(t, ref, **kwargs)
     if record is not None:
         return _FromCache(record)
+    run_state.hold_if_stopping()
     return _bound(t, ref).submit(ref=ref, **kwargs)
 
 
