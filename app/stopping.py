@@ -23,6 +23,8 @@ NOTHING_MADE = "nothing was made; run the same command again"
 def kept_and_resume(reel_id: str, root: str) -> str:
     """The end of every stop line once the reel has started: what is kept and the exact command."""
     return f"finished stages of reel {reel_id} are kept; resume with: reel resume {reel_id} --out {root}"
+
+
 OPEN = ["RUNNING", "PENDING", "SCHEDULED", "PAUSED", "CANCELLING"]
 
 

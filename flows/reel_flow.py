@@ -205,9 +205,13 @@ def _make(ref: ReelRef, request: dict[str, Any], started: float, need: host.Need
 
     music_job = _announced(submit(music_stage, ref, brief=the_plan.music_style, seconds=n * the_preset.shot_seconds,
                                   seed=seed, backend=roles["music"]), "music")
-    voice_jobs = [_announced(submit(voice_stage, ref, line=line, lang=the_plan.vo_lang, shot_index=i,
-                                    backend=roles["voice"], max_seconds=max_line_seconds(the_preset)), "voice")
-                  for i, line in enumerate(the_plan.vo_script_per_shot)]
+
+    def speak(i: int, line: str, lang: str):
+        """Shot i's narration line, spoken in the background."""
+        return _announced(submit(voice_stage, ref, line=line, lang=lang, shot_index=i, backend=roles["voice"],
+                                 max_seconds=max_line_seconds(the_preset)), "voice")
+
+    voice_jobs = [speak(i, line, the_plan.vo_lang) for i, line in enumerate(the_plan.vo_script_per_shot)]
 
     def paint(plan: Plan, decided: dict[str, Any]) -> str | None:
         """Masters and keyframes (cached unless their plan slice or seed changed), then the storyboard."""
@@ -224,9 +228,7 @@ def _make(ref: ReelRef, request: dict[str, Any], started: float, need: host.Need
         for i, line in enumerate(plan.vo_script_per_shot):  # an edited narration line is spoken anew
             if line != spoken[i]:
                 spoken[i] = line
-                voice_jobs[i] = _announced(submit(voice_stage, ref, line=line, lang=plan.vo_lang, shot_index=i,
-                                                  backend=roles["voice"], max_seconds=max_line_seconds(the_preset)),
-                                           "voice")
+                voice_jobs[i] = speak(i, line, plan.vo_lang)
         return publish.publish_storyboard(store, plan, masters, keyframes)
 
     masters, keyframes, spoken = {}, [], list(the_plan.vo_script_per_shot)

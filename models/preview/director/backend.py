@@ -9,6 +9,7 @@ from __future__ import annotations
 from models.preview.narration_cut import shorter_line
 from reel import prompts
 from reel.errors import UserError
+from reel.ids import prompt_words
 from reel.schema import MAX_SHOTS, Plan
 
 from .cast import Character, build_characters, find_cast
@@ -42,7 +43,7 @@ class HeuristicDirector:
     def plan(self, prompt: str, n_shots: int = 6, seed: int = 0) -> Plan:
         if not isinstance(n_shots, int) or not 1 <= n_shots <= MAX_SHOTS:
             raise UserError(f"n_shots must be a whole number from 1 to {MAX_SHOTS}, got {n_shots!r}")
-        prompt = " ".join(prompt.split())
+        prompt = prompt_words(prompt)
         if not prompt:
             raise UserError("the prompt is empty: describe the reel in one sentence")
         reading = read_prompt(prompt)
@@ -81,8 +82,7 @@ def _action(text: str, mentions: list) -> Action | None:
         return None
     action = lead_action(text, mentions[0].end)
     if action is None:
-        end, plural = subject_end(text, mentions[0].end, mentions[0].role, [m.end for m in mentions[1:]],
-                                  prompts.table(CAST)["plurals"])
+        end, plural = subject_end(text, mentions[0].end, mentions[0].role, [m.end for m in mentions[1:]])
         if plural:
             action = lead_action(text, end, plural=True)
     return action

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from reel import prompts
 
 from .places import Locale
-from .text import RULES, TOKEN, Match, find_phrases, first_phrase, fold
+from .text import CAST, RULES, TOKEN, Match, find_phrases, first_phrase, fold
 
 ARTICLES = {"a", "an", "the", "this", "that", "its", "their", "her", "his"}
 
@@ -188,14 +188,13 @@ def _said_of_one(verb: str, table: dict) -> str:
     return verb + "s"
 
 
-def subject_end(text: str, lead_end: int, lead_role: str | None, mention_ends: list[int],
-                plurals: dict[str, str]) -> tuple[int, bool]:
+def subject_end(text: str, lead_end: int, lead_role: str | None, mention_ends: list[int]) -> tuple[int, bool]:
     """Where the lead's subject ends and whether it is plural: 'two friends', 'two old men' (a plural
-    mention; `plurals`: the cast table's irregular ones), 'a fisherman and his granddaughter', 'a
+    mention; irregular plurals from the cast table), 'a fisherman and his granddaughter', 'a
     man and his dog' (a pair joined by 'and': up to two words before the partner, who is another
     mention, a creature or thing the rules know, or a name)."""
     lead = fold(text[:lead_end].split()[-1]) if text[:lead_end].split() else ""
-    if lead_role and lead != fold(lead_role) and (lead.endswith("s") or lead in plurals):
+    if lead_role and lead != fold(lead_role) and (lead.endswith("s") or lead in prompts.table(CAST)["plurals"]):
         return lead_end, True
     join = re.match(r"\s+and\s+(?:(?:his|her|their|the|a|an|my|our)\s+)?", text[lead_end:])
     if not join:

@@ -86,14 +86,14 @@ def weather_of(*texts: str) -> str | None:
     return _first(drawn, *texts, skip=_followed_by(rules["weather_compounds"]))
 
 
+_CITY_NAME = re.compile(r"\b([A-Z][\w'-]+) (?:City|Town)\b")  # "Mexico City market" is a market
+
+
 def setting_of(*texts: str, heads: tuple[str, ...] = ()) -> str:
     """heads: the characters' names and roles ('Owen the street musician'): a trade names no place."""
     texts = tuple(_CITY_NAME.sub(r"\1", visible_text(functools.reduce(lambda t, h: t.replace(h, " "), heads, t)))
                   for t in texts)
     return _first(table()["setting_keywords"], *texts) or table()["default_setting"]
-
-
-_CITY_NAME = re.compile(r"\b([A-Z][\w'-]+) (?:City|Town)\b")  # "Mexico City market" is a market
 
 
 def props_of(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
