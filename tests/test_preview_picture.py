@@ -116,6 +116,23 @@ def test_same_character_same_look_across_keyframes(tmp_path):
     assert share_near(one, TEAL) < 0.001 < share_near(three, TEAL)  # Theo only where he is in the shot
 
 
+def test_a_childs_close_up_shows_the_face(tmp_path):
+    """A close framing is of the face: a child (drawn shorter) is framed like an adult, not cut off
+    at the forehead by the bottom of the frame."""
+    child = ("Lily, a small 8-year-old girl with short jet-black hair, wearing a mustard yellow raincoat over a navy "
+             "sweater, charcoal trousers and red sneakers")
+    plan = make_plan().model_copy(update={"characters": {"A": child, "B": THEO}})
+    model = AnimaticImage()
+    assert model.looks(plan)["A"].height < 0.8  # drawn as a child
+    for shot_type in ("medium close-up", "medium"):
+        shot = plan.shots[4].model_copy(update={"dominant_subject": "A", "shot_type": shot_type,
+                                                "prompt": plan.shots[4].prompt.replace(B, short_reference(child))})
+        model.keyframe(plan, shot, [], seed=1, size=(320, 184), out=tmp_path / "frame.png")
+        coat = np.all(np.abs(rgb(tmp_path / "frame.png") - np.array(MUSTARD)) <= 14, axis=-1)
+        # Shoulders in the middle of the frame, as in an adult's framing (the head above them).
+        assert coat.any() and np.where(coat.any(axis=1))[0].min() < 184 * 0.6, shot_type
+
+
 def test_keyframe_is_deterministic_and_captioned(tmp_path):
     plan, model = make_plan(), AnimaticImage()
     a, b = tmp_path / "a.png", tmp_path / "b.png"

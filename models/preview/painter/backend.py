@@ -197,6 +197,8 @@ class AnimaticImage:
         for i in order:
             k = 1.0 if i == 0 else (0.92 if frame["fig"] < 0.5 else 0.85)
             f = feet - (1 - k) * size * 0.15  # a step back: feet a little higher
+            if n == 1 and feet > H:  # one person framed at the body: a child's face sits where an adult's would
+                f -= size * k * max(0.0, Look.height - looks[i].height)
             if f < H:  # contact shadow when the feet are in frame
                 r = size * k * 0.09
                 ground = img.getpixel((int(min(W - 1, xs[i] * W)), int(min(H - 1, f))))
