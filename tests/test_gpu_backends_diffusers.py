@@ -245,6 +245,30 @@ def test_wan_a14b_renders_first_last_frame_clip(wan, tmp_path, caplog):
     assert wan.last_accel["fbcache"]["note"].startswith("off: 2 steps")  # a 2-step schedule never caches
 
 
+def test_the_memory_plan_of_a_small_card_loads_wan_in_fp8(wan, tmp_path, monkeypatch):
+    """The plan for a 24 GiB card (the real plan, from the real configs) handed to the real backend:
+    model CPU offload with FP8 weights. The tiny checkpoint loads with its experts stored in FP8 (on
+    the CPU; offload needs an accelerator to offload to, so it is only asked for) and still renders."""
+    import torch
+
+    from models import host
+
+    monkeypatch.setenv("REEL_GPU_GB", "24")
+    backend = Wan22Video(device="cpu", model=wan.model_id)
+    backend.apply_plan(host.plan().stage("video"))
+    assert backend.offload and backend.fp8
+    try:
+        backend.load()
+        for expert in (backend.pipe.transformer, backend.pipe.transformer_2):
+            stored = {p.dtype for p in expert.blocks.parameters()}
+            assert torch.float8_e4m3fn in stored, stored
+        backend.render(_plan(), _plan().shots[0], _png(tmp_path / "k.png", (64, 32)), None, _knobs(fbcache=None),
+                       tmp_path / "fp8.mp4")
+    finally:
+        backend.unload()
+    assert _frame_count(tmp_path / "fp8.mp4") == 9
+
+
 def test_wan_trims_to_any_frame_count_and_resizes_off_grid_sizes(wan, tmp_path):
     out = tmp_path / "clip.mp4"
     wan.render(_plan(), _plan().shots[1], _png(tmp_path / "k.png", (64, 32)), None,

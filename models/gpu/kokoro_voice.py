@@ -128,6 +128,9 @@ class KokoroVoice:
 
     # ------------------------------------------------------------ lifecycle
 
+    def apply_plan(self, stage) -> None:
+        """The memory plan has no choice to make for 82M parameters: resident, in full precision."""
+
     def load(self) -> None:
         if self._kmodel is not None:
             return
