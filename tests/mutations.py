@@ -6,7 +6,8 @@ Each break in tests/mutations.toml names a file, the exact text to replace (it m
 what to put instead, and the tests that must fail once it is in. The tree (tracked and untracked
 files git does not ignore) is copied once to a temporary folder; each break is applied there, the
 named tests run in a fresh pytest process (that copy first on PYTHONPATH), and the file is restored.
-A break whose tests still pass SURVIVED: the tests do not see what the line does. Too slow for
+A break whose tests still pass SURVIVED: the tests do not see what the line does. What failed is
+printed under each KILLED line: the named tests should pass on the unbroken tree (run them first). Too slow for
 `make test` (a pytest run per break): `make mutations`. Exit status 1 when a break survived or no
 longer applies (its text is gone from the file: update the list).
 """
@@ -50,13 +51,15 @@ def _run(tree: Path, brk: dict, timeout: float) -> tuple[str, float, str]:
                                *brk["tests"]], cwd=tree, capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, "PYTHONPATH": str(tree)})
         out = (proc.stdout + proc.stderr).strip().splitlines()
+        failed = [line[:200] for line in out if line.startswith(("FAILED", "ERROR"))]
         if proc.returncode == 0:
             verdict = "SURVIVED"
         elif proc.returncode in (1,):
             verdict = "KILLED"
         else:  # 2-5: interrupted, internal error, usage error, no tests collected: the list is wrong
             verdict = "STALE"
-        return verdict, time.monotonic() - started, "\n".join(out[-3:])
+        # What failed, so a break killed by an unrelated failure shows as such.
+        return verdict, time.monotonic() - started, "\n".join(failed or out[-3:])
     except subprocess.TimeoutExpired:
         return "TIMEOUT", time.monotonic() - started, ""
     finally:
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             verdict, seconds, tail = _run(tree, b, args.timeout)
             results.append((b, verdict))
             print(f"{verdict:<8} {seconds:6.1f} s  {b['name']:<40} {b['file']}", flush=True)
-            if verdict != "KILLED" and tail:
+            if tail:
                 print("         " + tail.replace("\n", "\n         "), flush=True)
     bad = [b["name"] for b, v in results if v != "KILLED"]
     print(f"\n{len(results) - len(bad)} of {len(results)} breaks killed" + (f"; not killed: {', '.join(bad)}" if bad else ""))
