@@ -17,7 +17,7 @@ from reel.media import ffmpeg_exe, probe, run_ffmpeg
 from reel.presets import ASPECTS, for_aspect, get_preset, with_length
 from reel.records import StageRecord
 from reel.store import ArtifactStore
-from tasks.mix import burn_captions, mix_reel
+from tasks.mix import burn_captions, mix_reel, premix_audio
 from tests.media_checks import decode_audio, integrated_loudness, loudness_by_pyloudnorm, rms_db
 
 LINES = ["Rain falls.", "Then, goodbye."]
@@ -68,6 +68,34 @@ def _frame(mp4, t: float) -> np.ndarray:
               .run(cmd=ffmpeg_exe(), capture_stdout=True, quiet=True))
     w, h = probe(mp4).width, probe(mp4).height
     return np.frombuffer(out, np.uint8).reshape(h, w).astype(int)
+
+
+def test_the_bed_ducks_under_each_line_and_fades_out_with_the_picture(inputs, tmp_path):
+    """The premix on a steady bed (pink noise: any change in its level is the mix's doing), measured
+    on the ducked bed stem: lower while a line is spoken than between lines, and faded at the end.
+    (The General MIDI score ends quietly by itself and the bed is lowered until the narration stands
+    6 LU over it anyway, so the reel's own checks cannot tell whether either happened.)"""
+    d, spoken = inputs
+    shot, rate = 33 / 16, 16000
+    total = 2 * shot
+    music = tmp_path / "steady.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude=0.3:duration={total + 1}:sample_rate=48000",
+                str(music)], "making a steady bed")
+    starts = [0.0, shot]
+    _, bed_stem = premix_audio(music, [d / "vo0.wav", d / "vo1.wav"], starts, total, tmp_path / "premix.wav",
+                               shot_seconds=shot)
+    bed = decode_audio(bed_stem, rate)
+
+    def level(a: float, b: float) -> float:
+        return rms_db(bed[int(a * rate):int(b * rate)])
+
+    speaking = [level(s + 0.1, s + min(n, shot) - 0.05) for s, n in zip(starts, spoken)]
+    between = level(spoken[0] + 0.5, shot - 0.05)  # after the compressor's 400 ms release
+    ending = level(total - 0.1, total)
+    print(f"bed: {speaking} dB while speaking, {between:.1f} dB between lines, {ending:.1f} dB in the last 0.1 s")
+    assert spoken[0] + 0.5 < shot - 0.3, spoken  # a gap to measure
+    assert max(speaking) < between - 6
+    assert ending < between - 10
 
 
 @pytest.mark.parametrize("loudness,target", [(None, -14.0), ("broadcast", -23.0)])
