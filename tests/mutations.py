@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             if tail:
                 print("         " + tail.replace("\n", "\n         "), flush=True)
     bad = [b["name"] for b, v in results if v != "KILLED"]
-    print(f"\n{len(results) - len(bad)} of {len(results)} breaks killed" + (f"; not killed: {', '.join(bad)}" if bad else ""))
+    print(f"\n{len(results) - len(bad)} of {len(results)} breaks killed"
+          + (f"; not killed: {', '.join(bad)}" if bad else ""))
     return 1 if bad else 0
 
 
