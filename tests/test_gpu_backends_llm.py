@@ -498,7 +498,7 @@ LINES = {"a": "The city wakes slowly in the rain.", "b": "The city wakes slowly 
 @pytest.mark.parametrize("lang", ["a", "b", "j", "e", "f", "i", "p", "h", "z"])
 def test_kokoro_speaks_offline(kokoro, tmp_path, lang, monkeypatch):
     """Every narration language whose G2P installs from PyPI (English: spaCy's pipeline, a base
-    dependency; Japanese: pyopenjtalk-plus, fugashi, unidic-lite, mojimoji in the gpu-test extra),
+    dependency; Japanese and Chinese: misaki's G2P libraries in the gpu-test extra),
     through the real KPipeline; a language that cannot be spoken here is skipped with what it lacks.
     misaki downloads a missing spaCy model at run time: a download is a failure here."""
     import spacy.cli
