@@ -181,7 +181,9 @@ def test_flux2_keyframe_edits_from_references_and_is_seeded(flux2, tmp_path):
     other = [_png(tmp_path / "other_A.png", (64, 96), (240, 240, 240))]
     with PipelineCalls(flux2.pipe) as calls:
         flux2.keyframe(plan, plan.shots[1], other, seed=5, size=(96, 64), out=tmp_path / "key_other.png")
-    (images,) = [kw["image"] for kw in calls]
+    (call,) = calls
+    images = call["image"]
+    assert (call["num_inference_steps"], call["prompt"]) == (2, plan.shots[1].prompt)
     assert [im.getpixel((0, 0)) for im in images] == [(240, 240, 240)]
     assert Image.open(tmp_path / "key_other.png").tobytes() != outs[0]
 
@@ -236,6 +238,10 @@ def test_wan_a14b_renders_first_last_frame_clip(wan, tmp_path, caplog):
     # changes the clip: the same seed and knobs without it give other frames.
     assert with_end["last_image"].size == (64, 32) and with_end["last_image"].getpixel((10, 10)) == (30, 30, 200)
     assert "last_image" not in without_end
+    knobs = _knobs()  # every knob of the attempt reaches the call, each to its own argument
+    assert (with_end["guidance_scale"], with_end["guidance_scale_2"], with_end["num_inference_steps"]) == (3.5, 3.0, 2)
+    assert (with_end["prompt"], with_end["negative_prompt"]) == (knobs.prompt, knobs.negative_prompt)
+    assert with_end["generator"].initial_seed() == knobs.seed
     assert abs(with_end.frames - without_end.frames).max() > 1e-3
     wan.render(_plan(), _plan().shots[0], key, None, _knobs(flow_shift=8.0), tmp_path / "again.mp4")
     info = probe(out)
