@@ -136,3 +136,12 @@ def test_a_system_face_is_found_but_the_packaged_one_is_used(tmp_path, monkeypat
     assert found is not None and found.source == SYSTEM and found.path.name == "SystemDevanagari.ttf"
     assert system_font("Noto Sans JP") is None  # fc-match's substitute of another family is not taken
     assert font_for.__wrapped__("h") == devanagari and devanagari.source != SYSTEM
+
+
+def test_doctor_names_each_caption_face_and_its_package_with_system_fonts_hidden(tmp_path):
+    from tests.helpers import reel_cli
+
+    proc = reel_cli("doctor", env={"FONTCONFIG_FILE": str(fontconfig_file(tmp_path / "fc"))})
+    (line,) = [line for line in proc.stdout.splitlines() if "] fonts" in line]
+    assert line.startswith("[  ok]") and "Noto Sans JP (pylopdf-fonts-jp" in line, line
+    assert SYSTEM not in line, line
