@@ -62,7 +62,10 @@ def packaged_faces() -> dict[str, Font]:
         return {}
     faces: dict[str, Font] = {}
     for name in wanted:
-        dist = metadata.distribution(name)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:  # installed before pyproject.toml named it: `make setup`
+            continue
         for file in sorted(str(f) for f in dist.files or [] if str(f).lower().endswith(FONT_FILES)):
             path = Path(dist.locate_file(file)).resolve()
             for index, family, style in _faces(path):
