@@ -42,3 +42,15 @@ def loudness_by_pyloudnorm(path) -> tuple[float, float]:
     integrated = pyloudnorm.Meter(rate).integrated_loudness(samples.astype(np.float64))
     peak = float(np.abs(resample_poly(samples, OVERSAMPLE, 1, axis=0)).max())
     return float(integrated), 20 * float(np.log10(max(peak, 1e-12)))
+
+
+def caption_lines(captioned, reference, n_lines: int, px: int, margin_v: int, threshold: int = 40) -> list[int]:
+    """Pixels that differ (by more than `threshold` grey levels) between two frames (greyscale
+    arrays) in the middle half of each caption line, top line first. libass stacks the lines of a
+    bottom-aligned caption upwards from margin_v, each `px` (its Fontsize) tall."""
+    import numpy as np
+
+    diff = np.abs(captioned.astype(int) - reference.astype(int)) > threshold
+    bottom = captioned.shape[0] - margin_v
+    tops = [bottom - (n_lines - i) * px for i in range(n_lines)]
+    return [int(diff[top + px // 4: top + px - px // 4].sum()) for top in tops]
