@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -176,7 +177,7 @@ def ops(tmp_path_factory) -> Iterator[Ops]:
     root.mkdir()
     logs.mkdir()
     port = _free_port()
-    static = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory",
+    static = subprocess.Popen([sys.executable, "-m", "app.artifact_server", str(port), "--bind", "127.0.0.1", "--directory",
                                str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         _wait_port(port, static, "the artifact file server")
@@ -550,6 +551,23 @@ def test_make_server_worker_and_stop_manage_their_processes(tmp_path):
         (root / "hello.txt").write_text("hi")
         with urllib.request.urlopen(f"http://127.0.0.1:{art_port}/hello.txt", timeout=10) as r:
             assert r.read() == b"hi"
+        # Only regular files inside the root: a symlink out of it, a folder listing, a path that
+        # climbs out are each 404 (`outputs/etclink -> /etc` served /etc/hostname before).
+        outside = tmp_path / "outside"
+        outside.mkdir()
+        (outside / "secret.txt").write_text("not yours")
+        (root / "outlink").symlink_to(outside)
+        (root / "filelink.txt").symlink_to(outside / "secret.txt")
+        (root / "reel-a").mkdir()
+        (root / "reel-a" / "inside.txt").write_text("in")
+        (root / "inlink.txt").symlink_to(root / "reel-a" / "inside.txt")  # a link inside the root is fine
+        with urllib.request.urlopen(f"http://127.0.0.1:{art_port}/inlink.txt", timeout=10) as r:
+            assert r.read() == b"in"
+        for path in ("outlink/secret.txt", "filelink.txt", "outlink/", "outlink", "", "reel-a/", "reel-a",
+                     "../outside/secret.txt", "%2e%2e/outside/secret.txt"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"http://127.0.0.1:{art_port}/{path}", timeout=10).read()
+            assert refused.value.code == 404, (path, refused.value.code)
         assert ops_sh("worker").returncode == 0
         status = ops_sh("status").stdout
         assert all(f"{name}: running" in status for name in ("server", "artifacts", "worker")), status
