@@ -17,6 +17,10 @@ DEFAULTS = {
     # time; a query waits this long for the lock before the client gets a 503. Ten seconds (Prefect's
     # default) ran out for a batch of ten reels in one process on a busy 2-core box.
     "PREFECT_SERVER_DATABASE_TIMEOUT": "30",
+    # A flow run's heartbeat every 30 s (Prefect's default is 180 s): a run whose process is gone
+    # is marked Crashed after a few silent beats by the automation `make deploy` creates (app/lost_runs.py).
+    # `make worker` exports it for the runs a worker starts (they load Prefect before reel).
+    "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
 }
 
 
