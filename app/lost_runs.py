@@ -3,17 +3,16 @@
 A worker that is killed with its flow run's process (a machine that is gone) reports nothing, so
 the run would stay Running forever and `prefect flow-run retry` would refuse it. Every process
 that runs reel's flows sends Prefect's flow-run heartbeat every PREFECT_FLOWS_HEARTBEAT_FREQUENCY
-seconds (reel/env.py; `make worker` exports it, and the CLI sets it before Prefect loads); this
-automation (Prefect's zombie-flow recipe, docs: /v3/advanced/detect-zombie-flows) marks a run of
-the reel, shot or batch flow Crashed once it has sent no heartbeat and no state change for
-SILENT_BEATS heartbeats. `make deploy` creates or updates it:
+seconds (reel/env.py: the CLI sets it before Prefect loads, prefect.yaml's job variables for
+worker runs); this automation (Prefect's zombie-flow recipe, docs: /v3/advanced/detect-zombie-flows)
+marks a run of the reel, shot or batch flow Crashed once it has sent no heartbeat and no state
+change for SILENT_BEATS heartbeats. `make deploy` creates or updates it:
 
     python -m app.lost_runs
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 NAME = "reel: crash runs whose process is gone"
@@ -22,9 +21,9 @@ SILENT_BEATS = 4  # a busy 2-core machine may delay one heartbeat or two; four m
 
 
 def heartbeat_s() -> int:
-    from reel.env import DEFAULTS
+    from reel.env import heartbeat_setting
 
-    return int(os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY") or DEFAULTS["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"])
+    return int(heartbeat_setting())
 
 
 def automation():

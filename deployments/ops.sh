@@ -88,11 +88,6 @@ case "${1:-}" in
     if [ -f "$RUN/artifacts.pid" ]; then export REEL_ARTIFACT_URL="${REEL_ARTIFACT_URL:-http://127.0.0.1:$ART_PORT}"; fi
     # Poll for scheduled runs every 1 s (Prefect's default 10 s is on average 5 s of a reel's wait).
     export PREFECT_WORKER_QUERY_SECONDS="${PREFECT_WORKER_QUERY_SECONDS:-1}"
-    # Its runs send a heartbeat as often as reel/env.py says: `make deploy`'s automation marks a run
-    # Crashed after a few silent beats (app/lost_runs.py), so a run on a lost machine can be retried.
-    PREFECT_FLOWS_HEARTBEAT_FREQUENCY="${PREFECT_FLOWS_HEARTBEAT_FREQUENCY:-$("$PY" -c \
-      'from reel.env import DEFAULTS; print(DEFAULTS["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"])')}"
-    export PREFECT_FLOWS_HEARTBEAT_FREQUENCY
     start "$name" "$PY" -m prefect worker start --pool "$POOL" --name "$(hostname)-$name"
     ;;
   stop)

@@ -22,6 +22,7 @@ from reel import drills, progress, run_state, verdict_log
 from flows import publish
 from models.gpu_slot import ensure_gpu_limit
 from reel.delivery import delivery_for
+from reel.env import heartbeat_setting
 from reel.estimate import actual, estimate, markdown as estimate_markdown
 from reel.manifest import build_manifest, delivery_record, write_manifest
 from reel.presets import for_aspect, get_preset, with_length
@@ -114,7 +115,9 @@ def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[Sho
 
     # The children persist their outcome where this run can read it: the reel's own results block.
     slug = result_storage_slug(calls[0]["ref"])
-    env = {"PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true", "PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK": slug}
+    # (These job variables replace the deployment's `env`: its heartbeat setting comes along.)
+    env = {"PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true", "PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK": slug,
+           "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": heartbeat_setting()}
     outcomes: dict[int, ShotOutcome] = {}
 
     def collect_outcome(i: int, child) -> None:

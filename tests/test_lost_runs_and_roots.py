@@ -55,6 +55,13 @@ def test_the_automation_is_deployed_and_every_flow_run_beats_often_enough(ops):
     found = Automation.read(name=NAME)
     assert found.enabled and found.trigger.within.total_seconds() == SILENT_BEATS * heartbeat_s() == 120
     assert os.environ["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == "30"  # conftest, as reel/env.py and make worker
+    import yaml
+
+    from reel.env import DEFAULTS
+
+    pool = yaml.safe_load((ROOT / "prefect.yaml").read_text())["definitions"]["work_pool"]
+    assert pool["job_variables"]["env"]["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == \
+        DEFAULTS["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == str(heartbeat_s())
 
 
 def test_a_run_whose_worker_and_process_die_together_is_crashed_and_retry_finishes_it(ops):
