@@ -19,6 +19,7 @@ from reel.schema import Plan, Verdict
 from reel.stage import Ledger, NotCached, cached_only, run
 from reel.strategies import next_attempt
 from reel.verdict_log import record_attempts
+from reel.writable import deployment_root
 from tasks.critique import critique_stage
 from tasks.keyframes import keyframe_stage
 from tasks.render import first_knobs, render_stage
@@ -39,6 +40,7 @@ def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, 
     """next_keyframe: the next shot's keyframe when that shot continues this one (cut false): every
     attempt ends on it and is judged on meeting it."""
     opened()  # the next shot's subflow may be created now (flows/start_gate.py)
+    deployment_root(ref.root)  # a fanned-out shot run writes only where this worker allows
     host.for_preset(preset)  # a fanned-out shot runs in its own process
     return play_shot(run, ref, plan, shot_index, keyframe, masters, preset, seed, backends, next_keyframe)
 

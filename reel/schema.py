@@ -56,6 +56,27 @@ class Plan(BaseModel):
     vo_script_per_shot: list[str]
     vo_lang: VoLang
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_chars(cls, data):
+        """A NUL or a terminal escape anywhere in the plan's text is refused, naming its field."""
+        from reel.ids import control_char_problem
+
+        def walk(value, where: str):
+            if isinstance(value, str):
+                yield control_char_problem(value, where or "the plan")
+            elif isinstance(value, dict):
+                for k, v in value.items():
+                    yield from walk(v, f"{where}.{k}" if where else str(k))
+            elif isinstance(value, list):
+                for i, v in enumerate(value):
+                    yield from walk(v, f"{where}.{i}")
+
+        problems = [p for p in walk(data, "") if p]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return data
+
     @field_validator("characters")
     @classmethod
     def _character_keys(cls, v: dict[str, str]) -> dict[str, str]:

@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REEL_", extra="ignore")
 
     root: str = "outputs"
+    # Where a deployment run may write (its `root` parameter): a comma-separated list of folders and
+    # s3:// prefixes, each with everything under it; empty: only this worker's own root above.
+    allowed_roots: str = ""
     preset: str = "preview"
     # Backend per role; empty means "the preset's family" (gpu or preview).
     backend_director: str = ""

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 from models import host
 from reel.records import StageRecord
-from reel.store import ArtifactStore
+from reel.store import ArtifactStore, disk_full, is_disk_full
 
 
 @contextlib.contextmanager
@@ -22,7 +22,13 @@ def model_output(store: ArtifactStore, record: StageRecord, role: str, backend: 
     out = store.scratch() / Path(dest).name
     try:
         with host.use(role, backend) as (model, held):
-            yield model, out
+            try:
+                yield model, out
+            except OSError as exc:
+                if is_disk_full(exc):  # the backend's own write: what it had written is a lower bound
+                    raise disk_full(out.parent, out.stat().st_size if out.exists() else 0,
+                                    f"the {role} model writing {Path(dest).name}", at_least=True) from None
+                raise
         record.artifacts["main"] = store.put_file(dest, out)
         record.backend, record.model_id = model.name, model.model_id
         record.meta = {**meta, **record.meta, "gpu_window": held.window}
