@@ -103,6 +103,44 @@ def _wan_transformer(in_channels: int, out_channels: int):
         qk_norm="rms_norm_across_heads", rope_max_seq_len=1024)  # positions up to 1024 patches per axis, as the real one
 
 
+# diffusers' Wan module names -> the original Wan layout that lightx2v's LoRA files use
+# (diffusion_model.blocks.N.self_attn.q.lora_down.weight ...), which diffusers converts on load.
+WAN_ORIGINAL_NAMES = {"attn1.to_q": "self_attn.q", "attn1.to_k": "self_attn.k", "attn1.to_v": "self_attn.v",
+                      "attn1.to_out.0": "self_attn.o", "attn2.to_q": "cross_attn.q", "attn2.to_k": "cross_attn.k",
+                      "attn2.to_v": "cross_attn.v", "attn2.to_out.0": "cross_attn.o", "ffn.net.0.proj": "ffn.0",
+                      "ffn.net.2": "ffn.2"}
+
+
+def build_tiny_wan_loras(folder: str | Path, wan: str | Path, rank: int = 4) -> tuple[Path, Path]:
+    """A high-noise and a low-noise LoRA for the tiny Wan2.2 in `wan` (build_tiny_wan), made with
+    peft on its transformer's real modules (every attention projection and feed-forward layer, as
+    lightx2v's distill LoRAs cover), random weights (B not zero, so the output changes), saved as
+    safetensors in the original Wan layout with lora_down/lora_up/alpha keys, as the real files are."""
+    import torch
+    from diffusers import WanTransformer3DModel
+    from peft import LoraConfig, get_peft_model_state_dict
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, (expert, name) in enumerate((("transformer", "high_noise"), ("transformer_2", "low_noise"))):
+        torch.manual_seed(100 + i)
+        model = WanTransformer3DModel.from_pretrained(Path(wan) / expert)
+        model.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False,
+                                     target_modules=list(WAN_ORIGINAL_NAMES)))
+        state = {}
+        for key, tensor in get_peft_model_state_dict(model).items():  # blocks.0.attn1.to_q.lora_A.weight
+            module, kind = key.rsplit(".lora_", 1)
+            prefix, block, inner = module.split(".", 2)
+            original = f"diffusion_model.{prefix}.{block}.{WAN_ORIGINAL_NAMES[inner]}"
+            state[f"{original}.{'lora_down' if kind.startswith('A') else 'lora_up'}.weight"] = tensor.contiguous()
+            state[f"{original}.alpha"] = torch.tensor(float(rank))
+        paths.append(folder / f"wan2.2_tiny_{name}_lora_rank{rank}_4step.safetensors")
+        save_file(state, paths[-1])
+    return paths[0], paths[1]
+
+
 ACE_SAMPLE_RATE = 800  # tiny audio: 800 Hz, 32x down -> 25 latents per second like the real VAE
 
 
