@@ -281,7 +281,8 @@ def _load(role: str, name: str, weights: str | None = None) -> Any:
             need = (card.stage(role).vllm.get("gpu_memory_utilization", 0) * card.gpu_gib
                     if card.stage(role).vllm else peak_new)
             wait_for_free(backend.device if hasattr(backend, "device") else s.gpu_device, need, role, events)
-    _switch(role, backend, weights)
+    if weights is not None and hasattr(backend, "use_weights"):
+        backend.use_weights(weights)  # not loaded yet: only picks what the load brings in
     backend.load()
     events.append(("load", role))
     _resident[key] = backend

@@ -57,7 +57,7 @@ def build_tiny_flux2(path: str | Path) -> Path:
     return _save(pipe, path)
 
 
-def build_tiny_wan(path: str | Path, ti2v: bool = False) -> Path:
+def build_tiny_wan(path: str | Path, ti2v: bool = False, seed: int = 0) -> Path:
     """Wan2.2: WanImageToVideoPipeline, A14B-style by default (transformer + transformer_2 +
     boundary_ratio, no CLIP image encoder), or TI2V-5B-style with ti2v=True (one transformer,
     expand_timesteps, the 48-channel VAE that patchifies 2x2 and downsamples 16x).
@@ -70,7 +70,7 @@ def build_tiny_wan(path: str | Path, ti2v: bool = False) -> Path:
     from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanImageToVideoPipeline
     from transformers import UMT5Config, UMT5EncoderModel
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     text_encoder = UMT5EncoderModel(UMT5Config(
         vocab_size=TEXT_VOCAB, d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=4,
         relative_attention_num_buckets=8, relative_attention_max_distance=16, pad_token_id=256,

@@ -103,29 +103,25 @@ class Wan22Video(accel.PipelineBackend):
         """Run the next renders on `which` experts (base.FULL or base.DISTILLED). LoRAs load into
         both experts once (diffusers' load_lora_weights; load_into_transformer_2 for the low-noise
         one) and unload (unload_lora_weights) when a render asks for the base again, leaving the
-        base weights untouched; a distilled checkpoint replaces the loaded pipeline (a model load)."""
+        base weights untouched; a distilled checkpoint replaces the loaded pipeline (a model load).
+        Before the first load it only chooses what load() brings in."""
         if which == self.weights:
             return
         if which == base.DISTILLED and not self.distilled_id:
             raise BackendUnavailable(base.NO_DISTILLED_WEIGHTS)
-        if not self.turbo_lora:  # another checkpoint: reload from the other folder
+        loaded = self.pipe is not None
+        if not self.turbo_lora:  # the other checkpoint: load() reads the other folder
             self.unload()
-            self.weights = which
-            return
-        self.load()
-        if which == base.DISTILLED:
-            self._load_loras()
-        else:
-            self.pipe.unload_lora_weights()
         self.weights = which
+        if loaded and self.turbo_lora:
+            self._load_loras() if which == base.DISTILLED else self.pipe.unload_lora_weights()
 
     def _load_loras(self) -> None:
         high, low = (self.turbo_lora * 2)[:2]
-        for path in (high, low):
-            if not Path(path).expanduser().is_file():
-                raise BackendUnavailable(f"the distilled LoRA file {path} does not exist; set REEL_TURBO_LORA to the "
-                                         "high- and low-noise .safetensors files (comma-separated)")
         try:
+            for path in (high, low):
+                if not Path(path).expanduser().is_file():
+                    raise OSError(f"no file {path}")
             if self.pipe.transformer is not None:
                 self.pipe.load_lora_weights(str(Path(high).expanduser()), adapter_name=LORA_ADAPTER)
             if self.pipe.transformer_2 is not None:
@@ -133,14 +129,17 @@ class Wan22Video(accel.PipelineBackend):
                                             load_into_transformer_2=True)
         except (ValueError, KeyError, RuntimeError, OSError) as exc:
             self.pipe.unload_lora_weights()  # a half-loaded pair leaves the base experts as they were
+            self.weights = base.FULL
             reason = " ".join(str(exc).split())[:300]
             raise BackendUnavailable(f"cannot load the distilled LoRAs {', '.join(self.turbo_lora)} into "
-                                     f"{self.model_id} ({reason}); REEL_TURBO_LORA wants Wan2.2 LoRAs "
-                                     "made for this model") from exc
+                                     f"{self.model_id} ({reason}); REEL_TURBO_LORA wants the high- and low-noise "
+                                     "Wan2.2 LoRA .safetensors files made for this model") from exc
 
     def _loaded(self) -> None:
         self._scheduler_config = dict(self.pipe.scheduler.config)
         self._cache = FirstBlockCache(self.fbcache_impl)
+        if self.weights == base.DISTILLED and self.turbo_lora:
+            self._load_loras()
 
     def _unloaded(self) -> None:
         if self._compiled:  # dynamo's caches hold the compiled expert's graphs (and its weights) alive
@@ -148,8 +147,6 @@ class Wan22Video(accel.PipelineBackend):
 
             torch._dynamo.reset()
         self._cache, self._compiled = None, False
-        if self.turbo_lora:  # the LoRAs went with the pipeline
-            self.weights = base.FULL
 
     def render(self, plan: Plan, shot: Shot, keyframe: Path, end_frame: Path | None,
                knobs: RenderKnobs, out: Path) -> None:
