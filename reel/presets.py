@@ -48,8 +48,8 @@ class Preset(BaseModel):
     def spec(self) -> str:
         """The preset as `--preset` names it: its name and the options set on it (`default+turbo`)."""
         base = PRESETS.get(self.name)
-        extra = [] if base is None else [f"{k}={str(v).lower()}" if k != "turbo" else "turbo"
-                                         for k in OPTIONS if getattr(self, k) != getattr(base, k)]
+        changed = [] if base is None else [k for k in OPTIONS if getattr(self, k) != getattr(base, k)]
+        extra = ["turbo" if k == "turbo" and self.turbo else f"{k}={str(getattr(self, k)).lower()}" for k in changed]
         return "+".join([self.name, *extra])
 
     @property
