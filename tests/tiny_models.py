@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.gpu_check import SPECIAL_TOKENS, byte_tokenizer as tiny_tokenizer  # one home: the GPU check uses it too
+from benchmarks.gpu_check import LORA_MODULES, SPECIAL_TOKENS, byte_tokenizer as tiny_tokenizer  # one home: the GPU check uses them too
 
 VOCAB_SIZE = 256 + len(SPECIAL_TOKENS)
 TEXT_VOCAB = 264  # text encoders' embedding rows: the tokenizer's vocabulary, rounded up
@@ -103,14 +103,6 @@ def _wan_transformer(in_channels: int, out_channels: int):
         qk_norm="rms_norm_across_heads", rope_max_seq_len=1024)  # positions up to 1024 patches per axis, as the real one
 
 
-# diffusers' Wan module names -> the original Wan layout that lightx2v's LoRA files use
-# (diffusion_model.blocks.N.self_attn.q.lora_down.weight ...), which diffusers converts on load.
-WAN_ORIGINAL_NAMES = {"attn1.to_q": "self_attn.q", "attn1.to_k": "self_attn.k", "attn1.to_v": "self_attn.v",
-                      "attn1.to_out.0": "self_attn.o", "attn2.to_q": "cross_attn.q", "attn2.to_k": "cross_attn.k",
-                      "attn2.to_v": "cross_attn.v", "attn2.to_out.0": "cross_attn.o", "ffn.net.0.proj": "ffn.0",
-                      "ffn.net.2": "ffn.2"}
-
-
 def build_tiny_wan_loras(folder: str | Path, wan: str | Path, rank: int = 4) -> tuple[Path, Path]:
     """A high-noise and a low-noise LoRA for the tiny Wan2.2 in `wan` (build_tiny_wan), made with
     peft on its transformer's real modules (every attention projection and feed-forward layer, as
@@ -128,12 +120,12 @@ def build_tiny_wan_loras(folder: str | Path, wan: str | Path, rank: int = 4) -> 
         torch.manual_seed(100 + i)
         model = WanTransformer3DModel.from_pretrained(Path(wan) / expert)
         model.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False,
-                                     target_modules=list(WAN_ORIGINAL_NAMES)))
+                                     target_modules=list(LORA_MODULES)))
         state = {}
         for key, tensor in get_peft_model_state_dict(model).items():  # blocks.0.attn1.to_q.lora_A.weight
             module, kind = key.rsplit(".lora_", 1)
             prefix, block, inner = module.split(".", 2)
-            original = f"diffusion_model.{prefix}.{block}.{WAN_ORIGINAL_NAMES[inner]}"
+            original = f"diffusion_model.{prefix}.{block}.{LORA_MODULES[inner]}"
             state[f"{original}.{'lora_down' if kind.startswith('A') else 'lora_up'}.weight"] = tensor.contiguous()
             state[f"{original}.alpha"] = torch.tensor(float(rank))
         paths.append(folder / f"wan2.2_tiny_{name}_lora_rank{rank}_4step.safetensors")
