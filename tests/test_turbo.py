@@ -199,3 +199,38 @@ def test_a_distilled_checkpoint_folder_replaces_the_experts_and_back(tmp_path):
         backend.unload()
     a, b, c = (_frames(tmp_path / f"{n}.mp4") for n in "abc")
     assert np.array_equal(a, c) and np.abs(a - b).mean() > 2.0
+
+
+# --- a whole reel: the failed distilled attempt re-rendered at full steps -----------------------
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_turbo_reel_re_renders_a_failed_distilled_attempt_at_full_steps_and_says_so(tmp_path):
+    """The preview family animates (it takes no distilled weights; the knobs and the strategy are the
+    same), a scripted critic fails shot 0's first attempt: its retry is a full render, on record."""
+    import json
+
+    from tests.helpers import reel_cli
+
+    fail = {"character_match": 8, "scene_match": 8, "composition": 4, "artifact_free": 5, "overall": 4,
+            "issues": ["OBJECT_MORPHING: the lamp post bends in frame 3"]}
+    passes = {k: 9 for k in ("character_match", "scene_match", "composition", "artifact_free", "overall")}
+    script = tmp_path / "critic.json"
+    script.write_text(json.dumps({"0:1": json.dumps(fail), "*": json.dumps(passes | {"issues": []})}))
+    proc = reel_cli("make", "a baker opens her shop in Lyon at dawn", "--preset", "turbo", "--backends", "preview",
+                    "--shots", "2", "--out", str(tmp_path / "out"),
+                    env={"REEL_BACKEND_CRITIC": "scripted", "REEL_MODEL_CRITIC": str(script)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (reel_dir,) = [p for p in (tmp_path / "out").iterdir() if p.is_dir()]
+    lines = {(v["shot"], v["attempt"]): v for v in map(json.loads, (reel_dir / "verdicts.jsonl").read_text().splitlines())}
+    assert sorted(lines) == [(0, 1), (0, 2), (1, 1)]
+    first, retry = lines[(0, 1)], lines[(0, 2)]
+    assert first["weights"] == "distilled" and not first["passed"]
+    assert (first["knobs"]["steps"], first["knobs"]["guidance"], first["knobs"]["fbcache"]) == (4, 1.0, None)
+    assert retry["weights"] == "full" and retry["passed"] and retry["shipped"]
+    # hero: 30 full steps, +4 for OBJECT_MORPHING; CFG and the cache back
+    assert (retry["knobs"]["steps"], retry["knobs"]["guidance"], retry["knobs"]["fbcache"]) == (34, 3.5, 0.08)
+    assert first["next"].startswith("attempt 2: distilled attempt failed -> full render on the base experts (30 steps")
+    assert lines[(1, 1)]["weights"] == "distilled" and lines[(1, 1)]["passed"]
+    manifest = json.loads((reel_dir / "manifest.json").read_text())
+    assert [a["knobs"]["distilled"] for a in manifest["shots"][0]["attempts"]] == [True, False]
+    assert "shot 0 attempt 1: 4.0 FAIL (OBJECT_MORPHING) [" in proc.stdout and "distilled 4 steps]" in proc.stdout
