@@ -277,27 +277,25 @@ def check_turbo(meter: Meter, pipe, image, prompt_embeds, negative_embeds, tiny:
     full_steps, distilled_steps, rank = sizes["turbo"]
     experts = [pipe.transformer, pipe.transformer_2]
 
-    def render(steps: int, guidance: float):
-        return pipe(image=image, prompt_embeds=prompt_embeds,
-                    negative_prompt_embeds=negative_embeds if guidance > 1 else None, height=height, width=width,
-                    num_frames=frames, num_inference_steps=steps, guidance_scale=guidance, guidance_scale_2=guidance,
-                    output_type="latent", generator=torch.Generator("cpu").manual_seed(0)).frames
+    def render(label: str, steps: int, guidance: float) -> Row:
+        counter = BlockCount(experts)
+        _, row = meter.measure(label, lambda: pipe(
+            image=image, prompt_embeds=prompt_embeds, negative_prompt_embeds=negative_embeds if guidance > 1 else None,
+            height=height, width=width, num_frames=frames, num_inference_steps=steps, guidance_scale=guidance,
+            guidance_scale_2=guidance, output_type="latent", generator=torch.Generator("cpu").manual_seed(0)).frames)
+        row.note = counter.close()
+        return row
 
     for expert in experts:
         expert.enable_cache(FirstBlockCacheConfig(threshold=FBCACHE))
-    counter = BlockCount(experts)
-    _, full = meter.measure(f"turbo check: full {full_steps} steps, CFG 3.5, FBCache {FBCACHE}",
-                            lambda: render(full_steps, 3.5))
-    full.note = counter.close()
+    full = render(f"turbo check: full {full_steps} steps, CFG 3.5, FBCache {FBCACHE}", full_steps, 3.5)
     for expert in experts:
         expert.disable_cache()
         torch.manual_seed(1)
         expert.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False,
                                       target_modules=list(LORA_MODULES)))
-    counter = BlockCount(experts)
-    _, distilled = meter.measure(f"turbo check: distilled {distilled_steps} steps, no CFG, LoRA r{rank}, no cache",
-                                 lambda: render(distilled_steps, 1.0))
-    distilled.note = counter.close()
+    distilled = render(f"turbo check: distilled {distilled_steps} steps, no CFG, LoRA r{rank}, no cache",
+                       distilled_steps, 1.0)
     for expert in experts:
         expert.unload_lora()
     peak = ("" if full.peak_gib is None else
