@@ -11,11 +11,9 @@ once. With every shot's subflow running at once, that renders all first attempts
 model is loaded, then critiques them all while the critic is loaded, then sends only the failures
 round again: the seed project reloaded the video model and the critic around every critique.
 
-A backend with two sets of weights (Wan2.2 with step-distilled experts: `use_weights`, `weights`)
-is one model to the host, asked for with the weights a request needs (`use(..., weights=...)`):
-a waiter whose weights are the loaded ones counts as warm, and switching (LoRAs on or off, or the
-other checkpoint) is a model change like a load, so a turbo reel renders every distilled first
-attempt before it switches to the base experts for the retries.
+A backend with two sets of weights (Wan2.2's base and step-distilled experts: `use_weights`) is
+one model asked for with the weights a request needs: only a waiter on the loaded weights is warm,
+and a switch is a model change, so a turbo reel renders its distilled first attempts together.
 
 Backends expose `load()`/`unload()`; GPU backends free their memory in `unload()` (del, gc,
 empty_cache; vLLM's worker process exits) and set `heavy = True`. Preview backends are cheap.
@@ -157,11 +155,10 @@ def _ready(key: tuple[str, str], weights: str | None) -> bool:
 
 
 def _switch(role: str, backend, weights: str | None) -> None:
-    """Put a two-weight backend on `weights` (recorded like a load: it is a model change)."""
-    if weights is None or not hasattr(backend, "use_weights") or backend.weights == weights:
-        return
-    backend.use_weights(weights)
-    events.append(("switch", role, weights))
+    """Put a loaded two-weight backend on `weights` (recorded like a load: it is a model change)."""
+    if weights is not None and hasattr(backend, "use_weights") and backend.weights != weights:
+        backend.use_weights(weights)
+        events.append(("switch", role, weights))
 
 
 def _next_up() -> tuple[int | None, float]:
