@@ -16,7 +16,7 @@ from flows import review as review_gate
 from flows.narration import fit_narration, max_line_seconds
 from flows.shot import ShotOutcome, replay_shot, shot_flow, shot_line
 from flows.start_gate import one_at_a_time, opened
-from models.base import backend_class, choose_backends
+from models.base import backend_class, check_distilled, choose_backends
 from models import host
 from reel import drills, progress, run_state, verdict_log
 from flows import publish
@@ -185,6 +185,8 @@ def _make(ref: ReelRef, request: dict[str, Any], started: float, need: host.Need
     delivery = delivery_for(request["aspect"], request["loudness"], request["subtitles"])
     asked = len(plan["shots"]) if plan else n_shots
     roles = choose_backends(the_preset.backends, backends)
+    if the_preset.turbo:
+        check_distilled("video", roles["video"])  # one line now, not after the keyframes
     ensure_gpu_limit()
     host.for_preset(the_preset)  # memory plan at its sizes, its declared pairs
     store = ref.store()

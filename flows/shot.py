@@ -97,7 +97,8 @@ def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_i
             if attempts[-1].passed or n == preset.attempts:
                 break
             knobs, attempts[-1].next_change = next_attempt(plan, shot_index,
-                                                           [(a.knobs, a.verdict) for a in attempts], seed)
+                                                           [(a.knobs, a.verdict) for a in attempts], seed,
+                                                           full=first_knobs(plan, shot_index, preset, seed, turbo=False))
             progress.say(f"shot {shot_index}: {attempts[-1].next_change}")
     shipped = pick_shipped(attempts)
     record_attempts(ref.store(), shot_index, attempts, shipped.attempt)
@@ -114,4 +115,6 @@ def _verdict_line(shot_index: int, a: Attempt) -> str:
     v = a.verdict
     score = f"{v.overall:.1f}" if v.scored and v.overall is not None else "unscored"
     labels = ", ".join(i.label.value for i in v.issues if i.label) or "no labels"
-    return f"shot {shot_index} attempt {a.attempt}: {score} {'PASS' if a.passed else 'FAIL'} ({labels}) [{v.critic}]"
+    weights = f", distilled {a.knobs.steps} steps" if a.knobs.distilled else ""
+    return (f"shot {shot_index} attempt {a.attempt}: {score} {'PASS' if a.passed else 'FAIL'} ({labels}) "
+            f"[{v.critic}{weights}]")

@@ -213,3 +213,10 @@ class RenderKnobs(BaseModel):
     fbcache: float | None = None
     keyframe_source: KeyframeSource = "chained"
     end_frame: bool = False  # first-last-frame conditioning (FLF2V)
+    # Rendered with the step-distilled experts (a turbo preset's first attempt), not the base ones.
+    distilled: bool = False
+
+    def key(self) -> dict:
+        """The knobs as cache keys hold them: `distilled` only when set, so keys made before the
+        field existed (every undistilled render) stay the same."""
+        return self.model_dump(exclude={"distilled"} if not self.distilled else set())

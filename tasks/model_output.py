@@ -15,13 +15,14 @@ from reel.store import ArtifactStore, disk_full, is_disk_full
 
 @contextlib.contextmanager
 def model_output(store: ArtifactStore, record: StageRecord, role: str, backend: str, dest: str,
-                 **meta: Any) -> Iterator[tuple[Any, Path]]:
+                 weights: str | None = None, **meta: Any) -> Iterator[tuple[Any, Path]]:
     """Yield (model, scratch path to write); when the body returns, the file is stored at `dest`
     (relative to the reel) and the record gets the artifact, the backend, `meta` and the GPU window.
-    The body may add to `record.meta` (e.g. a measured duration)."""
+    The body may add to `record.meta` (e.g. a measured duration). weights: which of a model's two
+    sets the call needs (models/host.py `use`)."""
     out = store.scratch() / Path(dest).name
     try:
-        with host.use(role, backend) as (model, held):
+        with host.use(role, backend, weights) as (model, held):
             try:
                 yield model, out
             except OSError as exc:
