@@ -84,7 +84,7 @@ def test_openai_director_end_to_end(chat_server, good_plan):
     assert user["role"] == "user" and SENTENCE in user["content"] and "exactly 6 shots" in user["content"]
     fmt = body["response_format"]
     assert fmt["type"] == "json_schema"
-    assert fmt["json_schema"]["name"] == "plan" and fmt["json_schema"]["strict"] is True
+    assert fmt["json_schema"]["name"] == "reply" and fmt["json_schema"]["strict"] is True
     schema = fmt["json_schema"]["schema"]
     assert schema == plan_schema(6)
     # It is Plan's own schema, with the two lists pinned to the shot count.
