@@ -50,10 +50,11 @@ def refused(url: str, fieldname: str, code: int, detail: str) -> BackendUnavaila
     return BackendUnavailable(f"{url} refused the request's {fieldname!r} (HTTP {code}: {detail[:160]}); {advice}")
 
 
-def images_refused(url: str, model: str, detail: str) -> BackendUnavailable:
-    """The critic's first question, refused because it carries images."""
+def images_refused(where: str, model: str, detail: str) -> BackendUnavailable:
+    """The critic's first question, refused because it carries images (`where`: the server's URL, or
+    "vLLM" for the offline worker)."""
     return BackendUnavailable(
-        f"the critic server {url} refused images for model {model!r} ({detail[:120]}): the openai critic needs a "
+        f"the critic server {where} refused images for model {model!r} ({detail[:120]}): the openai critic needs a "
         "vision-language model (llama.cpp: --mmproj; Ollama: a vision model; vLLM: a VL checkpoint); "
         "or set REEL_BACKEND_CRITIC=measured for the tier-1 critic alone")
 
@@ -231,6 +232,8 @@ class OpenAIChat:
         if name == "image_url":
             raise images_refused(self.base_url, self.model, detail) from None
         if _CONTEXT.search(detail):
+            if _has_images(body):  # a server without vision support reads the data URLs as text
+                raise images_refused(self.base_url, self.model, f"the images overflowed its context: {detail}") from None
             window, prompt = _numbers(detail)
             room = (window - prompt - 16) if window and prompt else 0
             if max(need, 64) <= room < body["max_tokens"]:  # the window holds the reply, not the asked budget
