@@ -21,7 +21,7 @@ from models.gpu.openai_chat import HTTP_TIMEOUT_S, NO_THINKING, SCHEMA_IN_PROMPT
 from models.gpu.openai_chat import strip_reasoning
 from reel import prompts
 from reel.errors import BackendUnavailable, DirectorError, UserError
-from reel.schema import MAX_SHOTS, Plan
+from reel.schema import MAX_SHOTS, SCENE, Plan
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,24 @@ class PlanRejected(ValueError):
 # ---------------------------------------------------------------- the conversation
 
 
+CHARACTER_KEYS = ("A", "B", "C")  # prompts/planner_system.md: at most three characters, "A" the lead
+
+
 def plan_schema(n_shots: int) -> dict:
-    """Plan's JSON schema with both lists pinned to n_shots items, so the decoder itself keeps the
-    shot count and the one-line-per-shot rule."""
+    """Plan's JSON schema, with what its validators check and a schema can say too, so a constrained
+    decoder keeps to it (a small model most of all): both lists pinned to n_shots items (the shot
+    count, one narration line per shot), the character keys, a shot's subject one of them or
+    "scene", each narration line short enough to speak over its shot."""
+    from reel.plan_checks import longest_line_chars
+
     schema = copy.deepcopy(Plan.model_json_schema())
+    props, shot = schema["properties"], schema["$defs"]["Shot"]["properties"]
     for field in ("shots", "vo_script_per_shot"):
-        schema["properties"][field].update(minItems=n_shots, maxItems=n_shots)
+        props[field].update(minItems=n_shots, maxItems=n_shots)
+    props["characters"] = {"type": "object", "properties": {k: {"type": "string", "minLength": 1} for k in CHARACTER_KEYS},
+                           "required": [CHARACTER_KEYS[0]], "additionalProperties": False}
+    shot["dominant_subject"]["enum"] = [*CHARACTER_KEYS, SCENE]
+    props["vo_script_per_shot"]["items"].update(minLength=1, maxLength=longest_line_chars())
     return schema
 
 
