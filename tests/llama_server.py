@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MODEL = "gemma-3-270m"
+FALLBACK = {"REEL_DIRECTOR_FALLBACK": "heuristic"}
 CONTEXT = 4096  # the plan's prompt (~2k tokens with the schema in it) and a one- or two-shot plan
 
 
@@ -42,9 +43,10 @@ class LlamaServer:
         port, log = _free_port(), folder / f"llama-server-{context}.log"
         started = time.time()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", MODEL,
+            [sys.executable, "-m", "tests.llama_server_main", "--model", str(gguf), "--model_alias", MODEL,
              "--chat_format", "chatml", "--n_ctx", str(context), "--n_threads", "2", "--host", "127.0.0.1",
-             "--port", str(port)], stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+             "--port", str(port)], cwd=Path(__file__).resolve().parents[1], stdout=log.open("w"),
+            stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
         server = cls(proc, f"http://127.0.0.1:{port}/v1", log, 0.0)
         deadline = time.time() + 120
@@ -82,3 +84,15 @@ class LlamaServer:
             self.proc.wait(timeout=10)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             self.proc.kill()
+
+
+def planned_on_the_server(manifest: dict) -> str:
+    """The director whose plan the reel used: this server's, or the heuristic fallback after the
+    server's plan failed (which the manifest's warnings then say)."""
+    (plan,) = [a for a in manifest["artifacts"] if a["stage"] == "plan"]
+    if plan["backend"] == "openai":
+        assert plan["model_id"] == MODEL and manifest["warnings"] == []
+    else:
+        assert plan["backend"] == "heuristic"
+        assert any(f"the openai director ({MODEL}) wrote no valid plan" in w for w in manifest["warnings"])
+    return plan["backend"]
