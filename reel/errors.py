@@ -21,3 +21,7 @@ class DirectorError(UserError):
     def __init__(self, message: str, rule: str = "", replies: tuple[str, ...] = ()):
         super().__init__(message)
         self.rule, self.replies = rule, replies
+
+
+class DiskFull(UserError):
+    """A write found no space left on its device; the message names the folder and the space needed."""
