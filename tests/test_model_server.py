@@ -94,24 +94,21 @@ def test_a_context_too_small_is_one_line_saying_how_much_the_plan_needs(tmp_path
     """The prompt alone overflows a 1024-token window: the server says so (HTTP 400) and the error
     names the context to give it. With room for the prompt and a few tokens, the reply is cut off
     (finish_reason length): told apart from a bad reply, with the same advice."""
-    small = LlamaServer.start(tmp_path, context=1024)
-    try:
-        with pytest.raises(BackendUnavailable) as caught:
-            director(small).plan(PROMPT, 1, SEED)
-    finally:
-        small.stop()
-    said = str(caught.value)
+    def plan_on(context: int) -> tuple[LlamaServer, str]:
+        server = LlamaServer.start(tmp_path, context=context)
+        try:
+            with pytest.raises(BackendUnavailable) as caught:
+                director(server).plan(PROMPT, 1, SEED)
+        finally:
+            server.stop()
+        return server, str(caught.value)
+
+    small, said = plan_on(1024)
     assert said.count("\n") == 0 and "has a 1024-token context" in said and "a 1-shot plan needs about" in said
     prompt_tokens = int(said.split(" tokens of prompt")[0].rsplit("(", 1)[1])
     assert "--n_ctx" in said and small.answered()[-1].startswith("400")
 
-    tight = LlamaServer.start(tmp_path, context=prompt_tokens + 48)
-    try:
-        with pytest.raises(BackendUnavailable) as caught:
-            director(tight).plan(PROMPT, 1, SEED)
-    finally:
-        tight.stop()
-    said = str(caught.value)
+    tight, said = plan_on(prompt_tokens + 48)
     assert f"has a {prompt_tokens + 48}-token context" in said and f"({prompt_tokens} tokens of prompt" in said
     assert tight.answered()[-1] == "200 OK"  # the server answered: it was the reply that did not fit
 
