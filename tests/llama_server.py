@@ -74,7 +74,8 @@ class LlamaServer:
     def answered(self) -> list[str]:
         """The status of each chat completion so far, from the server's own access log ("200 OK", ...)."""
         lines = self.log.read_text(errors="replace").splitlines()
-        return [line.split('HTTP/1.1" ', 1)[1].strip() for line in lines if "POST /v1/chat/completions" in line]
+        return [line.split('HTTP/1.1" ', 1)[1].strip() for line in lines
+                if '"POST /v1/chat/completions HTTP/1.1" ' in line]  # uvicorn's access lines only
 
     def stop(self) -> None:
         import signal
