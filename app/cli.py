@@ -34,6 +34,8 @@ def _load_plan_file(path: str) -> dict:
 
 
 def cmd_make(args: argparse.Namespace) -> int:
+    if args.director_fallback:  # read by the plan stage through the settings, as a worker's REEL_* would be
+        os.environ["REEL_DIRECTOR_FALLBACK"] = args.director_fallback
     from reel.delivery import delivery_for
     from reel.ids import check_reel_id
     from reel.presets import for_aspect, get_preset, with_length
@@ -109,18 +111,22 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from models import base
-    from reel.settings import get_settings
-    from tasks.plan import check_prompt, check_shots
-
     from reel.ids import reel_id_for
+    from reel.settings import get_settings
+    from reel.store import ArtifactStore
+    from tasks.plan import check_prompt, check_shots, direct
 
     s = get_settings()
     prompt = check_prompt(args.prompt)
-    director = base.create("director", s.backend_for("director", args.director))
-    plan = director.plan(prompt, n_shots=check_shots(args.shots), seed=args.seed)
-    print(json.dumps(plan.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    # The same settings the host hands every backend in `reel make` (the server, model and key).
+    director = base.create("director", s.backend_for("director", args.director), **s.backend_options("director"))
     # The reel `reel make PROMPT` makes: an edited plan rendered there re-renders only what changed.
     reel_id = reel_id_for(prompt, preset=s.preset, aspect="16:9", seed=args.seed, n_shots=args.shots, plan=None)
+    plan, _, warning = direct(director, prompt, check_shots(args.shots), args.seed, ArtifactStore(s.root, reel_id),
+                              args.director_fallback)
+    if warning:
+        print(f"reel: warning: {warning}", file=sys.stderr)
+    print(json.dumps(plan.model_dump(mode="json"), indent=2, ensure_ascii=False))
     print(f"reel: render an edited copy into this prompt's reel with: reel make --plan plan.json --reel-id {reel_id}"
           f"{f' --seed {args.seed}' if args.seed else ''}", file=sys.stderr)
     return 0
@@ -165,6 +171,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return run_checks()
 
 
+def _fallback_option(command: argparse.ArgumentParser, default: str) -> None:
+    command.add_argument("--director-fallback", choices=["heuristic"], default=default or None,
+                         help="when the director model writes no valid plan, continue on this director's plan "
+                              "(with a warning in the manifest); default: stop (REEL_DIRECTOR_FALLBACK)")
+
+
 def parser() -> argparse.ArgumentParser:
     from reel.settings import get_settings
 
@@ -194,6 +206,7 @@ def parser() -> argparse.ArgumentParser:
                       help="pause after the storyboard: approve, edit, re-roll or cancel in the Prefect UI")
     make.add_argument("--verbose", action="store_true", help="show Prefect's own logs on the terminal")
     make.add_argument("--backends", default=None, help="backend family for every role: preview or gpu")
+    _fallback_option(make, s.director_fallback)
     make.set_defaults(func=cmd_make)
 
     plan = sub.add_parser("plan", help="print the director's plan as JSON")
@@ -201,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("--shots", type=int, default=6)
     plan.add_argument("--seed", type=int, default=0)
     plan.add_argument("--director", default="heuristic", help="director backend (default heuristic)")
+    _fallback_option(plan, s.director_fallback)
     plan.set_defaults(func=cmd_plan)
 
     resume = sub.add_parser("resume", help="continue a reel from its last good artifact")

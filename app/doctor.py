@@ -7,6 +7,8 @@ import os
 import subprocess
 from typing import Callable
 
+from app.doctor_server import check_model_server
+
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
 
@@ -142,18 +144,19 @@ def check_folders() -> tuple[str, str]:
     return OK, "writable: " + ", ".join(str(folder) for _, folder, _ in folders(None))
 
 
-CHECKS: dict[str, Callable[[], tuple[str, str]]] = {
+CHECKS: dict[str, Callable[[], tuple[str, str] | list[tuple[str, str]]]] = {
     "ffmpeg": check_ffmpeg, "espeak-ng": check_espeak, "soundfont": check_soundfont, "fonts": check_caption_fonts,
     "prefect": check_prefect, "gpu stack": check_gpu_stack, "kokoro": check_kokoro_languages,
-    "gpu models": check_gpu_models, "folders": check_folders,
+    "gpu models": check_gpu_models, "folders": check_folders, "server": check_model_server,
 }
 
 
 def run_checks() -> int:
     worst = OK
     for name, check in CHECKS.items():
-        status, detail = check()
-        print(f"[{status:>4}] {name:<10} {' '.join(detail.split())}")
-        if status == FAIL:
-            worst = FAIL
+        found = check()
+        for status, detail in [found] if isinstance(found, tuple) else found:  # a list: one line per finding
+            print(f"[{status:>4}] {name:<10} {' '.join(detail.split())}")
+            if status == FAIL:
+                worst = FAIL
     return 1 if worst == FAIL else 0

@@ -35,6 +35,8 @@ def build_manifest(ref_id: str, prompt: str | None, preset: str, seed: int, back
         "stages": [{k: e[k] for k in ("stage", "subject", "cached", "started", "ended", "seconds")} | {
             "gpu_window": e["record"]["meta"].get("gpu_window")} for e in ledger],
         "all_cached": all(e["cached"] for e in ledger),
+        # what a person should know about how the reel was made (a fallback plan, ...)
+        "warnings": [e["record"]["meta"]["warning"] for e in ledger if e["record"]["meta"].get("warning")],
     }
 
 

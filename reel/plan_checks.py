@@ -58,6 +58,14 @@ def _language_problem(text: str, lang: str) -> str | None:
             f"({info['name']}); write the narration in {info['name']} or set vo_lang to the language it is in")
 
 
+def longest_line_chars() -> int:
+    """A ceiling on one narration line's characters in any language (spaces and punctuation
+    included, which the speech estimate leaves out: a quarter more), for a decoder's schema."""
+    table = prompts.table("locales.json")
+    fastest = max(info["speech_chars_per_second"] for info in table["languages"].values())
+    return int(fastest * table["max_line_seconds"] * 1.25)
+
+
 def narration_problems(lines: list[str], lang: str) -> list[str]:
     table = prompts.table("locales.json")
     info, limit = table["languages"][lang], table["max_line_seconds"]

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_model: str = ""
     openai_api_key: str = "EMPTY"
+    # When the director cannot write a valid plan: "" stops the run with the failing rule and the
+    # raw replies saved; "heuristic" continues on the offline director's plan, with a manifest warning.
+    director_fallback: Literal["", "heuristic"] = ""
     # Video acceleration: selective torch.compile of transformer_2 (the seed's 1.2x win).
     compile_video: bool = False
     # First-Block Cache on Wan's experts: "diffusers" (its own per-module hook) or "para-attn".

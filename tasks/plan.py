@@ -8,10 +8,12 @@ from pydantic import ValidationError
 
 from models import base
 from models import host
-from reel.errors import UserError
+from reel import progress
+from reel.errors import DirectorError, UserError
 from reel.ids import control_char_problem, prompt_words
 from reel.records import ReelRef, StageRecord
 from reel.schema import MAX_SHOTS, Plan
+from reel.settings import get_settings
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 
@@ -50,6 +52,27 @@ def parse_plan(data: Any, source: str = "plan") -> Plan:
         raise UserError(f"{source} does not match the plan schema: {problems}") from None
 
 
+def direct(director: Any, prompt: str, n_shots: int, seed: int, store: ArtifactStore,
+           fallback: str = "") -> tuple[Plan, Any, str | None]:
+    """(plan, the director that wrote it, a warning). When the director writes no valid plan its raw
+    replies are saved in the reel's folder (director/reply-N.txt); then the `fallback` director plans
+    and the warning says so, or the error names the failing rule and the saved replies."""
+    try:
+        return director.plan(prompt, n_shots=n_shots, seed=seed), director, None
+    except DirectorError as exc:
+        saved = [store.url(store.write_bytes(f"director/reply-{i}.txt", reply.encode()).path)
+                 for i, reply in enumerate(exc.replies, 1)]
+        replies = f"its raw replies are in {', '.join(saved)}" if saved else "it sent no reply"
+        if not fallback:
+            raise DirectorError(f"{exc}; {replies}; a larger model writes valid plans more often, or add "
+                                "--director-fallback heuristic (REEL_DIRECTOR_FALLBACK=heuristic) to continue on the "
+                                "offline director's plan", exc.rule, exc.replies) from None
+        backup = base.create("director", fallback)
+        warning = (f"the {director.name} director ({director.model_id}) wrote no valid plan ({exc.rule}; {replies}); "
+                   f"this reel uses the {backup.name} director's plan (--director-fallback {fallback})")
+        return backup.plan(prompt, n_shots=n_shots, seed=seed), backup, warning
+
+
 def make_plan(store: ArtifactStore, prompt: str | None, plan_data: dict | None, n_shots: int, seed: int,
               director: str) -> StageRecord:
     record = timed("plan")
@@ -58,9 +81,13 @@ def make_plan(store: ArtifactStore, prompt: str | None, plan_data: dict | None, 
         record.backend, record.model_id = "user", "edited plan"
     else:
         with host.use("director", director) as (d, held):
-            plan = d.plan(check_prompt(prompt or ""), n_shots=n_shots, seed=seed)
+            plan, d, warning = direct(d, check_prompt(prompt or ""), n_shots, seed, store,
+                                      get_settings().director_fallback)
         record.backend, record.model_id = d.name, d.model_id
         record.meta["gpu_window"] = held.window
+        if warning:
+            record.meta["warning"] = warning
+            progress.say(f"warning: {warning}")
     record.artifacts["main"] = store.write_json("plan.json", plan.model_dump(mode="json"))
     record.meta |= {"plan": plan.model_dump(mode="json"), "prompt": prompt, "seed": seed}
     return record.finish()
@@ -69,7 +96,9 @@ def make_plan(store: ArtifactStore, prompt: str | None, plan_data: dict | None, 
 def _key(ref: ReelRef, prompt: str | None, plan_data: dict | None, n_shots: int, seed: int, director: str):
     if plan_data is not None:
         return {"plan": plan_data}
-    return {"prompt": prompt, "n_shots": n_shots, "seed": seed, "director": base.identity("director", director)}
+    fallback = get_settings().director_fallback  # a fallback plan is cached apart from the director's own
+    return {"prompt": prompt, "n_shots": n_shots, "seed": seed, "director": base.identity("director", director)} | (
+        {"fallback": base.identity("director", fallback)} if fallback else {})
 
 
 @stage("plan", version="1", key_parts=_key, task_run_name="plan", **infra_retries())

@@ -1,4 +1,10 @@
-"""A local OpenAI-compatible chat server for tests: real HTTP on 127.0.0.1."""
+"""A scripted OpenAI-compatible chat server for tests: real HTTP on 127.0.0.1, replies chosen by the test.
+
+The director and critic are tested against a real server with a real model in
+tests/test_model_server.py (llama-cpp-python's server and a small GGUF). This one stays for what that
+server cannot be made to do on cue: refuse images, refuse `chat_template_kwargs` or a field it does
+not know, answer vLLM's context-length error, stop at finish_reason "length", send exact replies
+(a plan with given slips, garbage twice, a verdict outside the label set)."""
 
 from __future__ import annotations
 
@@ -7,16 +13,28 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def completion(text: str, model: str | None = None, finish_reason: str = "stop", usage: dict | None = None) -> dict:
+    return {"id": "x", "object": "chat.completion", "model": model, "usage": usage or {},
+            "choices": [{"index": 0, "finish_reason": finish_reason, "message": {"role": "assistant", "content": text}}]}
+
+
 class ChatServer:
     """Answers POST /v1/chat/completions with the scripted replies in order (the last one repeats)
     and records every request it got."""
 
-    def __init__(self, replies: list[str] | None = None, answer=None):
-        """`replies` in order, or `answer(body) -> str` to choose a reply from the request."""
+    def __init__(self, replies: list[str] | None = None, answer=None, models: tuple[str, ...] = ()):
+        """`replies` in order, or `answer(body)` to choose a reply from the request. A reply is the
+        message text, or (HTTP code, JSON body) for an error, or a dict: the whole completion."""
         self.replies, self.answer, self.requests = replies or [], answer, []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                if self.path == "/v1/models":
+                    self._send(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in models]})
+                else:
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+
             def do_POST(self):  # noqa: N802 - http.server's naming
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
@@ -25,9 +43,10 @@ class ChatServer:
                     return
                 reply = (server.answer(body) if server.answer else
                          server.replies[min(len(server.requests) - 1, len(server.replies) - 1)])
-                self._send(200, {"id": "x", "object": "chat.completion", "model": body.get("model"),
-                                 "choices": [{"index": 0, "finish_reason": "stop",
-                                              "message": {"role": "assistant", "content": reply}}]})
+                if isinstance(reply, tuple):
+                    self._send(*reply)
+                    return
+                self._send(200, reply if isinstance(reply, dict) else completion(reply, body.get("model")))
 
             def _send(self, code: int, payload: dict) -> None:
                 data = json.dumps(payload).encode()

@@ -80,3 +80,13 @@ def reel_root(tmp_path) -> Path:
     root = tmp_path / "outputs"
     root.mkdir()
     return root
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory):
+    """llama-cpp-python's OpenAI-compatible server with a real small model (tests/llama_server.py)."""
+    from tests.llama_server import LlamaServer
+
+    server = LlamaServer.start(tmp_path_factory.mktemp("llama"))
+    yield server
+    server.stop()

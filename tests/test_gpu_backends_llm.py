@@ -84,14 +84,23 @@ def test_openai_director_end_to_end(chat_server, good_plan):
     assert user["role"] == "user" and SENTENCE in user["content"] and "exactly 6 shots" in user["content"]
     fmt = body["response_format"]
     assert fmt["type"] == "json_schema"
-    assert fmt["json_schema"]["name"] == "plan" and fmt["json_schema"]["strict"] is True
+    assert fmt["json_schema"]["name"] == "reply" and fmt["json_schema"]["strict"] is True
     schema = fmt["json_schema"]["schema"]
     assert schema == plan_schema(6)
-    # It is Plan's own schema, with the two lists pinned to the shot count.
+    # It is Plan's own schema, with the two lists pinned to the shot count and what else the rules say.
     assert schema["properties"].keys() == Plan.model_json_schema()["properties"].keys()
-    assert schema["$defs"] == Plan.model_json_schema()["$defs"]
+    assert schema["$defs"].keys() == Plan.model_json_schema()["$defs"].keys()
     assert schema["properties"]["shots"]["minItems"] == schema["properties"]["shots"]["maxItems"] == 6
     assert schema["properties"]["vo_script_per_shot"]["maxItems"] == 6
+    assert schema["properties"]["characters"]["additionalProperties"] is False
+    assert set(schema["properties"]["characters"]["properties"]) == {"A", "B", "C"}
+    assert schema["$defs"]["Shot"]["properties"]["dominant_subject"]["enum"] == ["A", "B", "C", "scene"]
+    # a line as long as the speech check allows still fits the schema's ceiling
+    from reel.plan_checks import narration_problems
+
+    longest, line = schema["properties"]["vo_script_per_shot"]["items"]["maxLength"], " ".join(["violin"] * 17)
+    assert not narration_problems([line], "a") and narration_problems([line + " violin"], "a")
+    assert len(line) <= longest
 
 
 def test_mechanical_slips_are_repaired_without_asking_again(chat_server, good_plan):

@@ -13,15 +13,15 @@ import copy
 import json
 import logging
 import re
-import urllib.error
-import urllib.request
 
 from pydantic import ValidationError
 
 from models import weights
+from models.gpu.openai_chat import HTTP_TIMEOUT_S, NO_THINKING, SCHEMA_IN_PROMPT, OpenAIChat, context_too_small
+from models.gpu.openai_chat import strip_reasoning
 from reel import prompts
-from reel.errors import BackendUnavailable, UserError
-from reel.schema import MAX_SHOTS, Plan
+from reel.errors import BackendUnavailable, DirectorError, UserError
+from reel.schema import MAX_SHOTS, SCENE, Plan
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +29,12 @@ PLANNER = "planner_system.md"
 SHORTEN = "narration_shorten.txt"
 TEMPERATURE = 0.7
 MAX_TOKENS = 8192  # six ~100-word prompts, three portraits and the rest fit in ~3k tokens
-HTTP_TIMEOUT_S = 600.0
-# Qwen3.5 thinks by default; a plan or a verdict needs no reasoning trace, which can eat the whole
-# token budget. vLLM and SGLang read this per request (servers that do not, ignore it).
-NO_THINKING = {"enable_thinking": False}
 
 
-class DirectorError(RuntimeError):
-    """The model could not produce a valid plan, even after being shown its errors."""
+def plan_reply_tokens(n_shots: int) -> int:
+    """About how many tokens a plan of n_shots takes (a shot is ~700 characters of JSON, ~250
+    tokens; the bible, music and narration ~1000 characters), with a margin: the context check's figure."""
+    return 400 + 300 * n_shots
 
 
 class PlanRejected(ValueError):
@@ -48,12 +46,24 @@ class PlanRejected(ValueError):
 # ---------------------------------------------------------------- the conversation
 
 
+CHARACTER_KEYS = ("A", "B", "C")  # prompts/planner_system.md: at most three characters, "A" the lead
+
+
 def plan_schema(n_shots: int) -> dict:
-    """Plan's JSON schema with both lists pinned to n_shots items, so the decoder itself keeps the
-    shot count and the one-line-per-shot rule."""
+    """Plan's JSON schema, with what its validators check and a schema can say too, so a constrained
+    decoder keeps to it (a small model most of all): both lists pinned to n_shots items (the shot
+    count, one narration line per shot), the character keys, a shot's subject one of them or
+    "scene", each narration line short enough to speak over its shot."""
+    from reel.plan_checks import longest_line_chars
+
     schema = copy.deepcopy(Plan.model_json_schema())
+    props, shot = schema["properties"], schema["$defs"]["Shot"]["properties"]
     for field in ("shots", "vo_script_per_shot"):
-        schema["properties"][field].update(minItems=n_shots, maxItems=n_shots)
+        props[field].update(minItems=n_shots, maxItems=n_shots)
+    props["characters"] = {"type": "object", "properties": {k: {"type": "string", "minLength": 1} for k in CHARACTER_KEYS},
+                           "required": [CHARACTER_KEYS[0]], "additionalProperties": False}
+    shot["dominant_subject"]["enum"] = [*CHARACTER_KEYS, SCENE]
+    props["vo_script_per_shot"]["items"].update(minLength=1, maxLength=longest_line_chars())
     return schema
 
 
@@ -68,12 +78,6 @@ def reask_message(errors: list[str]) -> dict:
     listed = "\n".join(f"- {e}" for e in errors)
     return {"role": "user", "content": f"Your JSON failed these checks:\n{listed}\n"
                                        "Return the corrected JSON object only, complete."}
-
-
-def strip_reasoning(text: str) -> str:
-    """Drop a reasoning model's <think>...</think> block (servers without a reasoning parser keep it)."""
-    text = re.sub(r"<think>.*?</think>", "", text or "", flags=re.DOTALL)
-    return text.split("</think>")[-1].strip()  # an opening tag swallowed by the chat template
 
 
 def extract_json(text: str) -> dict:
@@ -154,6 +158,7 @@ class ChatDirector:
     def __init__(self) -> None:
         self.model_id = ""
         self.repairs: list[str] = []  # what the last plan() fixed by itself, for the log
+        self.cut_off = False
 
     def load(self) -> None:
         pass
@@ -161,7 +166,9 @@ class ChatDirector:
     def unload(self) -> None:
         pass
 
-    def complete(self, messages: list[dict], schema: dict, seed: int) -> str:
+    def complete(self, messages: list[dict], schema: dict, seed: int, need: int = 0, what: str = "the reply") -> str:
+        """One reply constrained to `schema`; `need`: the tokens of reply `what` takes at least.
+        A reply that ran out of tokens before it finished sets self.cut_off."""
         raise NotImplementedError
 
     def plan(self, prompt: str, n_shots: int = 6, seed: int = 0) -> Plan:
@@ -169,20 +176,29 @@ class ChatDirector:
             raise UserError(f"n_shots must be 1-{MAX_SHOTS}, got {n_shots}")
         if not prompt.strip():
             raise UserError("the prompt is empty: describe the reel in one sentence")
-        messages, schema = build_messages(prompt, n_shots), plan_schema(n_shots)
-        self.repairs = []
-        reply = self.complete(messages, schema, seed)
-        try:
-            plan, self.repairs = parse_reply(reply, n_shots)
-        except PlanRejected as first:
-            log.info("director %s: plan rejected (%s); asking again", self.model_id, first)
-            messages += [{"role": "assistant", "content": reply}, reask_message(first.errors)]
-            reply = self.complete(messages, schema, seed + 1)  # a new seed, or a greedy decoder repeats itself
+        messages, schema, need = build_messages(prompt, n_shots), plan_schema(n_shots), plan_reply_tokens(n_shots)
+        self.repairs, replies = [], []
+        for attempt in (1, 2):
+            self.cut_off = False
+            # the re-ask gets a new seed, or a greedy decoder repeats itself
+            replies.append(self.complete(messages, schema, seed + attempt - 1, need, f"a {n_shots}-shot plan"))
             try:
-                plan, self.repairs = parse_reply(reply, n_shots)
-            except PlanRejected as second:
-                raise DirectorError(f"the director model {self.model_id!r} returned an invalid plan twice; "
-                                    f"still wrong after the re-ask: {second}") from None
+                plan, self.repairs = parse_reply(replies[-1], n_shots)
+                break
+            except PlanRejected as rejected:
+                errors = rejected.errors
+                if self.cut_off:  # a reply that never ended (a loop)
+                    errors = [f"the reply ran past {self.max_tokens} tokens without closing the JSON; write the "
+                              "plan once, concisely"]
+                log.info("director %s: plan rejected (%s)", self.model_id, "; ".join(errors))
+                if attempt == 2:
+                    raise DirectorError(f"the director model {self.model_id!r} returned an invalid plan twice; "
+                                        f"still failing after the re-ask: {errors[0]}"
+                                        + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
+                                        rule=errors[0], replies=tuple(replies)) from None
+                # a runaway reply goes back cut short: strict chat templates want user and assistant turns alternating
+                said = replies[-1][:2000] + " ..." if self.cut_off else replies[-1]
+                messages = [*messages, {"role": "assistant", "content": said}, reask_message(errors)]
         if self.repairs:
             log.info("director %s: repaired %s", self.model_id, "; ".join(self.repairs))
         return plan
@@ -209,57 +225,34 @@ class ChatDirector:
 # ---------------------------------------------------------------- an OpenAI-compatible server
 
 
-def chat_completion(base_url: str, api_key: str, payload: dict, timeout: float = HTTP_TIMEOUT_S) -> str:
-    """POST {base_url}/chat/completions; the first choice's text. Setup problems (nothing listening,
-    wrong path or key) raise BackendUnavailable naming the REEL_OPENAI_* setting to change."""
-    url = base_url.rstrip("/") + "/chat/completions"
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "Authorization": f"Bearer {api_key or 'EMPTY'}"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = json.load(response)
-    except urllib.error.HTTPError as exc:
-        detail = " ".join(exc.read(400).decode(errors="replace").split())
-        if exc.code == 404:
-            raise BackendUnavailable(f"{url} answered 404 ({detail}); check REEL_OPENAI_BASE_URL (it ends in /v1) "
-                                     f"and REEL_OPENAI_MODEL ({payload.get('model')!r})") from None
-        if exc.code in (401, 403):
-            raise BackendUnavailable(f"{url} refused the key (HTTP {exc.code}); set REEL_OPENAI_API_KEY") from None
-        raise RuntimeError(f"{url} answered HTTP {exc.code}: {detail}") from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise RuntimeError(f"{url} did not answer within {timeout:.0f} s") from None
-        raise BackendUnavailable(f"no OpenAI-compatible server answers at {url} ({exc.reason}); start one "
-                                 "(e.g. `vllm serve MODEL`) or set REEL_OPENAI_BASE_URL") from None
-    except TimeoutError:
-        raise RuntimeError(f"{url} did not answer within {timeout:.0f} s") from None
-    try:
-        return body["choices"][0]["message"]["content"] or ""
-    except (KeyError, IndexError, TypeError):
-        raise RuntimeError(f"{url} sent no chat completion: {json.dumps(body)[:300]}") from None
-
-
 class OpenAIDirector(ChatDirector):
-    """The director on a server someone else runs; it holds no GPU memory in this process."""
+    """The director on a server someone else runs (models/gpu/openai_chat.py adapts to what it
+    accepts); it holds no GPU memory in this process."""
 
     name = "openai"
+    data_files = (*ChatDirector.data_files, SCHEMA_IN_PROMPT)
 
     def __init__(self, model: str = "", openai_base_url: str = "http://127.0.0.1:8000/v1",
                  openai_model: str = "", openai_api_key: str = "EMPTY", timeout: float = HTTP_TIMEOUT_S):
         super().__init__()
-        self.base_url, self.api_key, self.timeout = openai_base_url, openai_api_key, timeout
         self.served = openai_model or model  # `vllm serve X` serves the name X unless told otherwise
         if not self.served:
             raise BackendUnavailable("the openai director needs a model name: set REEL_OPENAI_MODEL")
-        self.model_id = self.served
+        self.chat = OpenAIChat(openai_base_url, self.served, openai_api_key, timeout)
+        self.base_url, self.model_id = self.chat.base_url, self.served
 
-    def complete(self, messages: list[dict], schema: dict, seed: int) -> str:
-        payload = {"model": self.served, "messages": messages, "temperature": self.temperature,
-                   "max_tokens": self.max_tokens, "seed": seed, "chat_template_kwargs": NO_THINKING,
-                   "response_format": {"type": "json_schema",
-                                       "json_schema": {"name": "plan", "schema": schema, "strict": True}}}
-        return chat_completion(self.base_url, self.api_key, payload, self.timeout)
+    def complete(self, messages: list[dict], schema: dict, seed: int, need: int = 0, what: str = "the reply") -> str:
+        reply = self.chat.complete(messages, schema, temperature=self.temperature, max_tokens=self.max_tokens,
+                                   seed=seed, need=need, what=what)
+        if reply.finish_reason == "length":
+            asked = self.chat.payload(messages, None, 0, self.max_tokens, 0)["max_tokens"]
+            used = (reply.prompt_tokens or 0) + (reply.completion_tokens or 0)
+            if reply.completion_tokens is not None and reply.completion_tokens < asked:
+                # stopped before the asked budget: the context window filled up, not a bad reply
+                raise context_too_small(self.base_url, used or None, reply.prompt_tokens,
+                                        (reply.prompt_tokens or 0) + max(need, 256), what)
+            self.cut_off = True
+        return reply.text
 
 
 # ---------------------------------------------------------------- vLLM offline, in a child process
@@ -300,7 +293,7 @@ class VllmDirector(ChatDirector):
         if weights.missing_folder(self.model):
             raise BackendUnavailable(f"no director model at {self.model}; set REEL_MODEL_DIRECTOR to the model folder")
 
-    def complete(self, messages: list[dict], schema: dict, seed: int) -> str:
+    def complete(self, messages: list[dict], schema: dict, seed: int, need: int = 0, what: str = "the reply") -> str:
         from models.gpu import vllm_worker
 
         self.load()

@@ -14,8 +14,8 @@ import mimetypes
 from pathlib import Path
 
 from models import weights
-from models.gpu.llm_director import (HTTP_TIMEOUT_S, NO_THINKING, chat_completion, plan_engine_options, strip_reasoning,
-                                     vllm_unavailable)
+from models.gpu.llm_director import plan_engine_options, vllm_unavailable
+from models.gpu.openai_chat import HTTP_TIMEOUT_S, NO_THINKING, OpenAIChat, strip_reasoning
 from reel.errors import BackendUnavailable, UserError
 
 TEMPERATURE = 0.2  # a judge should be steady: the same clip asked twice should score alike
@@ -45,17 +45,19 @@ def critic_messages(system: str, prompt: str, images: list[Path]) -> list[dict]:
 
 
 class OpenAICritic:
-    """The critic on an OpenAI-compatible server (often the same `vllm serve` as the director)."""
+    """The critic on an OpenAI-compatible server (often the same `vllm serve` as the director).
+    A server that refuses image parts fails the first question with one line saying so
+    (openai_chat.images_refused); one that drops the thinking switch is asked without it."""
 
     name = "openai"
     heavy = False
 
     def __init__(self, model: str = "", openai_base_url: str = "http://127.0.0.1:8000/v1",
                  openai_model: str = "", openai_api_key: str = "EMPTY", timeout: float = HTTP_TIMEOUT_S):
-        self.base_url, self.api_key, self.timeout = openai_base_url, openai_api_key, timeout
         self.served = openai_model or model
         if not self.served:
             raise BackendUnavailable("the openai critic needs a model name: set REEL_OPENAI_MODEL")
+        self.chat = OpenAIChat(openai_base_url, self.served, openai_api_key, timeout)
         self.model_id = self.served
 
     def load(self) -> None:
@@ -65,10 +67,8 @@ class OpenAICritic:
         pass
 
     def ask(self, system: str, prompt: str, images: list[Path]) -> str:
-        payload = {"model": self.served, "messages": critic_messages(system, prompt, images),
-                   "temperature": TEMPERATURE, "max_tokens": MAX_TOKENS, "seed": 0,
-                   "chat_template_kwargs": NO_THINKING}
-        return strip_reasoning(chat_completion(self.base_url, self.api_key, payload, self.timeout))
+        return self.chat.complete(critic_messages(system, prompt, images), temperature=TEMPERATURE,
+                                  max_tokens=MAX_TOKENS, seed=0, need=64, what="a verdict").text
 
 
 class VllmCritic:

@@ -1,0 +1,124 @@
+"""The openai director and critic on a real OpenAI-compatible server with a real model, set up as a
+new user would: llama-cpp-python's server on 127.0.0.1 serving Gemma 3 270M (tests/llama_server.py).
+One test per command that plans (`reel plan`, `reel make`, a batch; a deployment in
+tests/test_operate.py), what this server really refuses (a `json_schema` response format, a context
+too small), `reel doctor`, and a weak model's plan. The entry points run with the heuristic fallback:
+whether this 270M base model's plan passes every rule depends on its sample, and either way the plan
+was asked of the server (its access log) and the manifest says which director's plan the reel used.
+Timings print with -s."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from models import base
+from models.gpu import openai_chat
+from reel.errors import BackendUnavailable, DirectorError
+from reel.schema import Plan
+from tests.helpers import reel_cli
+from tests.llama_server import FALLBACK, MODEL, LlamaServer, planned_on_the_server
+
+# opt-in (`make test-server`): llama.cpp is compiled on first install, which `make test` does not do
+pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.model_server]
+
+PROMPT = "a fisherman mends his nets on a windy pier at dawn"
+SEED = 0
+
+
+def director(server):
+    return base.create("director", "openai", model="unused", openai_base_url=server.url, openai_model=MODEL)
+
+
+def test_the_director_asks_in_json_mode_after_json_schema_is_refused_and_a_weak_plan_is_reported(llama_server):
+    """llama-cpp-python answers HTTP 500 to response_format json_schema; JSON mode with the schema
+    (which it turns into a grammar) is what it honours, and is used from then on. Every reply then
+    parses as JSON; a plan that still breaks a rule is reported with the rule and both replies."""
+    before = len(llama_server.answered())
+    started = time.time()
+    try:
+        outcome = director(llama_server).plan(PROMPT, 1, SEED)
+    except DirectorError as exc:
+        outcome = exc
+    print(f"one 1-shot plan on the real server: {time.time() - started:.1f}s ({type(outcome).__name__})")
+    assert llama_server.answered()[before:before + 2] == ["500 Internal Server Error", "200 OK"]
+    assert openai_chat.traits(llama_server.url, MODEL).structured == "json_object"
+    if isinstance(outcome, DirectorError):
+        assert outcome.rule and len(outcome.replies) == 2 and "still failing after the re-ask" in str(outcome)
+        assert all(isinstance(json.loads(reply), dict) for reply in outcome.replies)  # decoding held to JSON
+    else:
+        assert isinstance(outcome, Plan) and len(outcome.shots) == 1  # validated by the same rules as any plan
+
+
+def test_reel_plan_uses_the_configured_server(llama_server, tmp_path):
+    before = len(llama_server.answered())
+    proc = reel_cli("plan", PROMPT, "--shots", "1", "--seed", "1", "--director-fallback", "heuristic",
+                    env=llama_server.env(REEL_ROOT=str(tmp_path)))
+    assert proc.returncode == 0, proc.stderr
+    assert len(Plan.model_validate(json.loads(proc.stdout)).shots) == 1
+    assert "200 OK" in llama_server.answered()[before:]
+    assert any(tmp_path.glob("*/director/reply-2.txt")) == ("wrote no valid plan" in proc.stderr)
+
+
+def test_reel_make_plans_on_the_server_and_renders_on_the_preview_backends(llama_server, tmp_path):
+    before = len(llama_server.answered())
+    started = time.time()
+    proc = reel_cli("make", PROMPT, "--shots", "1", "--seed", "2", "--out", str(tmp_path),
+                    "--director-fallback", "heuristic", env=llama_server.env())
+    print(f"reel make, 1 shot, planned on the server: {time.time() - started:.1f}s")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    (reel,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    manifest = json.loads((reel / "manifest.json").read_text())
+    print("plan by", planned_on_the_server(manifest))
+    assert (reel / "reel.mp4").stat().st_size > 0
+    assert "200 OK" in llama_server.answered()[before:]
+
+
+def test_a_batch_plans_each_reel_on_the_server(llama_server, tmp_path, monkeypatch):
+    from flows.batch import batch
+
+    for key, value in llama_server.env(**FALLBACK).items():
+        monkeypatch.setenv(key, value)
+    before = len(llama_server.answered())
+    state = batch(prompts=[PROMPT], preset="preview", n_shots=1, seed=3, root=str(tmp_path), in_process=True,
+                  return_state=True)
+    assert state.is_completed() and state.message.startswith("1/1 reels made"), state.message
+    (reel,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    planned_on_the_server(json.loads((reel / "manifest.json").read_text()))
+    assert "200 OK" in llama_server.answered()[before:]
+
+
+def test_a_context_too_small_is_one_line_saying_how_much_the_plan_needs(tmp_path):
+    """The prompt alone overflows a 1024-token window: the server says so (HTTP 400) and the error
+    names the context to give it. With room for the prompt and a few tokens, the reply is cut off
+    (finish_reason length): told apart from a bad reply, with the same advice."""
+    def plan_on(context: int) -> tuple[LlamaServer, str]:
+        server = LlamaServer.start(tmp_path, context=context)
+        try:
+            with pytest.raises(BackendUnavailable) as caught:
+                director(server).plan(PROMPT, 1, SEED)
+        finally:
+            server.stop()
+        return server, str(caught.value)
+
+    small, said = plan_on(1024)
+    assert said.count("\n") == 0 and "has a 1024-token context" in said and "a 1-shot plan needs about" in said
+    prompt_tokens = int(said.split(" tokens of prompt")[0].rsplit("(", 1)[1])
+    assert "--n_ctx" in said and small.answered()[-1].startswith("400")
+
+    tight, said = plan_on(prompt_tokens + 48)
+    assert f"has a {prompt_tokens + 48}-token context" in said and f"({prompt_tokens} tokens of prompt" in said
+    assert tight.answered()[-1] == "200 OK"  # the server answered: it was the reply that did not fit
+
+
+def test_doctor_checks_the_configured_server(llama_server):
+    proc = reel_cli("doctor", env=llama_server.env(REEL_OPENAI_MODEL="no-such-model"))
+    lines = [line for line in proc.stdout.splitlines() if " server " in line[:20]]
+    said = "\n".join(lines)
+    assert proc.returncode == 1 and len(lines) >= 4, proc.stdout
+    assert f"[  ok] server     {llama_server.url} answers for the director" in said
+    assert "[FAIL] server     REEL_OPENAI_MODEL='no-such-model' is not among the models" in said and MODEL in said
+    assert "refuses json_schema: JSON mode (json_object)" in said
+    assert "does not say its context window: a 6-shot plan needs about" in said
