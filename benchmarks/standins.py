@@ -16,7 +16,7 @@ from models.preview.midi_music import MidiMusic
 from models.preview.camera_move import CameraMoveVideo
 from models.preview.espeak_voice import EspeakVoice
 
-# Seconds on one MI300X (the seed's run times; load times assumed): prompts/costs.json, the one
+# Seconds on one MI300X (the seed's run times; load times assumed): configs/costs.json, the one
 # table `reel estimate` reads too.
 COSTS = {role: {"load": c["load_s"], "run": c["run_s"]} for role, c in prompts.table("costs.json")["roles"].items()}
 SCALE = 0.0005  # simulated seconds -> real sleep seconds

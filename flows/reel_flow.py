@@ -136,7 +136,7 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
          seconds: float | None = None, shot_seconds: float | None = None, review: bool = False) -> str:
     """Make a reel from a prompt (or a ready plan); returns the final mp4's location.
     loudness: web, podcast, broadcast or a LUFS figure; subtitles: burn, srt or off
-    (unset: the aspect's defaults in prompts/delivery.json); seconds (the whole reel) or
+    (unset: the aspect's defaults in configs/delivery.json); seconds (the whole reel) or
     shot_seconds: the clip length, snapped to the nearest valid frame count (unset: the preset's);
     review: pause after the storyboard for a person to approve, edit, re-roll or cancel in the UI."""
     started = time.time()

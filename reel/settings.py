@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     # Scale-out: run each shot as its own `shot` deployment run (any worker of the pool).
     fan_out: bool = False
     shot_deployment: str = "shot/fan-out"
-    # The card `reel estimate` and each run's estimate artifact price (prompts/costs.json), and
+    # The card `reel estimate` and each run's estimate artifact price (configs/costs.json), and
     # its $ per GPU-hour (unset: the card's typical price there).
     card: str = "mi300x"
     gpu_price: float | None = None

@@ -1,5 +1,5 @@
 """Retry strategies: what the next attempt of a failing shot changes, chosen by the failure
-labels of its verdict (the table lives in prompts/strategies.json). Always a new seed; a label
+labels of its verdict (the table lives in configs/strategies.json). Always a new seed; a label
 whose fix was already tried on this shot escalates to its stronger form."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ continues this one, its last frame meets the next keyframe). Each measurement be
 score and, past its threshold, an issue that cites the number and the threshold. Labels from the
 failure set are used only where a measurement supports one (freeze, black, flicker, cuts and
 structure have no label of their own, so those issues carry label=None). Thresholds live in
-prompts/qc_thresholds.json; the measurements themselves in models.preview.clip_measures.
+configs/qc_thresholds.json; the measurements themselves in models.preview.clip_measures.
 """
 
 from __future__ import annotations
