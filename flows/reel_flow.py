@@ -28,6 +28,7 @@ from reel.presets import for_aspect, get_preset, with_length
 from reel.reel_lock import reel_lock
 from reel.records import ReelRef
 from reel.schema import Plan
+from reel.seeds import Seeds
 from reel.settings import get_settings
 from reel.stage import Ledger, collect, run, submit
 from tasks.keyframes import keyframe_stage
@@ -189,8 +190,9 @@ def _make(ref: ReelRef, request: dict[str, Any], started: float, need: host.Need
         progress.say(f"estimate: {expected['gpu_minutes'][0]:g}-{expected['gpu_minutes'][1]:g} GPU-minutes on one "
                      f"{s.card}, ${expected['money_usd'][0]:.2f}-{expected['money_usd'][1]:.2f}")
     ledger = Ledger()
+    seeds = Seeds(seed)
 
-    planned = run(plan_stage, ref, ledger, prompt=prompt or None, plan_data=plan, n_shots=n_shots, seed=seed,
+    planned = run(plan_stage, ref, ledger, prompt=prompt or None, plan_data=plan, n_shots=n_shots, seed=seeds.plan(),
                   director=roles["director"])
     need.next("image")  # then the masters and keyframes
     directed = Plan.model_validate(planned.meta["plan"])
@@ -204,7 +206,7 @@ def _make(ref: ReelRef, request: dict[str, Any], started: float, need: host.Need
     publish.publish_progress(ref.reel_id, publish.PLANNED, "planned")
 
     music_job = _announced(submit(music_stage, ref, brief=the_plan.music_style, seconds=n * the_preset.shot_seconds,
-                                  seed=seed, backend=roles["music"]), "music")
+                                  seed=seeds.music(), backend=roles["music"]), "music")
 
     def speak(i: int, line: str, lang: str):
         """Shot i's narration line, spoken in the background."""
@@ -218,10 +220,10 @@ def _make(ref: ReelRef, request: dict[str, Any], started: float, need: host.Need
         nonlocal masters, keyframes
         need.next("image")
         try:
-            masters = {s: run(master_stage, ref, ledger, plan=plan, subject=s, preset=the_preset, seed=seed,
+            masters = {s: run(master_stage, ref, ledger, plan=plan, subject=s, preset=the_preset, seed=seeds.master(s),
                               backend=roles["image"]) for s in subjects(plan)}
             keyframes = [run(keyframe_stage, ref, ledger, plan=plan, shot_index=i, masters=masters,
-                             preset=the_preset, seed=review_gate.keyframe_seed(seed, decided, i),
+                             preset=the_preset, seed=seeds.keyframe(i, review_gate.rerolls(decided, i)),
                              backend=roles["image"]) for i in range(n)]
         finally:
             need.close()  # the shots announce their own requests
@@ -252,7 +254,7 @@ def _make(ref: ReelRef, request: dict[str, Any], started: float, need: host.Need
 
     music = collect(music_job, ledger)
     voices, narration = fit_narration(ref, ledger, [collect(job, ledger) for job in voice_jobs], the_preset, roles,
-                                      seed)
+                                      seeds.shorten())
     final = run(mix_stage, ref, ledger, clips=[s.clip for s in shots], music=music, voices=voices, preset=the_preset,
                 delivery=delivery)
 

@@ -16,6 +16,7 @@ from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.attempts import Attempt, pick_shipped
 from reel.schema import Plan, Verdict
+from reel.seeds import Seeds
 from reel.stage import Ledger, NotCached, cached_only, run
 from reel.strategies import next_attempt
 from reel.verdict_log import record_attempts
@@ -66,7 +67,8 @@ def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_i
     Each model request is announced to the host before it (`shot_line`), so a model another shot
     still needs is not swapped out a moment before this shot asks for it."""
     ledger = Ledger()
-    knobs = first_knobs(plan, shot_index, preset, seed)
+    seeds = Seeds(seed)
+    knobs = first_knobs(plan, shot_index, preset, seeds.render(shot_index, 1))
     keyframes = {"chained": keyframe}
     attempts: list[Attempt] = []
     clips: dict[int, StageRecord] = {}
@@ -76,7 +78,7 @@ def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_i
                 need.next("image")
                 keyframes[knobs.keyframe_source] = step(
                     keyframe_stage, ref, ledger, plan=plan, shot_index=shot_index, masters=masters, preset=preset,
-                    seed=seed, backend=backends["image"], source=knobs.keyframe_source)
+                    seed=seeds.keyframe(shot_index), backend=backends["image"], source=knobs.keyframe_source)
             start = keyframes[knobs.keyframe_source]
             need.next("video")
             clip = step(render_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, keyframe=start,
@@ -94,8 +96,8 @@ def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_i
             progress.say(_verdict_line(shot_index, attempts[-1]))
             if attempts[-1].passed or n == preset.attempts:
                 break
-            knobs, attempts[-1].next_change = next_attempt(plan, shot_index,
-                                                           [(a.knobs, a.verdict) for a in attempts], seed)
+            knobs, attempts[-1].next_change = next_attempt(plan, shot_index, [(a.knobs, a.verdict) for a in attempts],
+                                                           seeds.render(shot_index, n + 1))
             progress.say(f"shot {shot_index}: {attempts[-1].next_change}")
     shipped = pick_shipped(attempts)
     record_attempts(ref.store(), shot_index, attempts, shipped.attempt)

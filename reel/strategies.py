@@ -9,7 +9,6 @@ from typing import Any
 
 from reel import prompts
 from reel.camera import camera_move
-from reel.ids import seed_for
 from reel.schema import Plan, RenderKnobs, Verdict
 
 TABLE = "strategies.json"
@@ -114,9 +113,10 @@ def apply_changes(knobs: RenderKnobs, changes: dict[str, Any], plan: Plan, shot_
     return update, notes
 
 
-def next_attempt(plan: Plan, shot_index: int, history: list[tuple[RenderKnobs, Verdict]], base_seed: int
+def next_attempt(plan: Plan, shot_index: int, history: list[tuple[RenderKnobs, Verdict]], seed: int
                  ) -> tuple[RenderKnobs, str]:
-    """Knobs for the attempt after the last one in `history`, and the record of why."""
+    """Knobs for the attempt after the last one in `history`, and the record of why; seed: that
+    attempt's (reel.seeds), always a new one."""
     knobs, verdict = history[-1]
     tried = {label for _, v in history[:-1] for label in labels_of(v)}
     table = prompts.table(TABLE)["labels"]
@@ -128,5 +128,5 @@ def next_attempt(plan: Plan, shot_index: int, history: list[tuple[RenderKnobs, V
         detail = "; ".join(notes) or "no knob change"
         parts.append(f"{label}{' (again, escalated)' if form == 'again' else ''} -> {detail}")
     attempt = history[-1][0].attempt + 1
-    knobs = knobs.model_copy(update={"seed": seed_for(base_seed, "render", shot_index, attempt), "attempt": attempt})
+    knobs = knobs.model_copy(update={"seed": seed, "attempt": attempt})
     return knobs, f"attempt {attempt}: {' | '.join(parts)}; new seed {knobs.seed}"

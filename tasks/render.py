@@ -5,7 +5,6 @@ from __future__ import annotations
 from models import base
 from reel import prompts
 from reel.caching import artifact_digests
-from reel.ids import seed_for
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.schema import Plan, RenderKnobs
@@ -18,11 +17,11 @@ NEGATIVE_FILE = "wan_negative.txt"
 
 
 def first_knobs(plan: Plan, shot_index: int, preset: Preset, seed: int) -> RenderKnobs:
-    """Attempt 1 of a shot: the preset's knobs, hero or b-roll."""
+    """Attempt 1 of a shot: the preset's knobs, hero or b-roll; seed: the attempt's (reel.seeds)."""
     shot = plan.shots[shot_index]
     width, height = preset.render_size
     return RenderKnobs(
-        seed=seed_for(seed, "render", shot_index, 1),
+        seed=seed,
         prompt=shot.prompt,
         negative_prompt=prompts.text(NEGATIVE_FILE).strip(),
         frames=preset.frames, fps=preset.fps, width=width, height=height,
