@@ -195,7 +195,7 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("--review", action="store_true",
                       help="pause after the storyboard: approve, edit, re-roll or cancel in the Prefect UI")
     make.add_argument("--verbose", action="store_true", help="show Prefect's own logs on the terminal")
-    make.add_argument("--backends", default=None, help="backend family for every role: preview or gpu")
+    make.add_argument("--backends", default=None, help="backend family for every role: cpu or gpu")
     make.set_defaults(func=cmd_make)
 
     plan = sub.add_parser("plan", help="print the director's plan as JSON")
@@ -228,7 +228,7 @@ def parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     bench.add_argument("which", choices=["schedule", "memory", "preview", "batch"],
-                       help="schedule: model loads and GPU time, ours vs the seed's; "
+                       help="schedule: model loads and GPU time, ours vs StudioMI300's; "
                             "memory: the GPU memory plan (--gpu-gb 80 141 192); preview: where a preview reel's "
                             "time goes, beside an empty flow and a bare encode (--server: on a worker); "
                             "batch: model loads of a batch in one process vs reel after reel (--reels N)")

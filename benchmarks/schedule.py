@@ -1,4 +1,4 @@
-"""Model loads and simulated GPU time per reel: our affinity schedule against the seed's
+"""Model loads and simulated GPU time per reel: our affinity schedule against StudioMI300's
 (one shot after another, every model unloaded after each use), for 6 shots with 0, 1 and 2
 retry rounds. Runs the real `reel` flow with timed stand-in backends (benchmarks/standins.py).
 
@@ -36,8 +36,8 @@ def _register() -> None:
 
 @contextlib.contextmanager
 def _reload_per_call(on: bool) -> Iterator[None]:
-    """The seed's schedule for comparison: every model unloaded right after each use, still inside
-    its turn on the GPU (the seed reloaded the video model and the critic around every critique)."""
+    """StudioMI300's schedule for comparison: every model unloaded right after each use, still inside
+    its turn on the GPU (StudioMI300 reloaded the video model and the critic around every critique)."""
     from models import host
 
     use = host.use

@@ -1,4 +1,4 @@
-"""Timed stand-in backends for the schedule benchmark: each one costs what the seed's model
+"""Timed stand-in backends for the schedule benchmark: each one costs what StudioMI300's model
 cost (load and per call, scaled down), then makes a real output with the preview backend so
 the real flow runs end to end. They count loads and simulated GPU-seconds."""
 
@@ -16,7 +16,7 @@ from models.preview.midi_music import MidiMusic
 from models.preview.camera_move import CameraMoveVideo
 from models.preview.espeak_voice import EspeakVoice
 
-# Seconds on one MI300X (the seed's run times; load times assumed): configs/costs.json, the one
+# Seconds on one MI300X (StudioMI300's run times; load times assumed): configs/costs.json, the one
 # table `reel estimate` reads too.
 COSTS = {role: {"load": c["load_s"], "run": c["run_s"]} for role, c in prompts.table("costs.json")["roles"].items()}
 SCALE = 0.0005  # simulated seconds -> real sleep seconds

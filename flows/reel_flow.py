@@ -246,7 +246,7 @@ def _make(ref: ReelRef, request: dict[str, Any], started: float, need: host.Need
     # A shot the next one continues (its cut is false) ends on the next keyframe: no cut between them.
     ends = [keyframes[i + 1] if i + 1 < n and not the_plan.shots[i + 1].cut else None for i in range(n)]
     shots = run_shots([dict(ref=ref, plan=the_plan, shot_index=i, keyframe=keyframes[i], masters=masters,
-                            preset=the_preset, seed=seed, backends=roles, next_keyframe=ends[i]) for i in range(n)])
+                            preset=the_preset, seed=seed, backends=roles, end_frame=ends[i]) for i in range(n)])
     for outcome in shots:
         ledger.extend(outcome.ledger)
     verdict_log.merge(store, n)

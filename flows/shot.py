@@ -35,17 +35,17 @@ class ShotOutcome(BaseModel):
 
 @flow(name="shot", flow_run_name="{ref.reel_id}-shot-{shot_index}")
 def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, masters: dict[str, StageRecord],
-              preset: Preset, seed: int, backends: dict[str, str], next_keyframe: StageRecord | None = None
+              preset: Preset, seed: int, backends: dict[str, str], end_frame: StageRecord | None = None
               ) -> ShotOutcome:
-    """next_keyframe: the next shot's keyframe when that shot continues this one (cut false): every
+    """end_frame: the next shot's keyframe when that shot continues this one (cut false): every
     attempt ends on it and is judged on meeting it."""
     opened()  # the next shot's subflow may be created now (flows/start_gate.py)
     host.for_preset(preset)  # a fanned-out shot runs in its own process
-    return play_shot(run, ref, plan, shot_index, keyframe, masters, preset, seed, backends, next_keyframe)
+    return play_shot(run, ref, plan, shot_index, keyframe, masters, preset, seed, backends, end_frame)
 
 
 def replay_shot(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, masters: dict[str, StageRecord],
-                preset: Preset, seed: int, backends: dict[str, str], next_keyframe: StageRecord | None = None
+                preset: Preset, seed: int, backends: dict[str, str], end_frame: StageRecord | None = None
                 ) -> ShotOutcome | None:
     """The shot's outcome from the cache alone, when every stage it would run is cached: the same
     decisions as the subflow, without starting one (a cached re-run's subflows are most of its
@@ -53,7 +53,7 @@ def replay_shot(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord
     try:
         with progress.held() as lines:
             outcome = play_shot(cached_only, ref, plan, shot_index, keyframe, masters, preset, seed, backends,
-                                next_keyframe)
+                                end_frame)
     except NotCached:
         return None
     progress.say_all(lines)
@@ -62,7 +62,7 @@ def replay_shot(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord
 
 def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord,
               masters: dict[str, StageRecord], preset: Preset, seed: int, backends: dict[str, str],
-              next_keyframe: StageRecord | None = None) -> ShotOutcome:
+              end_frame: StageRecord | None = None) -> ShotOutcome:
     """The attempt loop; `step` runs one stage (`run`: a Prefect task; `cached_only`: the cache).
     Each model request is announced to the host before it (`shot_line`), so a model another shot
     still needs is not swapped out a moment before this shot asks for it."""
@@ -82,13 +82,13 @@ def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_i
             start = keyframes[knobs.keyframe_source]
             need.next("video")
             clip = step(render_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, keyframe=start,
-                        knobs=knobs, backend=backends["video"], next_keyframe=next_keyframe)
+                        knobs=knobs, backend=backends["video"], end_frame=end_frame)
             # Until the critique asks (tier 1 may fail the clip without it); a retry's first model,
             # announced at the top of the loop, takes over from it.
             need.next("critic")
             judged = step(critique_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, clip=clip,
                           keyframe=start, masters=masters, knobs=knobs, threshold=preset.pass_threshold,
-                          backend=backends["critic"], next_keyframe=next_keyframe)
+                          backend=backends["critic"], end_frame=end_frame)
             verdict = Verdict.model_validate(judged.meta["verdict"])
             attempts.append(Attempt(attempt=n, knobs=knobs, verdict=verdict,
                                     passed=verdict.passes(preset.pass_threshold)))

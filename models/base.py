@@ -52,8 +52,8 @@ class VideoModel(Backend, Protocol):
 
 class Critic(Backend, Protocol):
     def critique(self, plan: Plan, shot: Shot, clip: Path, keyframe: Path,
-                 portraits: dict[str, Path], knobs: RenderKnobs, end_keyframe: Path | None = None) -> Verdict:
-        """end_keyframe: the next shot's keyframe when that shot continues this one (the clip ends on it)."""
+                 portraits: dict[str, Path], knobs: RenderKnobs, end_frame: Path | None = None) -> Verdict:
+        """end_frame: the next shot's keyframe when that shot continues this one (the clip ends on it)."""
 
 
 class VisionCritic(Backend, Protocol):
@@ -98,21 +98,22 @@ REGISTRY: dict[str, dict[str, str]] = {
 }
 # What each role uses when a preset names a family rather than a backend.
 FAMILY_DEFAULTS: dict[str, dict[str, str]] = {
-    "preview": {"director": "heuristic", "image": "animatic", "video": "camera-move", "critic": "measured",
+    "cpu": {"director": "heuristic", "image": "animatic", "video": "camera-move", "critic": "measured",
                 "music": "midi", "voice": "espeak"},
     "gpu": {"director": "vllm", "image": "flux2", "video": "wan22", "critic": "vllm",
             "music": "acestep", "voice": "kokoro"},
 }
 
 
-# The preview backends were all registered as "preview" (the family's name) before they got names
-# of their own; their cache identity keeps the old name so reels made before the rename stay cached.
+# `preview` is one thing: the preset whose backends are the CPU family. The CPU backends were all
+# registered as "preview" (the family's first name) before they got names of their own; their cache
+# identity keeps that old name so reels made before the renames stay cached.
 CACHE_NAMES = {"animatic": "preview", "camera-move": "preview", "measured": "preview", "midi": "preview",
                "espeak": "preview"}
 
 
 def resolve_name(role: str, choice: str) -> str:
-    """Turn a family ("preview"/"gpu") or a backend name into a backend name for `role`."""
+    """Turn a family ("cpu"/"gpu") or a backend name into a backend name for `role`."""
     return FAMILY_DEFAULTS.get(choice, {}).get(role, choice)
 
 

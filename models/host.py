@@ -9,7 +9,7 @@ its critique, a reel painting its keyframes), nobody, for at most `swap_grace_s`
 swap costs minutes; the expected request is a moment away); otherwise the earliest waiter, at
 once. With every shot's subflow running at once, that renders all first attempts while the video
 model is loaded, then critiques them all while the critic is loaded, then sends only the failures
-round again: the seed project reloaded the video model and the critic around every critique.
+round again: StudioMI300 reloaded the video model and the critic around every critique.
 
 Backends expose `load()`/`unload()`; GPU backends free their memory in `unload()` (del, gc,
 empty_cache; vLLM's worker process exits) and set `heavy = True`. Preview backends are cheap.
@@ -19,7 +19,7 @@ the vLLM knobs), comes from the memory plan for the card found (models/memory_pl
 voice model never evicts the video model. Without a card every heavy model replaces the last.
 Across processes, models/residency.py keeps one owner per GPU and waits for the memory to be free.
 
-Backends that declare `cpu = True` (the preview family) hold no GPU, so they take no GPU turn and no
+Backends that declare `cpu = True` (the cpu family) hold no GPU, so they take no GPU turn and no
 `gpu` slot: they run beside the GPU work and beside each other, as many at once as this process has
 cores (one call at a time per backend unless it declares `reentrant = True`), and their calls record
 no GPU window. REEL_GPU_SLOT_FOR=all puts them back in the queue (see reel/settings.py).

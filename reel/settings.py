@@ -15,7 +15,7 @@ class Settings(BaseSettings):
 
     root: str = "outputs"
     preset: str = "preview"
-    # Backend per role; empty means "the preset's family" (gpu or preview).
+    # Backend per role; empty means "the preset's family" (gpu or cpu).
     backend_director: str = ""
     backend_image: str = ""
     backend_video: str = ""
@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     memory_wait_s: float = 900.0
     # How often a process holding idle models checks whether another process waits for the GPU.
     release_poll_s: float = 0.5
-    # Model ids or local folders for the GPU backends (defaults: the seed project's models).
+    # Model ids or local folders for the GPU backends (defaults: StudioMI300's models).
     model_director: str = "Qwen/Qwen3.5-35B-A3B"
     model_critic: str = ""  # empty: share the director's checkpoint
     model_image: str = "black-forest-labs/FLUX.2-klein-4B"
@@ -55,12 +55,12 @@ class Settings(BaseSettings):
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_model: str = ""
     openai_api_key: str = "EMPTY"
-    # Video acceleration: selective torch.compile of transformer_2 (the seed's 1.2x win).
+    # Video acceleration: selective torch.compile of transformer_2 (StudioMI300's 1.2x win).
     compile_video: bool = False
     # First-Block Cache on Wan's experts: "diffusers" (its own per-module hook) or "para-attn".
     fbcache: str = "diffusers"
     # "affinity": shots run at once and the host batches work per model (fewest swaps);
-    # "sequential": one shot after another, as the seed project did.
+    # "sequential": one shot after another, as StudioMI300 did.
     schedule: str = "affinity"
     # How long, at most, an idle loaded heavy model waits for a request a flow has announced for it
     # (models/host.py `Need`: a shot's next render or critique, a reel's next keyframe) before a
@@ -72,8 +72,8 @@ class Settings(BaseSettings):
     gpu_slot: str = "gpu"
     gpu_slots: int = 1
     # Which model calls take a GPU turn (one at a time, holding that slot): "gpu", those of backends
-    # that hold a GPU, while CPU backends (the preview family) run beside them and each other; "all",
-    # every call, as before: rehearses a GPU deployment's queueing with preview backends on CPU
+    # that hold a GPU, while CPU backends (the cpu family) run beside them and each other; "all",
+    # every call, as before: rehearses a GPU deployment's queueing with the CPU backends on CPU
     # workers, which is how the tests prove the slot without a GPU.
     gpu_slot_for: Literal["gpu", "all"] = "gpu"
     gpu_lock: Path = Path.home() / ".cache" / "reel" / "gpu.lock"

@@ -84,7 +84,7 @@ def apply_changes(knobs: RenderKnobs, changes: dict[str, Any], plan: Plan, shot_
         elif change == "keyframe_source" and knobs.keyframe_source != value:
             update[change] = value
             notes.append("keyframe re-made from the character's master")
-        elif change == "end_frame" and knobs.end_frame != value:
+        elif change == "end_on_keyframe" and knobs.end_on_keyframe != value:
             update[change] = value
             notes.append("first-last-frame conditioning on")
         elif change == "camera":

@@ -544,7 +544,7 @@ class Changes(Table):
     guidance: float | None = None
     guidance_2: float | None = None
     keyframe_source: Literal["master", "chained"] | None = None
-    end_frame: bool | None = None
+    end_on_keyframe: bool | None = None
     camera: Literal["static", "plain"] | None = None
     append: str | None = None
     direction: bool | None = None

@@ -46,14 +46,14 @@ def ask_vision_critic(critic, plan: Plan, shot_index: int, knobs: RenderKnobs, f
 
 def critique_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int, clip: StageRecord,
                   keyframe: StageRecord, masters: dict[str, StageRecord], knobs: RenderKnobs, threshold: float,
-                  backend: str, next_keyframe: StageRecord | None = None) -> StageRecord:
-    """next_keyframe: the next shot's keyframe when that shot continues this one; the clip must end on it."""
+                  backend: str, end_frame: StageRecord | None = None) -> StageRecord:
+    """end_frame: the next shot's keyframe when that shot continues this one; the clip must end on it."""
     record = timed("critique", f"shot {shot_index} attempt {attempt}")
     shot = plan.shots[shot_index]
     clip_path, key_path = store.local_path(clip.artifact()), store.local_path(keyframe.artifact())
     portraits = {k: store.local_path(masters[k].artifact()) for k in plan.characters_in(shot) if k in masters}
     measured = base.create("critic", TIER1)  # CPU measurements: no GPU slot needed
-    end_path = store.local_path(next_keyframe.artifact()) if next_keyframe is not None else None
+    end_path = store.local_path(end_frame.artifact()) if end_frame is not None else None
     verdict = measured.critique(plan, shot, clip_path, key_path, portraits, knobs, end_path)
     record.backend, record.model_id, tier = measured.name, measured.model_id, 1
     if base.resolve_name("critic", backend) != TIER1 and verdict.passes(threshold):
@@ -73,10 +73,10 @@ def critique_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: in
     return record.finish()
 
 
-def _key(ref, plan, shot_index, attempt, clip, keyframe, masters, knobs, threshold, backend, next_keyframe=None):
+def _key(ref, plan, shot_index, attempt, clip, keyframe, masters, knobs, threshold, backend, end_frame=None):
     shot = plan.shots[shot_index]
     portraits = [masters[k] for k in plan.characters_in(shot) if k in masters]
-    ends = [] if next_keyframe is None else [next_keyframe]
+    ends = [] if end_frame is None else [end_frame]
     return {"shot": shot.model_dump(), "attempt": attempt, "clip": artifact_digests(clip, keyframe, *portraits, *ends),
             "knobs": knobs.model_dump(), "threshold": threshold, "tier1": base.identity("critic", TIER1),
             "backend": base.identity("critic", backend),
@@ -87,6 +87,6 @@ def _key(ref, plan, shot_index, attempt, clip, keyframe, masters, knobs, thresho
        **infra_retries())
 def critique_stage(ref: ReelRef, plan: Plan, shot_index: int, attempt: int, clip: StageRecord,
                    keyframe: StageRecord, masters: dict[str, StageRecord], knobs: RenderKnobs, threshold: float,
-                   backend: str, next_keyframe: StageRecord | None = None) -> StageRecord:
+                   backend: str, end_frame: StageRecord | None = None) -> StageRecord:
     return critique_clip(ref.store(), plan, shot_index, attempt, clip, keyframe, masters,
-                         knobs, threshold, backend, next_keyframe)
+                         knobs, threshold, backend, end_frame)

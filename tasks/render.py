@@ -36,8 +36,8 @@ def clip_path(shot_index: int, attempt: int) -> str:
 
 
 def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int, keyframe: StageRecord,
-                knobs: RenderKnobs, backend: str, next_keyframe: StageRecord | None = None) -> StageRecord:
-    """next_keyframe: the next shot's keyframe when that shot continues this one (its cut is false)."""
+                knobs: RenderKnobs, backend: str, end_frame: StageRecord | None = None) -> StageRecord:
+    """end_frame: the next shot's keyframe when that shot continues this one (its cut is false)."""
     drills.check(shot_index, attempt, store.scratch())
     record = timed("render", f"shot {shot_index} attempt {attempt}")
     start = store.local_path(keyframe.artifact())
@@ -47,10 +47,10 @@ def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int,
     # model, a retry of this shot never forces the next to re-render, and every shot still starts on
     # its own keyframe (what the critic checks and the storyboard shows). Otherwise, a first-last-frame
     # retry ends on the shot's own keyframe, so identity drift cannot accumulate through the shot.
-    if next_keyframe is not None:
-        end = store.local_path(next_keyframe.artifact())
+    if end_frame is not None:
+        end = store.local_path(end_frame.artifact())
     else:
-        end = start if knobs.end_frame else None
+        end = start if knobs.end_on_keyframe else None
     with model_output(store, record, "video", backend, clip_path(shot_index, attempt), attempt=attempt,
                       knobs=knobs.model_dump()) as (model, out):
         model.render(plan, plan.shots[shot_index], start, end, knobs, out)
@@ -59,11 +59,11 @@ def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int,
     return record.finish()
 
 
-def _key(ref, plan, shot_index, attempt, keyframe, knobs, backend, next_keyframe=None):
+def _key(ref, plan, shot_index, attempt, keyframe, knobs, backend, end_frame=None):
     key = {"shot": plan.shots[shot_index].model_dump(), "attempt": attempt, "keyframe": artifact_digests(keyframe),
            "knobs": knobs.model_dump(), "backend": base.identity("video", backend)}
-    if next_keyframe is not None:  # the clip ends on the next shot: its keyframe and its planned camera
-        key["continues_into"] = {"keyframe": artifact_digests(next_keyframe),
+    if end_frame is not None:  # the clip ends on the next shot: its keyframe and its planned camera
+        key["continues_into"] = {"keyframe": artifact_digests(end_frame),
                                  "shot": plan.shots[shot_index + 1].model_dump()}
     return key
 
@@ -71,5 +71,5 @@ def _key(ref, plan, shot_index, attempt, keyframe, knobs, backend, next_keyframe
 @stage("render", version="2", key_parts=_key, task_run_name="render-shot-{shot_index}-attempt-{attempt}",
        **infra_retries())
 def render_stage(ref: ReelRef, plan: Plan, shot_index: int, attempt: int, keyframe: StageRecord,
-                 knobs: RenderKnobs, backend: str, next_keyframe: StageRecord | None = None) -> StageRecord:
-    return render_clip(ref.store(), plan, shot_index, attempt, keyframe, knobs, backend, next_keyframe)
+                 knobs: RenderKnobs, backend: str, end_frame: StageRecord | None = None) -> StageRecord:
+    return render_clip(ref.store(), plan, shot_index, attempt, keyframe, knobs, backend, end_frame)

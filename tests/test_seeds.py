@@ -26,7 +26,7 @@ def test_the_seeds_are_the_ones_reels_have_always_had():
 def test_a_stage_key_reads_the_seed_it_is_given():
     from tasks import music
 
-    assert music._key(None, "brief", 30.0, 4242, "preview")["seed"] == 4242
+    assert music._key(None, "brief", 30.0, 4242, "cpu")["seed"] == 4242
 
 
 @pytest.mark.usefixtures("prefect_server")

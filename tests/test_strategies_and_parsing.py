@@ -51,7 +51,7 @@ def test_mapped_changes_are_the_documented_ones():
     assert k2.flow_shift == k1.flow_shift - 1 and k2.steps > k1.steps
 
     k2, _ = next_attempt(PLAN, 1, [(k1, failing(FailureLabel.CHARACTER_DRIFT))], NEXT)
-    assert (k2.keyframe_source, k2.end_frame, k2.flow_shift) == ("master", True, k1.flow_shift - 1)
+    assert (k2.keyframe_source, k2.end_on_keyframe, k2.flow_shift) == ("master", True, k1.flow_shift - 1)
 
     k2, _ = next_attempt(PLAN, 1, [(k1, failing(FailureLabel.RANDOM_INTIMACY))], NEXT)
     assert "do not touch, embrace or kiss" in k2.prompt

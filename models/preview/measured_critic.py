@@ -52,8 +52,8 @@ class MeasuredCritic:
         pass
 
     def critique(self, plan: Plan, shot: Shot, clip: Path, keyframe: Path,
-                 portraits: dict[str, Path], knobs: RenderKnobs, end_keyframe: Path | None = None) -> Verdict:
-        """end_keyframe: the next shot's keyframe when that shot continues this one (cut false): the
+                 portraits: dict[str, Path], knobs: RenderKnobs, end_frame: Path | None = None) -> Verdict:
+        """end_frame: the next shot's keyframe when that shot continues this one (cut false): the
         clip must end on it, so the shot itself is judged on the part before the hand-over."""
         started = time.perf_counter()
         t = prompts.table(THRESHOLDS)
@@ -62,11 +62,11 @@ class MeasuredCritic:
             return Verdict.unscored(CRITIC, f"clip {clip} is missing, unreadable or too short to judge "
                                             f"({len(frames)} frames decoded, need {t['sampling']['min_frames']})")
         h, w = frames[0].shape[:2]
-        key, end_key = (fit(read_keyframe(Path(p)), w, h) if p else None for p in (keyframe, end_keyframe))
+        key, end_key = (fit(read_keyframe(Path(p)), w, h) if p else None for p in (keyframe, end_frame))
         if key is None:
             return Verdict.unscored(CRITIC, f"keyframe {keyframe} is missing or unreadable: drift cannot be judged")
-        if end_keyframe and end_key is None:
-            return Verdict.unscored(CRITIC, f"next keyframe {end_keyframe} is missing or unreadable: "
+        if end_frame and end_key is None:
+            return Verdict.unscored(CRITIC, f"next keyframe {end_frame} is missing or unreadable: "
                                             "the hand-over to the next shot cannot be judged")
         gray = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
         # A night keyframe may itself sit under the floor: then only frames far darker than it are black.
