@@ -60,7 +60,9 @@ def summary_rows(prompts: list[str], runs: list[FlowRun], where: list[str]) -> l
 
 def _ref(p: dict[str, Any]) -> ReelRef:
     """The reel one parameter set makes (as reel_flow names it)."""
-    return ReelRef.for_request(p["prompt"], None, p["preset"], None, p["aspect"], p["seed"], p["root"], p["n_shots"])
+    from flows.request import ReelRequest
+
+    return ReelRequest(**p).ref()
 
 
 def run_in_process(parameter_sets: list[dict[str, Any]], refs: list[ReelRef]) -> list[FlowRun]:

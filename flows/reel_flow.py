@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
@@ -15,16 +14,15 @@ from prefect.states import Cancelled
 from flows import review as review_gate
 from flows.narration import fit_narration, max_line_seconds
 from flows.shot import ShotOutcome, replay_shot, shot_flow, shot_line
+from flows.request import ReelRequest, Resolved, takes_request
 from flows.start_gate import one_at_a_time, opened
-from models.base import backend_class, choose_backends
+from models.base import backend_class
 from models import host
 from reel import progress, run_state, verdict_log
 from flows import publish
 from models.gpu_slot import ensure_gpu_limit
-from reel.delivery import delivery_for
 from reel.estimate import actual, estimate, markdown as estimate_markdown
 from reel.manifest import build_manifest, delivery_record, write_manifest
-from reel.presets import for_aspect, get_preset, with_length
 from reel.reel_lock import reel_lock
 from reel.records import ReelRef
 from reel.schema import Plan
@@ -35,7 +33,7 @@ from tasks.keyframes import keyframe_stage
 from tasks.masters import master_stage, subjects
 from tasks.mix import mix_stage
 from tasks.music import music_stage
-from tasks.plan import check_prompt, check_shots, parse_plan, plan_stage
+from tasks.plan import plan_stage
 from tasks.voice import voice_stage
 
 
@@ -131,34 +129,19 @@ def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[Sho
 
 
 @flow(name="reel", flow_run_name="reel-{preset}-{seed}")
-def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str = "default", reel_id: str | None = None,
-         aspect: str = "16:9", seed: int = 0, root: str | None = None, backends: str | None = None,
-         n_shots: int = 6, loudness: str | None = None, subtitles: str | None = None,
-         seconds: float | None = None, shot_seconds: float | None = None, review: bool = False) -> str:
-    """Make a reel from a prompt (or a ready plan); returns the final mp4's location.
-    loudness: web, podcast, broadcast or a LUFS figure; subtitles: burn, srt or off
-    (unset: the aspect's defaults in configs/delivery.json); seconds (the whole reel) or
-    shot_seconds: the clip length, snapped to the nearest valid frame count (unset: the preset's);
-    review: pause after the storyboard for a person to approve, edit, re-roll or cancel in the UI."""
+@takes_request(ReelRequest)
+def reel_flow(**fields: Any) -> str:
+    """Make a reel from a prompt (or a ready plan); returns the final mp4's location. The
+    parameters are the fields of flows.request.ReelRequest (each described there)."""
     started = time.time()
     opened()  # in a batch, the next reel's subflow may be created now (flows/start_gate.py)
-    the_preset = for_aspect(get_preset(preset), aspect)
-    delivery_for(aspect, loudness, subtitles)  # fail fast on a bad delivery
-    if plan is None:
-        prompt = check_prompt(prompt)
-        check_shots(n_shots)
-    else:
-        parse_plan(plan)
-    with_length(the_preset, len(plan["shots"]) if plan else n_shots, seconds, shot_seconds)  # fail fast
-    ref = ReelRef.for_request(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)
+    request = ReelRequest(**fields)
+    resolved = request.resolve()
+    ref = resolved.ref
     run_state.started(ref.reel_id, ref.root, flow_run.id)
-    # What was asked, so `reel resume <id>` can run the same request again after a crash.
-    request = {"prompt": prompt or None, "plan": plan, "preset": preset, "aspect": aspect, "seed": seed,
-               "backends": backends, "n_shots": n_shots, "loudness": loudness, "subtitles": subtitles,
-               "seconds": seconds, "shot_seconds": shot_seconds, "review": review}
     # One writer per reel: a second run of it waits here.
     with reel_lock(ref.store()), host.line(reel_line(ref)) as need:
-        return _make(ref, request, started, need)
+        return _make(request, resolved, started, need)
 
 
 def reel_line(ref: ReelRef) -> str:
@@ -166,23 +149,19 @@ def reel_line(ref: ReelRef) -> str:
     return f"reel {ref.reel_id}"
 
 
-def _make(ref: ReelRef, request: dict[str, Any], started: float, need: host.Need) -> str:
+def _make(request: ReelRequest, resolved: Resolved, started: float, need: host.Need) -> str:
     """The reel's stages, in order, under its writer lock; `need` announces its next model request."""
     need.next("director")  # the plan
-    prompt, plan, preset, seed, backends, n_shots = (
-        request[k] for k in ("prompt", "plan", "preset", "seed", "backends", "n_shots"))
-    seconds, shot_seconds, review = request["seconds"], request["shot_seconds"], request["review"]
-    the_preset = for_aspect(get_preset(preset), request["aspect"])
-    delivery = delivery_for(request["aspect"], request["loudness"], request["subtitles"])
-    asked = len(plan["shots"]) if plan else n_shots
-    roles = choose_backends(the_preset.backends, backends)
+    ref, roles, delivery = resolved.ref, resolved.backends, resolved.delivery
+    prompt, plan, preset, seed = request.prompt, request.plan, request.preset, request.seed
     ensure_gpu_limit()
-    host.for_preset(the_preset)  # memory plan at its sizes, its declared pairs
+    host.for_preset(resolved.preset)  # memory plan at its sizes, its declared pairs
     store = ref.store()
-    store.write_if_changed("request.json", json.dumps(request, indent=2, ensure_ascii=False).encode())
+    # What was asked, so `reel resume <id>` can run the same request again after a crash.
+    store.write_if_changed("request.json", request.stored())
     progress.say(f"reel {ref.reel_id} -> {store.url('')}")
     s = get_settings()
-    expected = estimate(with_length(the_preset, asked, seconds, shot_seconds), asked, s.card, s.gpu_price,
+    expected = estimate(resolved.preset, request.shots_asked, s.card, s.gpu_price,
                         subjects=len(plan["characters"]) + 1 if plan else None, planned=plan is not None,
                         gpu=getattr(backend_class("video", roles["video"]), "heavy", False))
     publish.publish_estimate(ref.reel_id, estimate_markdown(expected))
@@ -192,14 +171,15 @@ def _make(ref: ReelRef, request: dict[str, Any], started: float, need: host.Need
     ledger = Ledger()
     seeds = Seeds(seed)
 
-    planned = run(plan_stage, ref, ledger, prompt=prompt or None, plan_data=plan, n_shots=n_shots, seed=seeds.plan(),
+    planned = run(plan_stage, ref, ledger, prompt=prompt or None, plan_data=plan, n_shots=request.n_shots,
+                  seed=seeds.plan(),
                   director=roles["director"])
     need.next("image")  # then the masters and keyframes
     directed = Plan.model_validate(planned.meta["plan"])
     decisions = review_gate.saved(store)  # earlier review edits and re-rolls of this reel
     the_plan = review_gate.apply(directed, decisions)
     n = len(the_plan.shots)
-    the_preset = with_length(the_preset, n, seconds, shot_seconds)
+    the_preset = request.preset_for(n)
     progress.say(f"{n} shots of {the_preset.shot_seconds:.2f} s ({the_preset.frames} frames at {the_preset.fps} fps)"
                  f" = {n * the_preset.shot_seconds:.2f} s")
     publish.publish_plan(ref.reel_id, the_plan)
@@ -236,7 +216,7 @@ def _make(ref: ReelRef, request: dict[str, Any], started: float, need: host.Need
     masters, keyframes, spoken = {}, [], list(the_plan.vo_script_per_shot)
     storyboard = paint(the_plan, decisions)
     publish.publish_progress(ref.reel_id, publish.KEYFRAMED, "masters and keyframes painted")
-    if review:
+    if request.review:
         approved = review_gate.review_storyboard(store, directed, decisions, paint, storyboard, s.review_timeout_s,
                                                  s.review_poll_s)
         if approved is None:

@@ -18,17 +18,6 @@ class ReelRef(BaseModel):
     root: str
     reel_id: str
 
-    @classmethod
-    def for_request(cls, prompt: str | None, plan: dict | None, preset: str, reel_id: str | None, aspect: str,
-                    seed: int, root: str | None, n_shots: int) -> "ReelRef":
-        """The reel a request makes: the id given, or one derived from what was asked."""
-        from reel.ids import check_reel_id, reel_id_for
-        from reel.settings import get_settings
-
-        ask = {"preset": preset, "aspect": aspect, "seed": seed, "n_shots": n_shots}
-        chosen = check_reel_id(reel_id) if reel_id is not None else reel_id_for(prompt or "", **ask, plan=plan)
-        return cls(root=root or get_settings().root, reel_id=chosen)
-
     def store(self) -> "ArtifactStore":
         """This reel's artifact store."""
         return ArtifactStore(self.root, self.reel_id)
