@@ -15,6 +15,7 @@ from models.preview.painter import AnimaticImage
 from models.preview.midi_music import MidiMusic
 from models.preview.camera_move import CameraMoveVideo
 from models.preview.espeak_voice import EspeakVoice
+from models.base import BackendBase
 
 # Seconds on one MI300X (StudioMI300's run times; load times assumed): configs/costs.json, the one
 # table `reel estimate` reads too.
@@ -37,7 +38,7 @@ def _spend(role: str, what: str) -> None:
     time.sleep(seconds * SCALE)
 
 
-class _Timed:
+class _Timed(BackendBase):
     heavy = True
     role = ""
 

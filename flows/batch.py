@@ -31,6 +31,7 @@ from flows.child_runs import start_runs, wait_for_runs
 from flows.start_gate import one_at_a_time
 from models import host
 from reel.records import ReelRef
+from reel.stage import role_of
 
 DEFAULT_PROMPTS = "deployments/batch_prompts.txt"
 
@@ -90,8 +91,9 @@ def _reel(params: dict[str, Any], ref: ReelRef):
     its subflow starts, so the director is not swapped out while the other reels are starting."""
     from flows.reel_flow import reel_flow, reel_line
 
-    with host.line(reel_line(ref)) as need, one_at_a_time():
-        need.next("director")
+    from tasks.plan import plan_stage
+
+    with host.line(reel_line(ref), first=role_of(plan_stage)), one_at_a_time():
         return reel_flow(**params, return_state=True)
 
 

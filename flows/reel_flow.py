@@ -14,6 +14,7 @@ from prefect.states import Cancelled
 from flows import review as review_gate
 from flows.narration import fit_narration, max_line_seconds
 from flows.shot import ShotOutcome, replay_shot, shot_flow, shot_line
+from tasks.render import render_stage
 from flows.request import ReelRequest, Resolved, takes_request
 from flows.start_gate import one_at_a_time, opened
 from models.base import backend_class
@@ -28,12 +29,12 @@ from reel.records import ReelRef
 from reel.schema import Plan
 from reel.seeds import Seeds
 from reel.settings import get_settings
-from reel.stage import Ledger, collect, run, submit
+from reel.stage import Ledger, collect, role_of, run, submit
 from tasks.keyframes import keyframe_stage
 from tasks.masters import master_stage, subjects
 from tasks.mix import mix_stage
 from tasks.music import music_stage
-from tasks.plan import plan_stage
+from tasks.plan import PlanOutput, plan_stage
 from tasks.voice import voice_stage
 
 
@@ -87,20 +88,9 @@ def _run_subflows(calls: list[dict[str, Any]], s, finished) -> list[ShotOutcome]
 def _shot(call: dict[str, Any]) -> ShotOutcome:
     """One shot's thread: its first request (a render) is announced to the model host before its
     subflow starts, so the video model is not swapped out while the subflow is being created."""
-    with host.line(shot_line(call["ref"], call["shot_index"])) as need, one_at_a_time():
-        need.next("video")
+    with host.line(shot_line(call["ref"], call["shot_index"]), first=role_of(render_stage)), one_at_a_time():
         run_state.hold_if_stopping()  # no new subflow once a stop has begun (app/stopping.py)
         return shot_flow(**call)
-
-
-def _announced(job, role: str):
-    """A background model stage (`submit`) asks for its model without needing another first: its
-    request is announced to the model host until the job ends (one read from the cache asks nothing)."""
-    if hasattr(job, "add_done_callback"):
-        need = host.Need()
-        need.next(role)
-        job.add_done_callback(lambda _: need.close())
-    return job
 
 
 def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[ShotOutcome]:
@@ -140,8 +130,8 @@ def reel_flow(**fields: Any) -> str:
     ref = resolved.ref
     run_state.started(ref.reel_id, ref.root, flow_run.id)
     # One writer per reel: a second run of it waits here.
-    with reel_lock(ref.store()), host.line(reel_line(ref)) as need:
-        return _make(request, resolved, started, need)
+    with reel_lock(ref.store()), host.line(reel_line(ref)):
+        return _make(request, resolved, started)
 
 
 def reel_line(ref: ReelRef) -> str:
@@ -149,9 +139,8 @@ def reel_line(ref: ReelRef) -> str:
     return f"reel {ref.reel_id}"
 
 
-def _make(request: ReelRequest, resolved: Resolved, started: float, need: host.Need) -> str:
-    """The reel's stages, in order, under its writer lock; `need` announces its next model request."""
-    need.next("director")  # the plan
+def _make(request: ReelRequest, resolved: Resolved, started: float) -> str:
+    """The reel's stages, in order, under its writer lock (each announces its model as it starts)."""
     ref, roles, delivery = resolved.ref, resolved.backends, resolved.delivery
     prompt, plan, preset, seed = request.prompt, request.plan, request.preset, request.seed
     ensure_gpu_limit()
@@ -163,7 +152,7 @@ def _make(request: ReelRequest, resolved: Resolved, started: float, need: host.N
     s = get_settings()
     expected = estimate(resolved.preset, request.shots_asked, s.card, s.gpu_price,
                         subjects=len(plan["characters"]) + 1 if plan else None, planned=plan is not None,
-                        gpu=getattr(backend_class("video", roles["video"]), "heavy", False))
+                        gpu=backend_class("video", roles["video"]).heavy)
     publish.publish_estimate(ref.reel_id, estimate_markdown(expected))
     if expected["gpu"]:
         progress.say(f"estimate: {expected['gpu_minutes'][0]:g}-{expected['gpu_minutes'][1]:g} GPU-minutes on one "
@@ -174,8 +163,7 @@ def _make(request: ReelRequest, resolved: Resolved, started: float, need: host.N
     planned = run(plan_stage, ref, ledger, prompt=prompt or None, plan_data=plan, n_shots=request.n_shots,
                   seed=seeds.plan(),
                   director=roles["director"])
-    need.next("image")  # then the masters and keyframes
-    directed = Plan.model_validate(planned.meta["plan"])
+    directed = PlanOutput.of(planned).plan
     decisions = review_gate.saved(store)  # earlier review edits and re-rolls of this reel
     the_plan = review_gate.apply(directed, decisions)
     n = len(the_plan.shots)
@@ -185,28 +173,24 @@ def _make(request: ReelRequest, resolved: Resolved, started: float, need: host.N
     publish.publish_plan(ref.reel_id, the_plan)
     publish.publish_progress(ref.reel_id, publish.PLANNED, "planned")
 
-    music_job = _announced(submit(music_stage, ref, brief=the_plan.music_style, seconds=n * the_preset.shot_seconds,
-                                  seed=seeds.music(), backend=roles["music"]), "music")
+    music_job = submit(music_stage, ref, brief=the_plan.music_style, seconds=n * the_preset.shot_seconds,
+                       seed=seeds.music(), backend=roles["music"])
 
     def speak(i: int, line: str, lang: str):
         """Shot i's narration line, spoken in the background."""
-        return _announced(submit(voice_stage, ref, line=line, lang=lang, shot_index=i, backend=roles["voice"],
-                                 max_seconds=max_line_seconds(the_preset)), "voice")
+        return submit(voice_stage, ref, line=line, lang=lang, shot_index=i, backend=roles["voice"],
+                      max_seconds=max_line_seconds(the_preset))
 
     voice_jobs = [speak(i, line, the_plan.vo_lang) for i, line in enumerate(the_plan.vo_script_per_shot)]
 
     def paint(plan: Plan, decided: dict[str, Any]) -> str | None:
         """Masters and keyframes (cached unless their plan slice or seed changed), then the storyboard."""
         nonlocal masters, keyframes
-        need.next("image")
-        try:
-            masters = {s: run(master_stage, ref, ledger, plan=plan, subject=s, preset=the_preset, seed=seeds.master(s),
-                              backend=roles["image"]) for s in subjects(plan)}
-            keyframes = [run(keyframe_stage, ref, ledger, plan=plan, shot_index=i, masters=masters,
-                             preset=the_preset, seed=seeds.keyframe(i, review_gate.rerolls(decided, i)),
-                             backend=roles["image"]) for i in range(n)]
-        finally:
-            need.close()  # the shots announce their own requests
+        masters = {s: run(master_stage, ref, ledger, plan=plan, subject=s, preset=the_preset, seed=seeds.master(s),
+                          backend=roles["image"]) for s in subjects(plan)}
+        keyframes = [run(keyframe_stage, ref, ledger, plan=plan, shot_index=i, masters=masters,
+                         preset=the_preset, seed=seeds.keyframe(i, review_gate.rerolls(decided, i)),
+                         backend=roles["image"]) for i in range(n)]
         for i, line in enumerate(plan.vo_script_per_shot):  # an edited narration line is spoken anew
             if line != spoken[i]:
                 spoken[i] = line

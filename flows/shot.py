@@ -15,12 +15,12 @@ from reel import progress
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.attempts import Attempt, pick_shipped
-from reel.schema import Plan, Verdict
+from reel.schema import Plan
 from reel.seeds import Seeds
 from reel.stage import Ledger, NotCached, cached_only, run
 from reel.strategies import next_attempt
 from reel.verdict_log import record_attempts
-from tasks.critique import critique_stage
+from tasks.critique import CritiqueOutput, critique_stage
 from tasks.keyframes import keyframe_stage
 from tasks.render import first_knobs, render_stage
 
@@ -64,32 +64,27 @@ def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_i
               masters: dict[str, StageRecord], preset: Preset, seed: int, backends: dict[str, str],
               end_frame: StageRecord | None = None) -> ShotOutcome:
     """The attempt loop; `step` runs one stage (`run`: a Prefect task; `cached_only`: the cache).
-    Each model request is announced to the host before it (`shot_line`), so a model another shot
-    still needs is not swapped out a moment before this shot asks for it."""
+    Each stage announces its model to the host as it starts, on this shot's line (`shot_line`), so
+    a model another shot still needs is not swapped out a moment before this shot asks for it."""
     ledger = Ledger()
     seeds = Seeds(seed)
     knobs = first_knobs(plan, shot_index, preset, seeds.render(shot_index, 1))
     keyframes = {"chained": keyframe}
     attempts: list[Attempt] = []
     clips: dict[int, StageRecord] = {}
-    with host.line(shot_line(ref, shot_index)) as need:
+    with host.line(shot_line(ref, shot_index)):
         for n in range(1, preset.attempts + 1):
             if knobs.keyframe_source not in keyframes:
-                need.next("image")
                 keyframes[knobs.keyframe_source] = step(
                     keyframe_stage, ref, ledger, plan=plan, shot_index=shot_index, masters=masters, preset=preset,
                     seed=seeds.keyframe(shot_index), backend=backends["image"], source=knobs.keyframe_source)
             start = keyframes[knobs.keyframe_source]
-            need.next("video")
             clip = step(render_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, keyframe=start,
                         knobs=knobs, backend=backends["video"], end_frame=end_frame)
-            # Until the critique asks (tier 1 may fail the clip without it); a retry's first model,
-            # announced at the top of the loop, takes over from it.
-            need.next("critic")
             judged = step(critique_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, clip=clip,
                           keyframe=start, masters=masters, knobs=knobs, threshold=preset.pass_threshold,
                           backend=backends["critic"], end_frame=end_frame)
-            verdict = Verdict.model_validate(judged.meta["verdict"])
+            verdict = CritiqueOutput.of(judged).verdict
             attempts.append(Attempt(attempt=n, knobs=knobs, verdict=verdict,
                                     passed=verdict.passes(preset.pass_threshold)))
             clips[n] = clip

@@ -18,6 +18,28 @@ from reel.errors import BackendUnavailable, UserError
 from reel.schema import Plan, RenderKnobs, Shot, Verdict
 
 
+class BackendBase:
+    """What every backend inherits: the capabilities the model host and the stages read, with
+    their defaults. A backend says what differs by setting the class attribute (or, for `device`
+    and `model_id`, the instance's)."""
+
+    name: str = ""
+    model_id: str  # what made the artifact: set by the class, or per instance (e.g. from the model path)
+    cpu: bool = False  # runs on the CPU alone: takes no GPU turn and no `gpu` slot (models/host.py)
+    reentrant: bool = False  # a cpu backend whose calls may run at once (else one call at a time)
+    heavy: bool = False  # holds GPU memory while loaded: the host swaps it by the memory plan
+    device: str = ""  # where it runs; empty: the GPU this process uses (REEL_GPU)
+    footprint_gib: float | None = None  # a stand-in's own memory figure; None: the memory plan's
+    data_files: tuple[str, ...] = ()  # tables in prompts/ or configs/ it reads: their digest joins its identity
+    last_accel: dict | None = None  # what the last call ran with (cache threshold, compile), for the record
+
+    def load(self) -> None:
+        """Get ready to serve (weights into memory); a no-op for backends with nothing to load."""
+
+    def unload(self) -> None:
+        """Free what load() took."""
+
+
 @runtime_checkable
 class Backend(Protocol):
     name: str
@@ -151,7 +173,7 @@ def identity(role: str, name: str) -> str:
     model_id = getattr(cls, "model_id", None)
     if not isinstance(model_id, str):  # set per instance (e.g. from the model path): constructors are cheap
         model_id = create(role, name, **get_settings().backend_options(role)).model_id
-    files = getattr(cls, "data_files", ())
+    files = cls.data_files
     name = resolve_name(role, name)
     return f"{CACHE_NAMES.get(name, name)}:{model_id}:{prompts.digest(*files) if files else '-'}"
 

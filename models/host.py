@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import contextvars
 import functools
 import itertools
 import os
@@ -39,6 +40,7 @@ from typing import Any, Iterator
 from models import base
 from models.gpu_slot import Held, gpu_slot
 from models.residency import Lease, reset_compiled, wait_for_free
+from reel import stage
 from reel.errors import BackendUnavailable
 
 _cond = threading.Condition(threading.RLock())
@@ -52,6 +54,7 @@ _freed_at = 0.0
 _lease = Lease()
 _expected: collections.Counter = collections.Counter()  # role -> lines of work that ask for its model next
 _lines: dict[str, "Need"] = {}
+_line_of: contextvars.ContextVar["Need | None"] = contextvars.ContextVar("reel_line", default=None)
 events: collections.deque = collections.deque(maxlen=1000)  # (load|unload|wait|free, role, ...) in order
 # CPU backends: loaded once, kept apart from the GPU's residency (they never count against a card).
 _cpu_guard = threading.Lock()
@@ -98,14 +101,13 @@ def _plan(gib, quantize, offload, utilization, max_model_len, max_num_seqs, max_
 
 def _heavy(backend) -> bool:
     """Holds GPU memory while loaded: a heavy backend not routed to the CPU."""
-    return getattr(backend, "heavy", False) and not str(getattr(backend, "device", "")).startswith("cpu")
+    return backend.heavy and not str(backend.device).startswith("cpu")
 
 
 def _gib(role: str, backend, card) -> tuple[float, float]:
     """(idle, peak) GiB of a loaded backend: a stand-in's own figure, else the plan's for its role."""
-    own = getattr(backend, "footprint_gib", None)
-    if own is not None:
-        return own, own
+    if backend.footprint_gib is not None:
+        return backend.footprint_gib, backend.footprint_gib
     if card is None or role not in card.stages:
         return 0.0, 0.0
     return card.stage(role).resident_gib, card.stage(role).peak_gib
@@ -132,7 +134,7 @@ def _apply_plan(role: str, backend, card) -> None:
 def _refuse_if_too_big(role: str, backend, card) -> None:
     """One clear line when the card cannot hold even the smallest form of the model (its weights
     alone, FP8, one component at a time); estimates of activations never refuse a load."""
-    if card is None or role not in card.stages or getattr(backend, "footprint_gib", None) is not None:
+    if card is None or role not in card.stages or backend.footprint_gib is not None:
         return
     stage = card.stage(role)
     smallest = (stage.weights_gib(True) if stage.runtime == "vllm"
@@ -151,7 +153,7 @@ def _next_up() -> tuple[int | None, float]:
         return min(warm)[0], 0.0
     from reel.settings import get_settings
 
-    expected = any(_expected[role] for (role, _), b in _resident.items() if getattr(b, "heavy", False))
+    expected = any(_expected[role] for (role, _), b in _resident.items() if b.heavy)
     left = _freed_at + get_settings().swap_grace_s - time.monotonic()
     if expected and left > 0:
         return None, left
@@ -192,19 +194,47 @@ class Need:
 
 
 @contextlib.contextmanager
-def line(label: str) -> Iterator[Need]:
-    """The `Need` of the line of work `label`, withdrawn when the first block that holds it ends.
-    Blocks nested in it share it: the thread that starts a shot announces the shot's first model
-    before the shot's subflow has started, and the shot (its own block) goes on from there."""
+def line(label: str, first: str | None = None) -> Iterator[Need]:
+    """The `Need` of the line of work `label`, withdrawn when the first block that holds it ends;
+    the stages run inside it announce their models on it (`requesting`). Blocks nested in it share
+    it: the thread that starts a shot announces the shot's `first` model before the shot's subflow
+    has started, and the shot (its own block) goes on from there."""
     with _cond:
         need = _lines.setdefault(label, Need())
+    token = _line_of.set(need)
+    if first is not None:
+        need.next(first)
     try:
         yield need
     finally:
+        _line_of.reset(token)
         need.close()
         with _cond:
             if _lines.get(label) is need:
                 del _lines[label]
+
+
+@contextlib.contextmanager
+def requesting(role: str | None) -> Iterator[None]:
+    """A stage that asks for `role`'s model is starting on this line of work (reel/stage.py's
+    runner says so for every stage that declares a role): announced until the stage ends."""
+    need = _line_of.get() or Need()
+    need.next(role)
+    try:
+        yield
+    finally:
+        if need.role == role:
+            need.next(None)
+
+
+def requesting_in_background(role: str):
+    """A background stage's request, announced on its own until the returned call withdraws it."""
+    need = Need()
+    need.next(role)
+    return need.close
+
+
+stage.announce_with(requesting, requesting_in_background)
 
 
 def _unload(key: tuple[str, str]) -> None:
@@ -259,7 +289,7 @@ def _load(role: str, name: str) -> Any:
         if card is not None:
             need = (card.stage(role).vllm.get("gpu_memory_utilization", 0) * card.gpu_gib
                     if card.stage(role).vllm else peak_new)
-            wait_for_free(backend.device if hasattr(backend, "device") else s.gpu_device, need, role, events)
+            wait_for_free(backend.device or s.gpu_device, need, role, events)
     backend.load()
     events.append(("load", role))
     _resident[key] = backend
@@ -308,7 +338,7 @@ def _on_cpu(backend_class: type) -> bool:
     the operator has not asked every model call to take a GPU turn."""
     from reel.settings import get_settings
 
-    return getattr(backend_class, "cpu", False) and get_settings().gpu_slot_for != "all"
+    return backend_class.cpu and get_settings().gpu_slot_for != "all"
 
 
 @contextlib.contextmanager
@@ -317,7 +347,7 @@ def _cpu_call(key: tuple[str, str], backend_class: type) -> Iterator[Any]:
     from reel.settings import get_settings
 
     turns = _cpu_turns_of.setdefault(key, _InTurn())  # atomic: no lock another call may be holding
-    with contextlib.nullcontext() if getattr(backend_class, "reentrant", False) else turns.ask():
+    with contextlib.nullcontext() if backend_class.reentrant else turns.ask():
         with _cpu_guard:
             if key not in _cpu_loaded:
                 backend = base.create(*key, **get_settings().backend_options(key[0]))

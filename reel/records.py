@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +21,22 @@ class ReelRef(BaseModel):
     def store(self) -> "ArtifactStore":
         """This reel's artifact store."""
         return ArtifactStore(self.root, self.reel_id)
+
+
+class StageOutput(BaseModel):
+    """What one stage reports beside its artifacts, typed: each stage declares its own (tasks/*.py)
+    and flows read it by attribute, `PlanOutput.of(record).plan`. Stored in the record's `meta` as
+    plain JSON, so cached records of every stage stay readable; the fields every model stage gets
+    from tasks/model_output.py (seed, knobs, gpu_window) ride along unnamed."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    @classmethod
+    def of(cls, record: "StageRecord") -> Self:
+        return cls.model_validate(record.meta)
+
+    def meta(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
 
 
 class StageRecord(BaseModel):

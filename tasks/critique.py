@@ -15,13 +15,19 @@ from models import host
 from reel import prompts
 from reel.caching import artifact_digests
 from reel.media import sample_frames
-from reel.records import ReelRef, StageRecord
+from reel.records import ReelRef, StageOutput, StageRecord
 from reel.schema import Plan, RenderKnobs, Verdict
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 from reel.verdict_parse import VerdictParseError, parse_verdict
 
 TIER1 = "measured"  # the tier-1 critic's registry name
+
+
+class CritiqueOutput(StageOutput):
+    attempt: int
+    tier: int  # 1: measured only; 2: the vision-language critic judged too
+    verdict: Verdict
 FRAME_POSITIONS = [0.0, 1 / 3, 2 / 3, 1.0]
 
 
@@ -69,7 +75,7 @@ def critique_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: in
         record.backend, record.model_id, tier = critic.name, critic.model_id, 2
     rel = clip.artifact().path.replace(".mp4", ".verdict.json")
     record.artifacts["main"] = store.write_json(rel, verdict.model_dump(mode="json"))
-    record.meta |= {"attempt": attempt, "tier": tier, "verdict": verdict.model_dump(mode="json")}
+    record.meta |= CritiqueOutput(attempt=attempt, tier=tier, verdict=verdict).meta()
     return record.finish()
 
 
@@ -83,7 +89,8 @@ def _key(ref, plan, shot_index, attempt, clip, keyframe, masters, knobs, thresho
             "prompts": prompts.digest("critic_system.md", "critic_user.txt", "critic_reask.txt")}
 
 
-@stage("critique", version="2", key_parts=_key, task_run_name="critique-shot-{shot_index}-attempt-{attempt}",
+@stage("critique", version="2", key_parts=_key, role="critic",
+       task_run_name="critique-shot-{shot_index}-attempt-{attempt}",
        **infra_retries())
 def critique_stage(ref: ReelRef, plan: Plan, shot_index: int, attempt: int, clip: StageRecord,
                    keyframe: StageRecord, masters: dict[str, StageRecord], knobs: RenderKnobs, threshold: float,

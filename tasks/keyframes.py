@@ -47,7 +47,8 @@ def _key(ref, plan, shot_index, masters, preset, seed, backend, source="chained"
             "seed": seed, "backend": base.identity("image", backend), "source": source}
 
 
-@stage("keyframe", version="1", key_parts=_key, task_run_name="keyframe-shot-{shot_index}-{source}",
+@stage("keyframe", version="1", key_parts=_key, role="image",
+       task_run_name="keyframe-shot-{shot_index}-{source}",
        **infra_retries())
 def keyframe_stage(ref: ReelRef, plan: Plan, shot_index: int, masters: dict[str, StageRecord], preset: Preset,
                    seed: int, backend: str, source: str = "chained") -> StageRecord:

@@ -38,7 +38,8 @@ def _key(ref, plan, subject, preset, seed, backend):
             "seed": seed, "backend": base.identity("image", backend)}
 
 
-@stage("master", version="1", key_parts=_key, task_run_name="master-{subject}", **infra_retries())
+@stage("master", version="1", key_parts=_key, role="image",
+       task_run_name="master-{subject}", **infra_retries())
 def master_stage(ref: ReelRef, plan: Plan, subject: str, preset: Preset, seed: int, backend: str) -> StageRecord:
     return paint_master(ref.store(), plan, subject, preset.master_size,
                         seed, backend)

@@ -22,6 +22,7 @@ def _key(ref, brief, seconds, seed, backend):
             "backend": base.identity("music", backend)}
 
 
-@stage("music", version="1", key_parts=_key, task_run_name="music", **infra_retries())
+@stage("music", version="1", key_parts=_key, role="music",
+       task_run_name="music", **infra_retries())
 def music_stage(ref: ReelRef, brief: str, seconds: float, seed: int, backend: str) -> StageRecord:
     return score_music(ref.store(), brief, seconds, seed, backend)

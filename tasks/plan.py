@@ -10,12 +10,18 @@ from models import base
 from models import host
 from reel.errors import UserError
 from reel.ids import prompt_words
-from reel.records import ReelRef, StageRecord
+from reel.records import ReelRef, StageOutput, StageRecord
 from reel.schema import MAX_SHOTS, Plan
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 
 MAX_PROMPT_CHARS = 2000
+
+
+class PlanOutput(StageOutput):
+    plan: Plan
+    prompt: str | None
+    seed: int
 
 
 def check_prompt(prompt: str) -> str:
@@ -59,7 +65,7 @@ def make_plan(store: ArtifactStore, prompt: str | None, plan_data: dict | None, 
         record.backend, record.model_id = d.name, d.model_id
         record.meta["gpu_window"] = held.window
     record.artifacts["main"] = store.write_json("plan.json", plan.model_dump(mode="json"))
-    record.meta |= {"plan": plan.model_dump(mode="json"), "prompt": prompt, "seed": seed}
+    record.meta |= PlanOutput(plan=plan, prompt=prompt, seed=seed).meta()
     return record.finish()
 
 
@@ -69,7 +75,8 @@ def _key(ref: ReelRef, prompt: str | None, plan_data: dict | None, n_shots: int,
     return {"prompt": prompt, "n_shots": n_shots, "seed": seed, "director": base.identity("director", director)}
 
 
-@stage("plan", version="1", key_parts=_key, task_run_name="plan", **infra_retries())
+@stage("plan", version="1", key_parts=_key, role="director",
+       task_run_name="plan", **infra_retries())
 def plan_stage(ref: ReelRef, prompt: str | None, plan_data: dict | None, n_shots: int, seed: int,
                director: str) -> StageRecord:
     return make_plan(ref.store(), prompt, plan_data, n_shots, seed, director)

@@ -54,7 +54,7 @@ def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int,
     with model_output(store, record, "video", backend, clip_path(shot_index, attempt), attempt=attempt,
                       knobs=knobs.model_dump()) as (model, out):
         model.render(plan, plan.shots[shot_index], start, end, knobs, out)
-        if getattr(model, "last_accel", None):  # what the GPU backend ran with (cache threshold, compile)
+        if model.last_accel:  # what the GPU backend ran with (cache threshold, compile)
             record.meta["accel"] = model.last_accel
     return record.finish()
 
@@ -68,7 +68,8 @@ def _key(ref, plan, shot_index, attempt, keyframe, knobs, backend, end_frame=Non
     return key
 
 
-@stage("render", version="2", key_parts=_key, task_run_name="render-shot-{shot_index}-attempt-{attempt}",
+@stage("render", version="2", key_parts=_key, role="video",
+       task_run_name="render-shot-{shot_index}-attempt-{attempt}",
        **infra_retries())
 def render_stage(ref: ReelRef, plan: Plan, shot_index: int, attempt: int, keyframe: StageRecord,
                  knobs: RenderKnobs, backend: str, end_frame: StageRecord | None = None) -> StageRecord:

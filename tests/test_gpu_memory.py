@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from models.base import BackendBase
+
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -57,7 +59,7 @@ def test_the_qwen_formula_counts_what_the_meta_model_holds():
 EVENTS: list[tuple] = []
 
 
-class _Planned:
+class _Planned(BackendBase):
     """Stands in for a GPU checkpoint that cannot exist here (tens of GB on a CUDA device); the host
     only sees `heavy`, `device` and the attributes the plan sets, and the real backends share them."""
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from reel import prompts
 from reel.errors import BackendUnavailable, UserError
+from models.base import BackendBase
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def voice_name(lang: str) -> str:
     return prompts.table(LOCALES)["languages"][lang]["kokoro_voice"]
 
 
-class KokoroVoice:
+class KokoroVoice(BackendBase):
     name = "kokoro"
     heavy = True
     data_files = (LOCALES,)

@@ -22,6 +22,7 @@ from models import weights
 from reel import prompts
 from reel.errors import BackendUnavailable, UserError
 from reel.schema import MAX_SHOTS, Plan
+from models.base import BackendBase
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def parse_reply(text: str, n_shots: int) -> tuple[Plan, list[str]]:
     return plan, notes
 
 
-class ChatDirector:
+class ChatDirector(BackendBase):
     """The shared plan() loop; a subclass supplies one chat completion constrained to a JSON schema."""
 
     name = "llm"

@@ -16,6 +16,7 @@ from pathlib import Path
 from models import weights
 from models.gpu.llm_director import HTTP_TIMEOUT_S, NO_THINKING, chat_completion, strip_reasoning, vllm_unavailable
 from reel.errors import BackendUnavailable, UserError
+from models.base import BackendBase
 
 TEMPERATURE = 0.2  # a judge should be steady: the same clip asked twice should score alike
 MAX_TOKENS = 1024
@@ -43,7 +44,7 @@ def critic_messages(system: str, prompt: str, images: list[Path]) -> list[dict]:
     return [{"role": "system", "content": system}, {"role": "user", "content": content}]
 
 
-class OpenAICritic:
+class OpenAICritic(BackendBase):
     """The critic on an OpenAI-compatible server (often the same `vllm serve` as the director)."""
 
     name = "openai"
@@ -70,7 +71,7 @@ class OpenAICritic:
         return strip_reasoning(chat_completion(self.base_url, self.api_key, payload, self.timeout))
 
 
-class VllmCritic:
+class VllmCritic(BackendBase):
     """The critic through vLLM offline, in a worker process started by load() and stopped by unload().
 
     The critic is asked once per render attempt (up to shots x attempts questions per reel), so the

@@ -27,6 +27,7 @@ from models.preview.clip_measures import (
 from reel import prompts
 from reel.camera import camera_move, move_vector
 from reel.schema import FailureLabel, Issue, Plan, RenderKnobs, Shot, Verdict
+from models.base import BackendBase
 
 THRESHOLDS = "qc_thresholds.json"
 CRITIC = "measured-qc-v2 (tier 1)"
@@ -39,7 +40,7 @@ def judged(value: float, band: dict, issues: list[Issue], detail) -> float:
     return score(value, band)
 
 
-class MeasuredCritic:
+class MeasuredCritic(BackendBase):
     name = "measured"
     cpu = True  # no GPU: takes no GPU turn (models/host.py)
     data_files = ('qc_thresholds.json', 'camera_verbs.json')

@@ -19,9 +19,10 @@ from .places import detect_locale
 from .setting import Action, detect_place, detect_things, detect_weather, lead_action, subject_end, time_of_day
 from .shots import Scene, make_shot, shot_slots, things_for_shots
 from .text import CAST, RULES, rng_for
+from models.base import BackendBase
 
 
-class HeuristicDirector:
+class HeuristicDirector(BackendBase):
     """Director backend that needs no model: rules and tables, deterministic per (prompt, n_shots, seed)."""
 
     name = "heuristic"

@@ -24,6 +24,7 @@ from .looks import Look, look_of
 from .props import draw_props
 from .scene import SceneDescription, describe
 from .sky import draw_sky, draw_weather, palette
+from models.base import BackendBase
 
 HORIZON = 0.64
 
@@ -58,7 +59,7 @@ def _must(desc: SceneDescription) -> str:
     return f"not drawn: {', '.join(desc.unnamed)}" if desc.unnamed else ""
 
 
-class AnimaticImage:
+class AnimaticImage(BackendBase):
     """Masters and keyframes as drawn animatic frames (ImageModel protocol)."""
 
     name = "animatic"
