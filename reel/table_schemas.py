@@ -455,7 +455,7 @@ class NarrationFit(Table):
 class Delivery(Table):
     loudness: LoudnessTargets
     subtitles: Subtitles
-    fonts: dict[str, str]
+    fonts: dict[str, Words]  # caption font families per narration language, preferred first
     narration: NarrationFit
 
 
