@@ -26,9 +26,16 @@ class Table(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _drop_notes(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("_"))}
-        return data
+        return _without_notes(data)
+
+
+def _without_notes(data: Any) -> Any:
+    """The data with every `_`-prefixed key (a note for people) left out, at any depth."""
+    if isinstance(data, dict):
+        return {k: _without_notes(v) for k, v in data.items() if not (isinstance(k, str) and k.startswith("_"))}
+    if isinstance(data, list):
+        return [_without_notes(v) for v in data]
+    return data
 
 
 # --- prompts/ -------------------------------------------------------------------------------
