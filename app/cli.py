@@ -130,21 +130,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.which == "memory":
-        from benchmarks.memory import main as memory
-
-        return memory(args.rest)
-    if args.which in ("preview", "batch"):
-        import importlib
-
-        importlib.import_module(f"benchmarks.{args.which}").main(args.rest)
-        return 0
-    if args.rest:
-        raise UserError(f"`reel bench schedule` takes no options (got {' '.join(args.rest)})")
-    from benchmarks.schedule import main as schedule
-
-    schedule()
-    return 0
+    """The benchmarks are their own entry point (benchmarks/__main__.py, `reel-bench`): hand over."""
+    os.execv(sys.executable, [sys.executable, "-m", "benchmarks", args.which, *args.rest])
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

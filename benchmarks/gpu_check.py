@@ -93,7 +93,7 @@ def component(stage: str, name: str, tiny: bool, device: str, dtype):
 
     import torch
 
-    from models import memory_plan
+    from runtime import memory_plan
 
     spec = memory_plan.load_config(stage)["components"][name]
     config = {**spec["config"], **(TINY[stage].get(name, {}) if tiny else {})}

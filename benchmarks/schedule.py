@@ -1,81 +1,46 @@
 """Model loads and simulated GPU time per reel: our affinity schedule against StudioMI300's
 (one shot after another, every model unloaded after each use), for 6 shots with 0, 1 and 2
-retry rounds. Runs the real `reel` flow with timed stand-in backends (benchmarks/standins.py).
+retry rounds. Runs the real `reel` flow with the timed stand-in backends, the `bench` family and
+preset (models/standin.py).
 
     python -m benchmarks.schedule            # or: reel bench schedule
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 import time
-from typing import Iterator
 
-from benchmarks import standins
+from models import standin
 from reel.settings import ROLES
 
 PROMPT = "a violinist plays in a Brooklyn subway station at midnight"
 
 
-def _register() -> None:
-    from models import base
-    from reel.presets import PRESETS
-
-    for role in ROLES:
-        base.REGISTRY[role]["bench"] = f"benchmarks.standins:Bench{role.capitalize()}"
-    # The preview preset at small sizes with three attempts, so two retry rounds fit. (Not smaller:
-    # below ~320 px x264 erases the grain of a static shot and tier 1 rightly calls it frozen.)
-    # Shots keep the presets' 81 frames (5 s): the narration fits them, so the loads counted are
-    # the schedule's own, not the narration fitting's (flows/narration.py).
-    PRESETS["bench"] = PRESETS["preview"].model_copy(update={
-        "name": "bench", "attempts": 3, "pass_threshold": 7, "backends": "bench", "frames": 81,
-        "render_size": (320, 192), "master_size": (320, 192), "final_size": (320, 192)})
-
-
-@contextlib.contextmanager
-def _reload_per_call(on: bool) -> Iterator[None]:
-    """StudioMI300's schedule for comparison: every model unloaded right after each use, still inside
-    its turn on the GPU (StudioMI300 reloaded the video model and the critic around every critique)."""
-    from models import host
-
-    use = host.use
-
-    @contextlib.contextmanager
-    def use_once(role: str, name: str):
-        with use(role, name) as got:
-            yield got
-            host.unload(role, name)
-
-    host.use = use_once if on else use
-    try:
-        yield
-    finally:
-        host.use = use
-
-
 def run_once(rounds: int, schedule: str, shots: int = 6) -> dict:
     """One reel; returns loads per role, total loads, simulated GPU minutes and wall seconds."""
     from flows.reel_flow import reel_flow
-    from models import host
+    from runtime import host
 
-    _register()
-    standins.reset()
-    standins.BenchCritic.fail_rounds = rounds
-    os.environ["REEL_SCHEDULE"] = schedule
+    standin.reset()
+    # StudioMI300's schedule: one shot after another, every model unloaded right after each use.
+    env = {"REEL_BENCH_FAIL_ROUNDS": str(rounds), "REEL_SCHEDULE": schedule,
+           "REEL_KEEP_MODELS": "false" if schedule == "sequential" else "true"}
+    os.environ.update(env)
     host.unload_all()
     started = time.time()
     try:
-        with tempfile.TemporaryDirectory() as root, _reload_per_call(schedule == "sequential"):
+        with tempfile.TemporaryDirectory() as root:
             reel_flow(prompt=PROMPT, preset="bench", root=root, seed=rounds, n_shots=shots, backends="bench")
     finally:
         host.unload_all()
-        os.environ.pop("REEL_SCHEDULE", None)
-    loads = standins.ledger["loads"]
+        for name in env:
+            os.environ.pop(name, None)
+    loads = standin.ledger["loads"]
     return {"rounds": rounds, "schedule": schedule, "loads": len(loads),
-            "per_role": {r: loads.count(r) for r in ROLES}, "gpu_minutes": standins.ledger["gpu_seconds"] / 60,
-            "max_resident": standins.ledger["max_resident"], "wall_s": time.time() - started}
+            "per_role": {r: loads.count(r) for r in ROLES}, "gpu_minutes": standin.ledger["gpu_seconds"] / 60,
+            "max_resident": standin.ledger["max_resident"], "wall_s": time.time() - started}
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ from prefect.states import Completed
 
 from flows.child_runs import start_runs, wait_for_runs
 from flows.start_gate import one_at_a_time
-from models import host
+from runtime import host
 from reel.records import ReelRef
 from reel.stage import role_of
 

@@ -18,10 +18,10 @@ from tasks.render import render_stage
 from flows.request import ReelRequest, Resolved, takes_request
 from flows.start_gate import one_at_a_time, opened
 from models.base import backend_class
-from models import host
+from runtime import host
 from reel import progress, run_state, verdict_log
 from flows import publish
-from models.gpu_slot import ensure_gpu_limit
+from runtime.gpu_slot import ensure_gpu_limit
 from reel.estimate import actual, estimate, markdown as estimate_markdown
 from reel.manifest import build_manifest, delivery_record, write_manifest
 from reel.reel_lock import reel_lock
@@ -135,7 +135,7 @@ def reel_flow(**fields: Any) -> str:
 
 
 def reel_line(ref: ReelRef) -> str:
-    """The reel's own line of work at the model host (models/host.py `line`)."""
+    """The reel's own line of work at the model host (runtime/host.py `line`)."""
     return f"reel {ref.reel_id}"
 
 

@@ -9,7 +9,7 @@ from prefect import flow
 from pydantic import BaseModel
 
 from flows.start_gate import opened
-from models import host
+from runtime import host
 
 from reel import progress
 from reel.presets import Preset
@@ -101,7 +101,7 @@ def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_i
 
 
 def shot_line(ref: ReelRef, shot_index: int) -> str:
-    """The shot's line of work at the model host (models/host.py `line`)."""
+    """The shot's line of work at the model host (runtime/host.py `line`)."""
     return f"{ref.reel_id} shot {shot_index}"
 
 

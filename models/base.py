@@ -25,7 +25,7 @@ class BackendBase:
 
     name: str = ""
     model_id: str  # what made the artifact: set by the class, or per instance (e.g. from the model path)
-    cpu: bool = False  # runs on the CPU alone: takes no GPU turn and no `gpu` slot (models/host.py)
+    cpu: bool = False  # runs on the CPU alone: takes no GPU turn and no `gpu` slot (runtime/host.py)
     reentrant: bool = False  # a cpu backend whose calls may run at once (else one call at a time)
     heavy: bool = False  # holds GPU memory while loaded: the host swaps it by the memory plan
     device: str = ""  # where it runs; empty: the GPU this process uses (REEL_GPU)
@@ -109,7 +109,7 @@ REGISTRY: dict[str, dict[str, str]] = {
               "faulty": "models.preview.faulty_video:FaultyVideo",
               "wan22": "models.gpu.wan_video:Wan22Video"},
     # "measured" is the tier-1 critic alone; the others add a tier-2 vision-language model.
-    "critic": {"measured": "models.preview.measured_critic:MeasuredCritic",
+    "critic": {"measured": "models.measured.measured_critic:MeasuredCritic",
                "vllm": "models.gpu.vlm_critic:VllmCritic",
                "openai": "models.gpu.vlm_critic:OpenAICritic",
                "scripted": "models.preview.scripted_critic:ScriptedCritic"},
@@ -118,12 +118,16 @@ REGISTRY: dict[str, dict[str, str]] = {
     "voice": {"espeak": "models.preview.espeak_voice:EspeakVoice",
               "kokoro": "models.gpu.kokoro_voice:KokoroVoice"},
 }
+# The timed stand-ins of the GPU models (models/standin.py), for the benchmarks: one family like the others.
+for _role in ("director", "image", "video", "critic", "music", "voice"):
+    REGISTRY[_role]["bench"] = f"models.standin:Bench{_role.capitalize()}"
 # What each role uses when a preset names a family rather than a backend.
 FAMILY_DEFAULTS: dict[str, dict[str, str]] = {
     "cpu": {"director": "heuristic", "image": "animatic", "video": "camera-move", "critic": "measured",
                 "music": "midi", "voice": "espeak"},
     "gpu": {"director": "vllm", "image": "flux2", "video": "wan22", "critic": "vllm",
             "music": "acestep", "voice": "kokoro"},
+    "bench": {role: "bench" for role in REGISTRY},
 }
 
 

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     device_critic: str = ""
     device_music: str = ""
     device_voice: str = ""
-    # The memory plan (models/memory_plan.py) decides these for the card found; set them to override.
+    # The memory plan (runtime/memory_plan.py) decides these for the card found; set them to override.
     gpu_gb: float = 0.0  # the card's memory in GiB; 0: ask CUDA (torch.cuda.mem_get_info)
     offload: str = "auto"  # diffusers models: auto | off | model (enable_model_cpu_offload)
     quantize: str = "auto"  # weights: auto | bf16 | fp8 (diffusers layerwise casting, vLLM fp8)
@@ -62,8 +62,11 @@ class Settings(BaseSettings):
     # "affinity": shots run at once and the host batches work per model (fewest swaps);
     # "sequential": one shot after another, as StudioMI300 did.
     schedule: str = "affinity"
+    # False: every model is unloaded right after each use, still inside its turn (StudioMI300's
+    # schedule; `reel bench schedule` measures ours against it).
+    keep_models: bool = True
     # How long, at most, an idle loaded heavy model waits for a request a flow has announced for it
-    # (models/host.py `Need`: a shot's next render or critique, a reel's next keyframe) before a
+    # (runtime/host.py `Need`: a shot's next render or critique, a reel's next keyframe) before a
     # waiting task's model replaces it; unannounced, it is replaced at once. A swap costs minutes on
     # a real GPU and an announced request is seconds away: this bound is only a backstop.
     swap_grace_s: float = 60.0
@@ -115,7 +118,7 @@ class Settings(BaseSettings):
 
     @property
     def resident_lock_path(self) -> Path:
-        """Held by the one process whose heavy models are loaded on this GPU (see models/host.py)."""
+        """Held by the one process whose heavy models are loaded on this GPU (see runtime/host.py)."""
         return self.gpu_lock_path.with_suffix(".resident")
 
     def backend_for(self, role: str, family: str) -> str:

@@ -42,7 +42,7 @@ def role_of(t: Task) -> str | None:
     return _roles.get(t.name)
 
 
-# How a stage's model request reaches the model host: models/host.py registers its two calls when it
+# How a stage's model request reaches the model host: runtime/host.py registers its two calls when it
 # is imported (core code cannot import it). Until then nothing is announced.
 _requesting: Callable[[str | None], Any] = lambda role: contextlib.nullcontext()
 _requesting_in_background: Callable[[str], Callable[[], None]] = lambda role: (lambda: None)

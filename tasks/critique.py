@@ -11,7 +11,7 @@ import shutil
 import uuid
 
 from models import base
-from models import host
+from runtime import host
 from reel import prompts
 from reel.caching import artifact_digests
 from reel.media import sample_frames

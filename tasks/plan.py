@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from models import base
-from models import host
+from runtime import host
 from reel.errors import UserError
 from reel.ids import prompt_words
 from reel.records import ReelRef, StageOutput, StageRecord

@@ -4,7 +4,7 @@ natural still runs past its shot (see flows/narration.py)."""
 from __future__ import annotations
 
 from models import base
-from models import host
+from runtime import host
 from reel.records import ReelRef, StageOutput, StageRecord
 from reel.stage import infra_retries, stage, timed
 

@@ -15,7 +15,7 @@ import pytest
 from scenedetect import AdaptiveDetector, ContentDetector, detect
 
 from models.preview.camera_move import CameraMoveVideo
-from models.preview.measured_critic import MeasuredCritic
+from models.measured.measured_critic import MeasuredCritic
 from reel import prompts
 from reel.schema import Plan, RenderKnobs
 from tests.helpers import reel_cli

@@ -37,7 +37,8 @@ class FakeCritic(_Fake):
 
 @pytest.fixture
 def host(monkeypatch):
-    from models import base, host
+    from models import base
+    from runtime import host
 
     for cls in (FakeVideo, FakeCritic):
         monkeypatch.setitem(base.REGISTRY[cls.role], "fake", f"tests.test_host_demand:{cls.__name__}")

@@ -69,7 +69,7 @@ def load_pipeline(class_name: str, model: str, device: str, what: str, setting: 
         raise BackendUnavailable(f"cannot load the {what} model {model} ({reason}); "
                                  f"set {setting} to a downloaded diffusers folder") from exc
     pipe.set_progress_bar_config(disable=True)
-    if fp8 and not device.startswith("cpu"):  # the memory plan's choice for this card (models/memory_plan.py)
+    if fp8 and not device.startswith("cpu"):  # the memory plan's choice for this card (runtime/memory_plan.py)
         for name in ("transformer", "transformer_2", "text_encoder"):
             component = getattr(pipe, name, None)
             if component is not None and hasattr(component, "enable_layerwise_casting"):

@@ -103,7 +103,7 @@ class CameraMoveVideo(BackendBase):
     """Animates a keyframe with the camera move its prompt names (VideoModel protocol)."""
 
     name = "camera-move"
-    cpu = True  # no GPU: calls run beside each other, one per core (models/host.py)
+    cpu = True  # no GPU: calls run beside each other, one per core (runtime/host.py)
     reentrant = True  # each render draws from its own arrays and its own ffmpeg
     data_files = ('camera_verbs.json',)
     model_id = "camera-move-animatic-v1"

@@ -136,7 +136,7 @@ def to_kana(text: str) -> str:
 
 class EspeakVoice(BackendBase):
     name = "espeak"
-    cpu = True  # no GPU: takes no GPU turn (models/host.py)
+    cpu = True  # no GPU: takes no GPU turn (runtime/host.py)
     data_files = ('locales.json',)
 
     def __init__(self) -> None:

@@ -310,7 +310,7 @@ def _drums(s: _Score, pattern: dict[str, list[float]], intro: int, n_bars: int, 
 
 class MidiMusic(BackendBase):
     name = "midi"
-    cpu = True  # no GPU: takes no GPU turn (models/host.py)
+    cpu = True  # no GPU: takes no GPU turn (runtime/host.py)
     data_files = ('music_preview.json',)
     model_id = "pretty_midi+TimGM6mb"
 

@@ -26,7 +26,7 @@ class HeuristicDirector(BackendBase):
     """Director backend that needs no model: rules and tables, deterministic per (prompt, n_shots, seed)."""
 
     name = "heuristic"
-    cpu = True  # no GPU: takes no GPU turn (models/host.py)
+    cpu = True  # no GPU: takes no GPU turn (runtime/host.py)
     data_files = ("director_rules.json", "characters.json", "locales.json", "narration.json", "camera_verbs.json",
                   "director_lexicon.json")
     model_id = "heuristic-director-v1"

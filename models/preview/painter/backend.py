@@ -63,7 +63,7 @@ class AnimaticImage(BackendBase):
     """Masters and keyframes as drawn animatic frames (ImageModel protocol)."""
 
     name = "animatic"
-    cpu = True  # no GPU: takes no GPU turn (models/host.py)
+    cpu = True  # no GPU: takes no GPU turn (runtime/host.py)
     data_files = ('animatic.json', 'camera_verbs.json', 'director_rules.json')
     model_id = "pillow-animatic-v1"
 

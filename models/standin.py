@@ -1,9 +1,12 @@
-"""Timed stand-in backends for the schedule benchmark: each one costs what StudioMI300's model
-cost (load and per call, scaled down), then makes a real output with the preview backend so
-the real flow runs end to end. They count loads and simulated GPU-seconds."""
+"""Timed stand-in backends, the `bench` family (registered in models/base.py like the others, with
+the `bench` preset): each costs what StudioMI300's model cost (load and per call, scaled down),
+then makes a real output with the cpu backend, so the real flow runs end to end; they count loads
+and simulated GPU-seconds for the benchmarks. REEL_BENCH_FAIL_ROUNDS: how many attempts of every
+shot the stand-in critic fails."""
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -87,15 +90,14 @@ class BenchVideo(_Timed):
 
 
 class BenchCritic(_Timed):
-    """Fails every shot's first `fail_rounds` attempts with CAMERA_IGNORED, then passes."""
+    """Fails every shot's first REEL_BENCH_FAIL_ROUNDS attempts with CAMERA_IGNORED, then passes."""
 
     name, role, model_id = "bench", "critic", "bench-critic"
-    fail_rounds = 0
 
     def ask(self, system: str, prompt: str, images: list[Path]) -> str:
         _spend("critic", "run")
         attempt = int(re.search(r"attempt (\d+)\.", prompt).group(1))
-        if attempt <= self.fail_rounds:
+        if attempt <= int(os.environ.get("REEL_BENCH_FAIL_ROUNDS", "0")):
             return ('{"character_match": 8, "scene_match": 8, "composition": 3, "artifact_free": 8, "overall": 4, '
                     '"issues": ["CAMERA_IGNORED: the frames are framed identically"]}')
         return '{"character_match": 9, "scene_match": 9, "composition": 9, "artifact_free": 9, "overall": 9}'

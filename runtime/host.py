@@ -15,9 +15,9 @@ Backends expose `load()`/`unload()`; GPU backends free their memory in `unload()
 empty_cache; vLLM's worker process exits) and set `heavy = True`. Preview backends are cheap.
 
 What stays loaded together, and how each model loads (resident or model CPU offload, bf16 or FP8,
-the vLLM knobs), comes from the memory plan for the card found (models/memory_plan.py), so an 82M
+the vLLM knobs), comes from the memory plan for the card found (runtime/memory_plan.py), so an 82M
 voice model never evicts the video model. Without a card every heavy model replaces the last.
-Across processes, models/residency.py keeps one owner per GPU and waits for the memory to be free.
+Across processes, runtime/residency.py keeps one owner per GPU and waits for the memory to be free.
 
 Backends that declare `cpu = True` (the cpu family) hold no GPU, so they take no GPU turn and no
 `gpu` slot: they run beside the GPU work and beside each other, as many at once as this process has
@@ -38,8 +38,8 @@ import time
 from typing import Any, Iterator
 
 from models import base
-from models.gpu_slot import Held, gpu_slot
-from models.residency import Lease, reset_compiled, wait_for_free
+from runtime.gpu_slot import Held, gpu_slot
+from runtime.residency import Lease, reset_compiled, wait_for_free
 from reel import stage
 from reel.errors import BackendUnavailable
 
@@ -79,7 +79,7 @@ def for_preset(preset) -> None:
 
 def plan():
     """The memory plan for the card this process uses, or None when no card is found."""
-    from models import memory_plan
+    from runtime import memory_plan
     from reel.settings import get_settings
 
     s = get_settings()
@@ -92,7 +92,7 @@ def plan():
 
 @functools.cache
 def _plan(gib, quantize, offload, utilization, max_model_len, max_num_seqs, max_images, sizes):
-    from models import memory_plan
+    from runtime import memory_plan
 
     return memory_plan.plan_for(gib, quantize=quantize, offload=offload, utilization=utilization,
                                 max_model_len=max_model_len, max_num_seqs=max_num_seqs, max_images=max_images,
@@ -369,6 +369,7 @@ def use(role: str, name: str) -> Iterator[tuple[Any, Held]]:
     if _on_cpu(backend_class):
         with _cpu_call(key, backend_class) as backend:
             yield backend, Held()
+        _unload_unless_kept(key)
         return
     ticket = next(_ticket)
     with _cond:
@@ -386,6 +387,7 @@ def use(role: str, name: str) -> Iterator[tuple[Any, Held]]:
             try:
                 backend = _load(*key)
                 yield backend, held
+                _unload_unless_kept(key)
             finally:
                 _lease.stop_using()
     finally:
@@ -394,6 +396,13 @@ def use(role: str, name: str) -> Iterator[tuple[Any, Held]]:
             _busy = False
             _freed_at = time.monotonic()
             _cond.notify_all()
+
+
+def _unload_unless_kept(key: tuple[str, str]) -> None:
+    from reel.settings import get_settings
+
+    if not get_settings().keep_models:
+        unload(*key)
 
 
 def unload(role: str, name: str) -> None:

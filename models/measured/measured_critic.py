@@ -8,7 +8,7 @@ continues this one, its last frame meets the next keyframe). Each measurement be
 score and, past its threshold, an issue that cites the number and the threshold. Labels from the
 failure set are used only where a measurement supports one (freeze, black, flicker, cuts and
 structure have no label of their own, so those issues carry label=None). Thresholds live in
-configs/qc_thresholds.json; the measurements themselves in models.preview.clip_measures.
+configs/qc_thresholds.json; the measurements themselves in models.measured.clip_measures.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.preview.clip_measures import (
+from models.measured.clip_measures import (
     KeyView, clipped_fraction, content_steps, crosses, delta_e, global_motion, hue_presence, keyframe_views,
     read_frames, read_keyframe, saturation, score, structure_match, subject_hue, view_move,
     weighted_harmonic_mean, worst_cut,
@@ -42,7 +42,7 @@ def judged(value: float, band: dict, issues: list[Issue], detail) -> float:
 
 class MeasuredCritic(BackendBase):
     name = "measured"
-    cpu = True  # no GPU: takes no GPU turn (models/host.py)
+    cpu = True  # no GPU: takes no GPU turn (runtime/host.py)
     data_files = ('qc_thresholds.json', 'camera_verbs.json')
     model_id = "measured-qc-v2"
 

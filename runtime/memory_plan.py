@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.memory_formulas import (CRITIC_IMAGES, CRITIC_SEQS, GIB, MAX_MODEL_LEN, RESERVED_GIB,
+from runtime.memory_formulas import (CRITIC_IMAGES, CRITIC_SEQS, GIB, MAX_MODEL_LEN, RESERVED_GIB,
                                     VLLM_MARGIN, VLLM_MAX_UTILIZATION, ace_activations, flux_activations, kokoro_activations,
                                     qwen35_moe_params, vllm_needs, wan_activations)
 
