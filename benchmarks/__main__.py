@@ -19,10 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         if not argv or argv[0] not in WHICH:
             raise UserError(f"name a benchmark: {', '.join(WHICH)} (got {' '.join(argv) or 'nothing'})")
         which, rest = argv[0], argv[1:]
-        if which == "schedule" and rest:
-            raise UserError(f"`reel bench schedule` takes no options (got {' '.join(rest)})")
-        module = importlib.import_module(f"benchmarks.{which}")
-        code = module.main() if which == "schedule" else module.main(rest)
+        code = importlib.import_module(f"benchmarks.{which}").main(rest)
     except UserError as exc:
         print(f"reel-bench: error: {exc}", file=sys.stderr)
         return 2

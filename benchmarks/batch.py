@@ -39,7 +39,7 @@ def _prepare(rounds: int) -> None:
     from runtime import host
 
     standin.reset()
-    os.environ["REEL_BENCH_FAIL_ROUNDS"] = str(rounds)
+    standin.BenchCritic.fail_rounds, standin.BenchCritic.pass_rate = rounds, None
     host.unload_all()
 
 

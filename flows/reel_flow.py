@@ -19,9 +19,10 @@ from flows.request import ReelRequest, Resolved, takes_request
 from flows.start_gate import one_at_a_time, opened
 from models.base import backend_class
 from runtime import host
-from reel import progress, run_state, verdict_log
+from reel import drills, progress, run_state, verdict_log
 from flows import publish
 from runtime.gpu_slot import ensure_gpu_limit
+from reel.env import heartbeat_setting
 from reel.estimate import actual, estimate, markdown as estimate_markdown
 from reel.manifest import build_manifest, delivery_record, write_manifest
 from reel.reel_lock import reel_lock
@@ -30,6 +31,7 @@ from reel.schema import Plan
 from reel.seeds import Seeds
 from reel.settings import get_settings
 from reel.stage import Ledger, collect, role_of, run, submit
+from reel.writable import deployment_root
 from tasks.keyframes import keyframe_stage
 from tasks.masters import master_stage, subjects
 from tasks.mix import mix_stage
@@ -102,7 +104,9 @@ def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[Sho
 
     # The children persist their outcome where this run can read it: the reel's own results block.
     slug = result_storage_slug(calls[0]["ref"])
-    env = {"PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true", "PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK": slug}
+    # (These job variables replace the deployment's `env`: its heartbeat setting comes along.)
+    env = {"PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true", "PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK": slug,
+           "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": heartbeat_setting()}
     outcomes: dict[int, ShotOutcome] = {}
 
     def collect_outcome(i: int, child) -> None:
@@ -126,12 +130,19 @@ def reel_flow(**fields: Any) -> str:
     started = time.time()
     opened()  # in a batch, the next reel's subflow may be created now (flows/start_gate.py)
     request = ReelRequest(**fields)
+    # A deployment's caller writes only where this worker allows.
+    request = request.model_copy(update={"root": deployment_root(request.root)})
     resolved = request.resolve()
     ref = resolved.ref
     run_state.started(ref.reel_id, ref.root, flow_run.id)
     # One writer per reel: a second run of it waits here.
-    with reel_lock(ref.store()), host.line(reel_line(ref)):
-        return _make(request, resolved, started)
+    store = ref.store()
+    with reel_lock(store), host.line(reel_line(ref)):
+        store.sweep(keep=drills.MARKERS)  # what an earlier run left when it was cut off
+        try:
+            return _make(request, resolved, started)
+        finally:  # scratch and partial files go, whether the reel was made or not
+            store.sweep(keep=drills.MARKERS)
 
 
 def reel_line(ref: ReelRef) -> str:

@@ -102,11 +102,13 @@ class ReelRequest(BaseModel):
     def resolve(self) -> "Resolved":
         """What the request means here: its preset, delivery, a backend per role (an unknown or
         uninstallable backend is one clear error, now) and its reel."""
-        from models.base import choose_backends
+        from models.base import check_distilled, choose_backends
 
         preset = self.preset_for(self.shots_asked)
-        return Resolved(preset=preset, delivery=self.delivery(), backends=choose_backends(preset.backends, self.backends),
-                        ref=self.ref())
+        backends = choose_backends(preset.backends, self.backends)
+        if preset.turbo:
+            check_distilled("video", backends["video"])  # one line now, not after the keyframes
+        return Resolved(preset=preset, delivery=self.delivery(), backends=backends, ref=self.ref())
 
     def stored(self) -> bytes:
         """request.json: the request as asked, so `reel resume` can run it again (its root is where

@@ -398,6 +398,7 @@ class RoleCost(Table):
     weights_gb: float
     model: str
     measured: Words
+    switch_s: float | None = None  # switching distilled weights on or off (the video model, turbo)
 
 
 class CostReference(Table):

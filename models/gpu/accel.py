@@ -110,7 +110,7 @@ class PipelineBackend(BackendBase):
         if self.pipe is not None:
             return
         apply_env()  # before torch is imported
-        self.pipe = load_pipeline(self.pipeline_class, self.model_id, self.device, self.role, self.setting,
+        self.pipe = load_pipeline(self.pipeline_class, self.folder(), self.device, self.role, self.setting,
                                   offload=self.offload, fp8=self.fp8)
         self._loaded()
 
@@ -121,6 +121,10 @@ class PipelineBackend(BackendBase):
         self.pipe = None
         self._unloaded()
         free(self.device)
+
+    def folder(self) -> str:
+        """The model folder or hub id load() reads (a backend with two checkpoints picks one)."""
+        return self.model_id
 
     def _loaded(self) -> None:
         """Called once the pipeline is in memory."""
