@@ -47,6 +47,9 @@ class _Timed(BackendBase):
     heavy = True
     role = ""
 
+    def apply_plan(self, stage) -> None:
+        """A stand-in loads the same way on any card."""
+
     def load(self) -> None:
         with _lock:
             ledger["loads"].append(self.role)

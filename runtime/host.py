@@ -118,21 +118,12 @@ def _gib(role: str, backend, card) -> tuple[float, float]:
 
 
 def _apply_plan(role: str, backend, card) -> None:
-    """How this backend loads on this card: offload / FP8 for diffusers, engine knobs for vLLM."""
+    """How this backend loads on this card: every heavy backend takes its stage of the plan in
+    `apply_plan` (offload / FP8 for diffusers, engine knobs for vLLM), so a backend that lacks it
+    fails here rather than silently loading bf16 resident on any card."""
     if card is None or role not in card.stages:
         return
-    stage = card.stage(role)
-    if hasattr(backend, "offload"):
-        backend.offload = stage.mode == "offload"
-    if hasattr(backend, "fp8"):
-        backend.fp8 = stage.fp8
-    if hasattr(backend, "engine_options"):
-        knobs = stage.vllm
-        backend.engine_options = {"gpu_memory_utilization": knobs["gpu_memory_utilization"],
-                                  "max_model_len": knobs["max_model_len"], "max_num_seqs": knobs["max_num_seqs"],
-                                  "quantization": "fp8" if stage.fp8 else None}
-        if role == "critic":
-            backend.engine_options["max_images"] = backend.max_images = knobs["limit_mm_per_prompt"]["image"]
+    backend.apply_plan(card.stage(role))
 
 
 def _refuse_if_too_big(role: str, backend, card) -> None:
