@@ -36,55 +36,46 @@ def _load_plan_file(path: str) -> dict:
 def cmd_make(args: argparse.Namespace) -> int:
     if args.director_fallback:  # read by the plan stage through the settings, as a worker's REEL_* would be
         os.environ["REEL_DIRECTOR_FALLBACK"] = args.director_fallback
-    from reel.delivery import delivery_for
-    from reel.ids import check_reel_id
-    from reel.presets import for_aspect, get_preset, with_length
-
-    from models.base import choose_backends
-
-    # Fail fast on bad names, before Prefect starts.
-    if args.reel_id is not None:
-        check_reel_id(args.reel_id)
-    choose_backends(for_aspect(get_preset(args.preset), args.aspect).backends, args.backends)
-    delivery_for(args.aspect, args.loudness, args.subtitles)
-    plan = _load_plan_file(args.plan) if args.plan else None
-    with_length(get_preset(args.preset), len(plan["shots"]) if plan else args.shots, args.seconds, args.shot_seconds)
-    if plan is not None:
-        _say_plan_edits(plan, args)
-    if plan is None:
-        from tasks.plan import check_prompt, check_shots
-
-        check_prompt(args.prompt or "")
-        check_shots(args.shots)
-    return _run_reel(prompt=args.prompt or "", plan=plan, preset=args.preset, reel_id=args.reel_id,
-                     aspect=args.aspect, seed=args.seed, root=args.out, backends=args.backends, n_shots=args.shots,
-                     loudness=args.loudness, subtitles=args.subtitles, seconds=args.seconds,
-                     shot_seconds=args.shot_seconds, review=args.review)
+    request = _request_from(args)
+    request.resolve()  # fail fast on an unknown or uninstallable backend, before Prefect starts
+    if request.plan is not None:
+        _say_plan_edits(request)
+    return _run_reel(request)
 
 
-def _say_plan_edits(plan: dict, args: argparse.Namespace) -> None:
+def _request_from(args: argparse.Namespace, model=None):
+    """The ReelRequest the `make` options describe (each option is one of its fields)."""
+    from flows.request import ReelRequest
+
+    model = model or ReelRequest
+    fields = {name: getattr(args, name) for name in model.model_fields if hasattr(args, name)}
+    if fields.get("plan") is not None:
+        fields["plan"] = _load_plan_file(fields["plan"])
+    return model(**fields)
+
+
+def _say_plan_edits(request) -> None:
     """Before rendering an edited plan: which shots differ from the plan already in that reel."""
     from app.plan_edits import describe
-    from reel.records import ReelRef
 
-    ref = ReelRef.for_request("", plan, args.preset, args.reel_id, args.aspect, args.seed, args.out, args.shots)
+    ref = request.ref()
     store = ref.store()
     old = store.read_json("plan.json") if store.exists("plan.json") else None
-    print(f"  reel {ref.reel_id}: {describe(old, plan)}", flush=True)
+    print(f"  reel {ref.reel_id}: {describe(old, request.plan)}", flush=True)
 
 
-def _run_reel(**params) -> int:
+def _run_reel(request) -> int:
     from reel.writable import require_writable
 
-    require_writable(params["root"])  # before Prefect starts: its home is one of the folders
+    require_writable(request.root)  # before Prefect starts: its home is one of the folders
     from flows.reel_flow import reel_flow
 
     started = time.time()
-    print(f"making a reel (preset {params['preset']}) ...", flush=True)
+    print(f"making a reel (preset {request.preset}) ...", flush=True)
     from prefect.exceptions import CancelledRun
 
     try:
-        url = reel_flow(**params)
+        url = reel_flow(**request.model_dump())
     except CancelledRun:
         print("reel cancelled at the storyboard review; finished stages are kept")
         return 1
@@ -93,6 +84,7 @@ def _run_reel(**params) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from flows.request import ReelRequest
     from reel.settings import get_settings
     from reel.store import ArtifactStore
 
@@ -100,28 +92,23 @@ def cmd_resume(args: argparse.Namespace) -> int:
     store = ArtifactStore(root, args.reel_id)  # refuses an id that is not one safe folder name
     if not store.exists("request.json"):
         raise UserError(f"no reel {args.reel_id!r} under {root} (request.json missing); check the id and --out")
-    request = store.read_json("request.json")
-    return _run_reel(prompt=request["prompt"] or "", plan=request["plan"], preset=request["preset"],
-                     reel_id=args.reel_id, aspect=request["aspect"], seed=request["seed"], root=root,
-                     backends=request.get("backends"), n_shots=request.get("n_shots", 6),
-                     loudness=request.get("loudness"), subtitles=request.get("subtitles"),
-                     seconds=request.get("seconds"), shot_seconds=request.get("shot_seconds"),
-                     review=request.get("review", False))
+    return _run_reel(ReelRequest.from_stored(store.read_json("request.json"), args.reel_id, root))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from models import base
-    from reel.ids import reel_id_for
     from reel.settings import get_settings
     from reel.store import ArtifactStore
     from tasks.plan import check_prompt, check_shots, direct
+
+    from flows.request import ReelRequest
 
     s = get_settings()
     prompt = check_prompt(args.prompt)
     # The same settings the host hands every backend in `reel make` (the server, model and key).
     director = base.create("director", s.backend_for("director", args.director), **s.backend_options("director"))
     # The reel `reel make PROMPT` makes: an edited plan rendered there re-renders only what changed.
-    reel_id = reel_id_for(prompt, preset=s.preset, aspect="16:9", seed=args.seed, n_shots=args.shots, plan=None)
+    reel_id = ReelRequest(prompt=prompt, preset=s.preset, seed=args.seed, n_shots=args.shots).id
     plan, _, warning = direct(director, prompt, check_shots(args.shots), args.seed, ArtifactStore(s.root, reel_id),
                               args.director_fallback)
     if warning:
@@ -150,19 +137,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.which == "memory":
-        from benchmarks.memory import main as memory
-
-        return memory(args.rest)
-    if args.which in ("preview", "batch"):
-        import importlib
-
-        importlib.import_module(f"benchmarks.{args.which}").main(args.rest)
-        return 0
-    from benchmarks.schedule import main as schedule
-
-    schedule(args.rest)
-    return 0
+    """The benchmarks are their own entry point (benchmarks/__main__.py, `reel-bench`): hand over."""
+    os.execv(sys.executable, [sys.executable, "-m", "benchmarks", args.which, *args.rest])
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -177,6 +153,37 @@ def _fallback_option(command: argparse.ArgumentParser, default: str) -> None:
                               "(with a warning in the manifest); default: stop (REEL_DIRECTOR_FALLBACK)")
 
 
+def add_request_options(p: argparse.ArgumentParser, model=None, **defaults) -> None:
+    """One option per field of the request (flows/request.py): its flag, type, choices and help
+    come from the field, so a new field is a new option with no edit here."""
+    import types
+    import typing
+
+    from flows.request import FLAG, ReelRequest
+
+    for name, f in (model or ReelRequest).model_fields.items():
+        flag = (f.json_schema_extra or {}).get(FLAG, "--" + name.replace("_", "-"))
+        kinds = [t for t in typing.get_args(f.annotation) if t is not type(None)] \
+            if isinstance(f.annotation, types.UnionType) or typing.get_origin(f.annotation) is typing.Union \
+            else [f.annotation]
+        kind = kinds[0] if len(kinds) == 1 else str
+        default = defaults.get(name, f.default)
+        shown = f" (default {default})" if default is not None and default is not False else ""
+        opts: dict = {"default": default, "help": f"{f.description}{shown}"}
+        if kind is bool:
+            opts["action"] = "store_true"
+        elif typing.get_origin(kind) is typing.Literal:
+            opts["choices"] = list(typing.get_args(kind))
+        elif kind in (int, float):
+            opts["type"] = kind
+        if flag.startswith("-"):
+            if kind is not bool and "choices" not in opts:
+                opts["metavar"] = flag.lstrip("-").replace("-", "_").upper()
+            p.add_argument(flag, dest=name, **opts)
+        else:
+            p.add_argument(flag, nargs="?", **opts)
+
+
 def parser() -> argparse.ArgumentParser:
     from reel.settings import get_settings
 
@@ -185,27 +192,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     make = sub.add_parser("make", help="make a reel from a prompt or an edited plan")
-    make.add_argument("prompt", nargs="?", default="", help="one sentence describing the reel")
-    make.add_argument("--plan", help="render this plan.json instead of planning from a prompt")
-    make.add_argument("--preset", default=s.preset, help=f"quality preset (default {s.preset})")
-    make.add_argument("--reel-id", help="id of the reel (default: derived from the request)")
-    make.add_argument("--out", default=None, help=f"artifact root, a folder or s3://bucket/prefix (default {s.root})")
-    make.add_argument("--aspect", default="16:9", help="16:9, 9:16, 1:1 or 4:5: every frame composed at that shape")
-    make.add_argument("--seed", type=int, default=0)
-    make.add_argument("--shots", type=int, default=6, help="number of shots, 1-12 (default 6)")
-    make.add_argument("--seconds", type=float, default=None,
-                      help="the reel's length; each shot gets the nearest valid clip length (default: the preset's)")
-    make.add_argument("--shot-seconds", type=float, default=None, help="each shot's length instead of --seconds")
-    make.add_argument("--loudness", default=None,
-                      help="web (-14 LUFS), podcast (-16), broadcast (-23) or a level such as -18 "
-                           "(default: web for vertical and square, -18 for 16:9)")
-    make.add_argument("--subtitles", default=None, choices=["burn", "srt", "off"],
-                      help="burn captions into the picture, or only write .srt/.vtt "
-                           "(default: burn for 9:16, 1:1, 4:5; srt for 16:9)")
-    make.add_argument("--review", action="store_true",
-                      help="pause after the storyboard: approve, edit, re-roll or cancel in the Prefect UI")
+    add_request_options(make, preset=s.preset)
     make.add_argument("--verbose", action="store_true", help="show Prefect's own logs on the terminal")
-    make.add_argument("--backends", default=None, help="backend family for every role: preview or gpu")
     _fallback_option(make, s.director_fallback)
     make.set_defaults(func=cmd_make)
 
@@ -240,7 +228,7 @@ def parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     bench.add_argument("which", choices=["schedule", "memory", "preview", "batch"],
-                       help="schedule: model loads and GPU time, ours vs the seed's; "
+                       help="schedule: model loads and GPU time, ours vs StudioMI300's; "
                             "memory: the GPU memory plan (--gpu-gb 80 141 192); preview: where a preview reel's "
                             "time goes, beside an empty flow and a bare encode (--server: on a worker); "
                             "batch: model loads of a batch in one process vs reel after reel (--reels N)")

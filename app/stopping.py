@@ -124,7 +124,7 @@ def on_interrupt(exc: BaseException) -> None:
     run_state.stop_starting()  # the shots' threads go on until the exit: no new stage may start meanwhile
     cur = run_state.current()
     running: list[str] = []
-    from models import slot_holders
+    from runtime import slot_holders
 
     # The gpu lease goes back while the runs are marked: both talk to the API, the clock is short.
     releasing = threading.Thread(target=slot_holders.release_mine, args=(get_settings().gpu_slot_name,), daemon=True)

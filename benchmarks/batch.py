@@ -13,8 +13,8 @@ import os
 import tempfile
 import time
 
-from benchmarks import standins
-from benchmarks.schedule import ROLES, _register
+from benchmarks.schedule import ROLES
+from models import standin
 
 PROMPTS = ("a violinist plays in a Brooklyn subway station at midnight",
            "a fisherman mends his nets in Lisbon at noon",
@@ -29,25 +29,24 @@ PROMPTS = ("a violinist plays in a Brooklyn subway station at midnight",
 
 
 def _figures(started: float) -> dict:
-    loads = standins.ledger["loads"]
+    loads = standin.ledger["loads"]
     return {"loads": len(loads), "per_role": {r: loads.count(r) for r in ROLES},
-            "gpu_minutes": standins.ledger["gpu_seconds"] / 60, "max_resident": standins.ledger["max_resident"],
+            "gpu_minutes": standin.ledger["gpu_seconds"] / 60, "max_resident": standin.ledger["max_resident"],
             "wall_s": time.time() - started}
 
 
 def _prepare(rounds: int) -> None:
-    from models import host
+    from runtime import host
 
-    _register()
-    standins.reset()
-    standins.BenchCritic.fail_rounds = rounds
+    standin.reset()
+    standin.BenchCritic.fail_rounds, standin.BenchCritic.pass_rate = rounds, None
     host.unload_all()
 
 
 def run_batch(prompts: list[str], shots: int = 6, rounds: int = 1) -> dict:
     """The batch flow with in_process=True: one process, one model host for every reel."""
     from flows.batch import batch
-    from models import host
+    from runtime import host
 
     _prepare(rounds)
     started = time.time()
@@ -64,7 +63,7 @@ def run_batch(prompts: list[str], shots: int = 6, rounds: int = 1) -> dict:
 def run_one_by_one(prompts: list[str], shots: int = 6, rounds: int = 1) -> dict:
     """Each reel alone, one after another, its models unloaded after it (a process of its own)."""
     from flows.reel_flow import reel_flow
-    from models import host
+    from runtime import host
 
     _prepare(rounds)
     started = time.time()
@@ -90,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     prompts = [PROMPTS[i % len(PROMPTS)] + ("" if i < len(PROMPTS) else f", take {i // len(PROMPTS) + 1}")
                for i in range(args.reels)]
-    print(f"{args.reels} reels x {args.shots} shots, one retry round, timed stand-ins (benchmarks/standins.py)")
+    print(f"{args.reels} reels x {args.shots} shots, one retry round, timed stand-ins (models/standin.py)")
     print(f"{'how':<34} | {'reels made':>10} | {'model loads':>11} | {'sim. GPU-min':>12} | "
           f"{'video/critic loads':>18} | wall s")
     for label, fn in (("batch, one process (in_process)", run_batch), ("one reel after another", run_one_by_one)):

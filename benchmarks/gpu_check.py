@@ -27,13 +27,9 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ROOT / "configs" / "models"
 GIB = 1024**3
 PROMPT = "Slow dolly in. A violinist plays on a Paris bridge at dusk, warm street lamps. shot on Arri Alexa"
 NEGATIVE = "blurry, static, distorted hands, text, watermark"
@@ -108,7 +104,9 @@ def component(stage: str, name: str, tiny: bool, device: str, dtype):
 
     import torch
 
-    spec = json.loads((CONFIGS / f"{stage}.json").read_text(encoding="utf-8"))["components"][name]
+    from runtime import memory_plan
+
+    spec = memory_plan.load_config(stage)["components"][name]
     config = {**spec["config"], **(TINY[stage].get(name, {}) if tiny else {})}
     library = importlib.import_module(spec["library"])
     previous = torch.get_default_dtype()

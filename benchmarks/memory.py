@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from models import memory_plan
+from runtime import memory_plan
 
 
 def component_lines(plan: memory_plan.Plan) -> list[str]:
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = dict(size=preset.render_size, frames=preset.frames, fps=preset.fps, master=preset.master_size)
     print(f"memory plan for preset {preset.name}: render {preset.render_size[0]}x{preset.render_size[1]}x"
           f"{preset.frames}, keyframes {preset.master_size[0]}x{preset.master_size[1]}; peaks are estimates "
-          "(formulas in models/memory_plan.py), weights are counted", flush=True)
+          "(formulas in runtime/memory_plan.py), weights are counted", flush=True)
     for i, gib in enumerate(args.gpu_gb):
         plan = memory_plan.plan_for(gib, **sizes)
         if i == 0:

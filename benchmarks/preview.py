@@ -173,13 +173,14 @@ def bare_encode(src: Path, out: Path) -> tuple[float, float]:
 def _reel(root: str, shots: int) -> dict:
     from flows.reel_flow import reel_flow
     from reel.manifest import MANIFEST
-    from reel.records import ReelRef
+    from flows.request import ReelRequest
 
+    request = ReelRequest(prompt=PROMPT, preset="preview", root=root, n_shots=shots)
     _meter.reset()
     t0, c0, s0 = time.time(), cpu_now(), server_cpu_now()
-    reel_flow(prompt=PROMPT, preset="preview", root=root, n_shots=shots)
+    reel_flow(**request.model_dump())
     wall, cpu, server_cpu = time.time() - t0, cpu_now() - c0, server_cpu_now() - s0
-    ref = ReelRef.for_request(PROMPT, None, "preview", None, "16:9", 0, root, shots)
+    ref = request.ref()
     manifest = ref.store().read_json(MANIFEST)
     spans = list(_meter.spans)
     return {"wall": wall, "cpu": cpu, "server_cpu": server_cpu, "spans": spans, "busy": covered(spans, t0, t0 + wall),
@@ -248,7 +249,7 @@ def server(shots: int, root: str | None, deployment: str) -> None:
     from prefect.deployments import run_deployment
 
     from reel.manifest import MANIFEST
-    from reel.records import ReelRef
+    from flows.request import ReelRequest
 
     if not os.environ.get("PREFECT_API_URL"):
         raise SystemExit("--server needs PREFECT_API_URL pointing at a running server (make server deploy worker)")
@@ -266,7 +267,7 @@ def server(shots: int, root: str | None, deployment: str) -> None:
                 run = client.read_flow_run(run.id)
                 states = client.read_flow_run_states(run.id)
             picked = min(s.timestamp.timestamp() for s in states if s.type.value == "PENDING")
-            manifest = ReelRef.for_request(PROMPT, None, "preview", None, "16:9", 0, root, shots).store().read_json(
+            manifest = ReelRequest(prompt=PROMPT, preset="preview", root=root, n_shots=shots).ref().store().read_json(
                 MANIFEST)
             spans = [Span(s["stage"], s["started"], s["ended"]) for s in manifest["stages"] if not s["cached"]]
             start, end = run.start_time.timestamp(), run.end_time.timestamp()

@@ -1,9 +1,10 @@
-"""Model loads and simulated GPU time per reel: our affinity schedule against the seed's
+"""Model loads and simulated GPU time per reel: our affinity schedule against StudioMI300's
 (one shot after another, every model unloaded after each use), for 6 shots with 0, 1 and 2
 retry rounds; then the turbo preset (step-distilled first attempts, full-step retries) next to
-default and the seed's schedule, by the share of first attempts the critic passes. Runs the real
-`reel` flow with timed stand-in backends (benchmarks/standins.py); every second is simulated from
-prompts/costs.json (the seed's measured run times; loads and LoRA switches assumed).
+default and StudioMI300's schedule, by the share of first attempts the critic passes. Runs the real
+`reel` flow with the timed stand-in backends, the `bench` family and preset (models/standin.py);
+every second is simulated from configs/costs.json (StudioMI300's measured run times; loads and LoRA
+switches assumed).
 
     python -m benchmarks.schedule [--pass-rates 0.6,0.8,0.95] [--shots 12]   # or: reel bench schedule
 """
@@ -11,55 +12,14 @@ prompts/costs.json (the seed's measured run times; loads and LoRA switches assum
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import tempfile
 import time
-from typing import Iterator
 
-from benchmarks import standins
+from models import standin
 from reel.settings import ROLES
 
 PROMPT = "a violinist plays in a Brooklyn subway station at midnight"
-
-
-def _register() -> None:
-    from models import base
-    from reel.presets import PRESETS
-
-    for role in ROLES:
-        base.REGISTRY[role]["bench"] = f"benchmarks.standins:Bench{role.capitalize()}"
-    # The preview preset at small sizes with three attempts, so two retry rounds fit. (Not smaller:
-    # below ~320 px x264 erases the grain of a static shot and tier 1 rightly calls it frozen.)
-    # Shots keep the presets' 81 frames (5 s): the narration fits them, so the loads counted are
-    # the schedule's own, not the narration fitting's (flows/narration.py).
-    # Render steps are the default preset's, so a render costs what the seed measured (turbo's first
-    # attempts: 4 steps without CFG).
-    PRESETS["bench"] = PRESETS["preview"].model_copy(update={
-        "name": "bench", "attempts": 3, "pass_threshold": 7, "backends": "bench", "frames": 81,
-        **{k: getattr(PRESETS["default"], k) for k in ("hero_steps", "broll_steps", "fbcache", "guidance", "guidance_2")},
-        "render_size": (320, 192), "master_size": (320, 192), "final_size": (320, 192)})
-
-
-@contextlib.contextmanager
-def _reload_per_call(on: bool) -> Iterator[None]:
-    """The seed's schedule for comparison: every model unloaded right after each use, still inside
-    its turn on the GPU (the seed reloaded the video model and the critic around every critique)."""
-    from models import host
-
-    use = host.use
-
-    @contextlib.contextmanager
-    def use_once(role: str, name: str, weights: str | None = None):
-        with use(role, name, weights) as got:
-            yield got
-            host.unload(role, name)
-
-    host.use = use_once if on else use
-    try:
-        yield
-    finally:
-        host.use = use
 
 
 def run_once(rounds: int, schedule: str, shots: int = 6, preset: str = "bench", pass_rate: float | None = None) -> dict:
@@ -67,26 +27,28 @@ def run_once(rounds: int, schedule: str, shots: int = 6, preset: str = "bench", 
     simulated GPU minutes and wall seconds. pass_rate: the share of first attempts that pass
     (then `rounds` is not used)."""
     from flows.reel_flow import reel_flow
-    from models import host
+    from runtime import host
 
-    _register()
-    standins.reset()
-    standins.BenchCritic.fail_rounds, standins.BenchCritic.pass_rate = rounds, pass_rate
-    standins.BenchCritic.shots = shots
-    os.environ["REEL_SCHEDULE"] = schedule
+    standin.reset()
+    standin.BenchCritic.fail_rounds, standin.BenchCritic.pass_rate = rounds, pass_rate
+    standin.BenchCritic.shots = shots
+    # StudioMI300's schedule: one shot after another, every model unloaded right after each use.
+    env = {"REEL_SCHEDULE": schedule, "REEL_KEEP_MODELS": "false" if schedule == "sequential" else "true"}
+    os.environ.update(env)
     host.unload_all()
     started = time.time()
     try:
-        with tempfile.TemporaryDirectory() as root, _reload_per_call(schedule == "sequential"):
+        with tempfile.TemporaryDirectory() as root:
             reel_flow(prompt=PROMPT, preset=preset, root=root, seed=rounds, n_shots=shots, backends="bench")
     finally:
         host.unload_all()
-        os.environ.pop("REEL_SCHEDULE", None)
-    loads = standins.ledger["loads"]
+        for name in env:
+            os.environ.pop(name, None)
+    loads = standin.ledger["loads"]
     return {"rounds": rounds, "schedule": schedule, "preset": preset, "loads": len(loads),
-            "switches": standins.ledger["switches"],
-            "per_role": {r: loads.count(r) for r in ROLES}, "gpu_minutes": standins.ledger["gpu_seconds"] / 60,
-            "max_resident": standins.ledger["max_resident"], "wall_s": time.time() - started}
+            "switches": standin.ledger["switches"],
+            "per_role": {r: loads.count(r) for r in ROLES}, "gpu_minutes": standin.ledger["gpu_seconds"] / 60,
+            "max_resident": standin.ledger["max_resident"], "wall_s": time.time() - started}
 
 
 TURBO_ROWS = (("sequential", "bench", "seed (reload per call)"), ("affinity", "bench", "reel default"),

@@ -29,8 +29,9 @@ from prefect.states import Completed
 
 from flows.child_runs import start_runs, wait_for_runs
 from flows.start_gate import one_at_a_time
-from models import host
+from runtime import host
 from reel.records import ReelRef
+from reel.stage import role_of
 
 DEFAULT_PROMPTS = "deployments/batch_prompts.txt"
 
@@ -60,7 +61,10 @@ def summary_rows(prompts: list[str], runs: list[FlowRun], where: list[str]) -> l
 
 def _ref(p: dict[str, Any]) -> ReelRef:
     """The reel one parameter set makes (as reel_flow names it)."""
-    return ReelRef.for_request(p["prompt"], None, p["preset"], None, p["aspect"], p["seed"], p["root"], p["n_shots"])
+    from flows.request import ReelRequest
+
+    # Not validated here: a bad request fails its own reel's run, not the batch.
+    return ReelRequest.model_construct(**p).ref()
 
 
 def run_in_process(parameter_sets: list[dict[str, Any]], refs: list[ReelRef]) -> list[FlowRun]:
@@ -88,8 +92,9 @@ def _reel(params: dict[str, Any], ref: ReelRef):
     its subflow starts, so the director is not swapped out while the other reels are starting."""
     from flows.reel_flow import reel_flow, reel_line
 
-    with host.line(reel_line(ref)) as need, one_at_a_time():
-        need.next("director")
+    from tasks.plan import plan_stage
+
+    with host.line(reel_line(ref), first=role_of(plan_stage)), one_at_a_time():
         return reel_flow(**params, return_state=True)
 
 

@@ -19,7 +19,6 @@ from reel.store import ArtifactStore
 from tasks.plan import parse_plan
 
 REVIEW_FILE = "review.json"
-REROLL_STRIDE = 7919  # a re-rolled keyframe's seed: the reel's seed plus this per re-roll
 
 
 class StoryboardReview(RunInput):
@@ -50,8 +49,9 @@ def apply(plan: Plan, decisions: dict[str, Any]) -> Plan:
     return parse_plan(data, source="the review's edit")
 
 
-def keyframe_seed(seed: int, decisions: dict[str, Any], shot: int) -> int:
-    return seed + REROLL_STRIDE * decisions["rerolls"].get(str(shot), 0)
+def rerolls(decisions: dict[str, Any], shot: int) -> int:
+    """How many times the reviewer re-rolled this shot's keyframe (its seed: reel.seeds)."""
+    return decisions["rerolls"].get(str(shot), 0)
 
 
 def decide(plan: Plan, decisions: dict[str, Any], answer: StoryboardReview) -> tuple[dict[str, Any], str]:

@@ -9,18 +9,19 @@ from prefect import flow
 from pydantic import BaseModel
 
 from flows.start_gate import opened
-from models import host
+from runtime import host
 
 from reel import progress
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.attempts import Attempt, pick_shipped
-from reel.schema import Plan, Verdict
+from reel.schema import Plan
+from reel.seeds import Seeds
 from reel.stage import Ledger, NotCached, cached_only, run
 from reel.strategies import next_attempt
 from reel.verdict_log import record_attempts
 from reel.writable import deployment_root
-from tasks.critique import critique_stage
+from tasks.critique import CritiqueOutput, critique_stage
 from tasks.keyframes import keyframe_stage
 from tasks.render import first_knobs, render_stage
 
@@ -35,18 +36,18 @@ class ShotOutcome(BaseModel):
 
 @flow(name="shot", flow_run_name="{ref.reel_id}-shot-{shot_index}")
 def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, masters: dict[str, StageRecord],
-              preset: Preset, seed: int, backends: dict[str, str], next_keyframe: StageRecord | None = None
+              preset: Preset, seed: int, backends: dict[str, str], end_frame: StageRecord | None = None
               ) -> ShotOutcome:
-    """next_keyframe: the next shot's keyframe when that shot continues this one (cut false): every
+    """end_frame: the next shot's keyframe when that shot continues this one (cut false): every
     attempt ends on it and is judged on meeting it."""
     opened()  # the next shot's subflow may be created now (flows/start_gate.py)
     deployment_root(ref.root)  # a fanned-out shot run writes only where this worker allows
     host.for_preset(preset)  # a fanned-out shot runs in its own process
-    return play_shot(run, ref, plan, shot_index, keyframe, masters, preset, seed, backends, next_keyframe)
+    return play_shot(run, ref, plan, shot_index, keyframe, masters, preset, seed, backends, end_frame)
 
 
 def replay_shot(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, masters: dict[str, StageRecord],
-                preset: Preset, seed: int, backends: dict[str, str], next_keyframe: StageRecord | None = None
+                preset: Preset, seed: int, backends: dict[str, str], end_frame: StageRecord | None = None
                 ) -> ShotOutcome | None:
     """The shot's outcome from the cache alone, when every stage it would run is cached: the same
     decisions as the subflow, without starting one (a cached re-run's subflows are most of its
@@ -54,7 +55,7 @@ def replay_shot(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord
     try:
         with progress.held() as lines:
             outcome = play_shot(cached_only, ref, plan, shot_index, keyframe, masters, preset, seed, backends,
-                                next_keyframe)
+                                end_frame)
     except NotCached:
         return None
     progress.say_all(lines)
@@ -63,42 +64,38 @@ def replay_shot(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord
 
 def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord,
               masters: dict[str, StageRecord], preset: Preset, seed: int, backends: dict[str, str],
-              next_keyframe: StageRecord | None = None) -> ShotOutcome:
+              end_frame: StageRecord | None = None) -> ShotOutcome:
     """The attempt loop; `step` runs one stage (`run`: a Prefect task; `cached_only`: the cache).
-    Each model request is announced to the host before it (`shot_line`), so a model another shot
-    still needs is not swapped out a moment before this shot asks for it."""
+    Each stage announces its model to the host as it starts, on this shot's line (`shot_line`), so
+    a model another shot still needs is not swapped out a moment before this shot asks for it."""
     ledger = Ledger()
-    knobs = first_knobs(plan, shot_index, preset, seed)
+    seeds = Seeds(seed)
+    knobs = first_knobs(plan, shot_index, preset, seeds.render(shot_index, 1))
     keyframes = {"chained": keyframe}
     attempts: list[Attempt] = []
     clips: dict[int, StageRecord] = {}
-    with host.line(shot_line(ref, shot_index)) as need:
+    with host.line(shot_line(ref, shot_index)):
         for n in range(1, preset.attempts + 1):
             if knobs.keyframe_source not in keyframes:
-                need.next("image")
                 keyframes[knobs.keyframe_source] = step(
                     keyframe_stage, ref, ledger, plan=plan, shot_index=shot_index, masters=masters, preset=preset,
-                    seed=seed, backend=backends["image"], source=knobs.keyframe_source)
+                    seed=seeds.keyframe(shot_index), backend=backends["image"], source=knobs.keyframe_source)
             start = keyframes[knobs.keyframe_source]
-            need.next("video")
             clip = step(render_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, keyframe=start,
-                        knobs=knobs, backend=backends["video"], next_keyframe=next_keyframe)
-            # Until the critique asks (tier 1 may fail the clip without it); a retry's first model,
-            # announced at the top of the loop, takes over from it.
-            need.next("critic")
+                        knobs=knobs, backend=backends["video"], end_frame=end_frame)
             judged = step(critique_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, clip=clip,
                           keyframe=start, masters=masters, knobs=knobs, threshold=preset.pass_threshold,
-                          backend=backends["critic"], next_keyframe=next_keyframe)
-            verdict = Verdict.model_validate(judged.meta["verdict"])
+                          backend=backends["critic"], end_frame=end_frame)
+            verdict = CritiqueOutput.of(judged).verdict
             attempts.append(Attempt(attempt=n, knobs=knobs, verdict=verdict,
                                     passed=verdict.passes(preset.pass_threshold)))
             clips[n] = clip
             progress.say(_verdict_line(shot_index, attempts[-1]))
             if attempts[-1].passed or n == preset.attempts:
                 break
-            knobs, attempts[-1].next_change = next_attempt(plan, shot_index,
-                                                           [(a.knobs, a.verdict) for a in attempts], seed,
-                                                           full=first_knobs(plan, shot_index, preset, seed, turbo=False))
+            knobs, attempts[-1].next_change = next_attempt(
+                plan, shot_index, [(a.knobs, a.verdict) for a in attempts], seeds.render(shot_index, n + 1),
+                full=first_knobs(plan, shot_index, preset, seeds.render(shot_index, 1), turbo=False))
             progress.say(f"shot {shot_index}: {attempts[-1].next_change}")
     shipped = pick_shipped(attempts)
     record_attempts(ref.store(), shot_index, attempts, shipped.attempt)
@@ -107,7 +104,7 @@ def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_i
 
 
 def shot_line(ref: ReelRef, shot_index: int) -> str:
-    """The shot's line of work at the model host (models/host.py `line`)."""
+    """The shot's line of work at the model host (runtime/host.py `line`)."""
     return f"{ref.reel_id} shot {shot_index}"
 
 

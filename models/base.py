@@ -18,6 +18,28 @@ from reel.errors import BackendUnavailable, UserError
 from reel.schema import Plan, RenderKnobs, Shot, Verdict
 
 
+class BackendBase:
+    """What every backend inherits: the capabilities the model host and the stages read, with
+    their defaults. A backend says what differs by setting the class attribute (or, for `device`
+    and `model_id`, the instance's)."""
+
+    name: str = ""
+    model_id: str  # what made the artifact: set by the class, or per instance (e.g. from the model path)
+    cpu: bool = False  # runs on the CPU alone: takes no GPU turn and no `gpu` slot (runtime/host.py)
+    reentrant: bool = False  # a cpu backend whose calls may run at once (else one call at a time)
+    heavy: bool = False  # holds GPU memory while loaded: the host swaps it by the memory plan
+    device: str = ""  # where it runs; empty: the GPU this process uses (REEL_GPU)
+    footprint_gib: float | None = None  # a stand-in's own memory figure; None: the memory plan's
+    data_files: tuple[str, ...] = ()  # tables in prompts/ or configs/ it reads: their digest joins its identity
+    last_accel: dict | None = None  # what the last call ran with (cache threshold, compile), for the record
+
+    def load(self) -> None:
+        """Get ready to serve (weights into memory); a no-op for backends with nothing to load."""
+
+    def unload(self) -> None:
+        """Free what load() took."""
+
+
 @runtime_checkable
 class Backend(Protocol):
     name: str
@@ -52,8 +74,8 @@ class VideoModel(Backend, Protocol):
 
 class Critic(Backend, Protocol):
     def critique(self, plan: Plan, shot: Shot, clip: Path, keyframe: Path,
-                 portraits: dict[str, Path], knobs: RenderKnobs, end_keyframe: Path | None = None) -> Verdict:
-        """end_keyframe: the next shot's keyframe when that shot continues this one (the clip ends on it)."""
+                 portraits: dict[str, Path], knobs: RenderKnobs, end_frame: Path | None = None) -> Verdict:
+        """end_frame: the next shot's keyframe when that shot continues this one (the clip ends on it)."""
 
 
 class VisionCritic(Backend, Protocol):
@@ -106,7 +128,7 @@ REGISTRY: dict[str, dict[str, str]] = {
               "faulty": "models.preview.faulty_video:FaultyVideo",
               "wan22": "models.gpu.wan_video:Wan22Video"},
     # "measured" is the tier-1 critic alone; the others add a tier-2 vision-language model.
-    "critic": {"measured": "models.preview.measured_critic:MeasuredCritic",
+    "critic": {"measured": "models.measured.measured_critic:MeasuredCritic",
                "vllm": "models.gpu.vlm_critic:VllmCritic",
                "openai": "models.gpu.vlm_critic:OpenAICritic",
                "scripted": "models.preview.scripted_critic:ScriptedCritic"},
@@ -115,23 +137,28 @@ REGISTRY: dict[str, dict[str, str]] = {
     "voice": {"espeak": "models.preview.espeak_voice:EspeakVoice",
               "kokoro": "models.gpu.kokoro_voice:KokoroVoice"},
 }
+# The timed stand-ins of the GPU models (models/standin.py), for the benchmarks: one family like the others.
+for _role in ("director", "image", "video", "critic", "music", "voice"):
+    REGISTRY[_role]["bench"] = f"models.standin:Bench{_role.capitalize()}"
 # What each role uses when a preset names a family rather than a backend.
 FAMILY_DEFAULTS: dict[str, dict[str, str]] = {
-    "preview": {"director": "heuristic", "image": "animatic", "video": "camera-move", "critic": "measured",
+    "cpu": {"director": "heuristic", "image": "animatic", "video": "camera-move", "critic": "measured",
                 "music": "midi", "voice": "espeak"},
     "gpu": {"director": "vllm", "image": "flux2", "video": "wan22", "critic": "vllm",
             "music": "acestep", "voice": "kokoro"},
+    "bench": {role: "bench" for role in REGISTRY},
 }
 
 
-# The preview backends were all registered as "preview" (the family's name) before they got names
-# of their own; their cache identity keeps the old name so reels made before the rename stay cached.
+# `preview` is one thing: the preset whose backends are the CPU family. The CPU backends were all
+# registered as "preview" (the family's first name) before they got names of their own; their cache
+# identity keeps that old name so reels made before the renames stay cached.
 CACHE_NAMES = {"animatic": "preview", "camera-move": "preview", "measured": "preview", "midi": "preview",
                "espeak": "preview"}
 
 
 def resolve_name(role: str, choice: str) -> str:
-    """Turn a family ("preview"/"gpu") or a backend name into a backend name for `role`."""
+    """Turn a family ("cpu"/"gpu") or a backend name into a backend name for `role`."""
     return FAMILY_DEFAULTS.get(choice, {}).get(role, choice)
 
 
@@ -172,7 +199,7 @@ def identity(role: str, name: str, weights: str = FULL) -> str:
     model_id = getattr(cls, "model_id", None)
     if not isinstance(model_id, str):  # set per instance (e.g. from the model path): constructors are cheap
         model_id = create(role, name, **get_settings().backend_options(role)).model_id
-    files = getattr(cls, "data_files", ())
+    files = cls.data_files
     name = resolve_name(role, name)
     return f"{CACHE_NAMES.get(name, name)}:{model_id}:{prompts.digest(*files) if files else '-'}"
 

@@ -1,5 +1,5 @@
 """How a reel is delivered: its loudness target and subtitle mode, resolved from what was asked and
-the aspect (prompts/delivery.json holds the targets, safe areas and defaults)."""
+the aspect (configs/delivery.json holds the targets, safe areas and defaults)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """What a reel will cost before any model runs: model loads, GPU-minutes per stage, wall time, disk
-and money on a chosen card, from the seed's measured run times (prompts/costs.json); after a run,
+and money on a chosen card, from StudioMI300's measured run times (configs/costs.json); after a run,
 the same figures measured, for the manifest to show side by side. Every figure here is an estimate."""
 
 from __future__ import annotations
@@ -102,8 +102,8 @@ def estimate(preset: Preset, n_shots: int, card: str = "mi300x", price: float | 
             "money_usd": [round(m / 60 * price, 2) for m in minutes],
             "disk_gb": {"weights": round(weights, 1),
                         "outputs": round(n_shots * preset.attempts * table["output_gb_per_shot_attempt"], 2)},
-            "basis": "run times measured by the seed project on one MI300X, scaled by frames, pixels and steps; "
-                     "load times, weight sizes, card speeds and prices assumed (prompts/costs.json)"}
+            "basis": "run times measured by StudioMI300 on one MI300X, scaled by frames, pixels and steps; "
+                     "load times, weight sizes, card speeds and prices assumed (configs/costs.json)"}
     if preset.turbo:  # next to the same preset without turbo (for `turbo`: default, whose look it has)
         name = "default" if preset.name == "turbo" else preset.name
         plain = estimate(preset.model_copy(update={"turbo": False, "turbo_heroes": True, "name": name}), n_shots, card,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,20 +18,25 @@ class ReelRef(BaseModel):
     root: str
     reel_id: str
 
-    @classmethod
-    def for_request(cls, prompt: str | None, plan: dict | None, preset: str, reel_id: str | None, aspect: str,
-                    seed: int, root: str | None, n_shots: int) -> "ReelRef":
-        """The reel a request makes: the id given, or one derived from what was asked."""
-        from reel.ids import check_reel_id, reel_id_for
-        from reel.settings import get_settings
-
-        ask = {"preset": preset, "aspect": aspect, "seed": seed, "n_shots": n_shots}
-        chosen = check_reel_id(reel_id) if reel_id is not None else reel_id_for(prompt or "", **ask, plan=plan)
-        return cls(root=root or get_settings().root, reel_id=chosen)
-
     def store(self) -> "ArtifactStore":
         """This reel's artifact store."""
         return ArtifactStore(self.root, self.reel_id)
+
+
+class StageOutput(BaseModel):
+    """What one stage reports beside its artifacts, typed: each stage declares its own (tasks/*.py)
+    and flows read it by attribute, `PlanOutput.of(record).plan`. Stored in the record's `meta` as
+    plain JSON, so cached records of every stage stay readable; the fields every model stage gets
+    from tasks/model_output.py (seed, knobs, gpu_window) ride along unnamed."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    @classmethod
+    def of(cls, record: "StageRecord") -> Self:
+        return cls.model_validate(record.meta)
+
+    def meta(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
 
 
 class StageRecord(BaseModel):

@@ -196,7 +196,9 @@ KeyframeSource = Literal["chained", "master"]
 class RenderKnobs(BaseModel):
     """Everything one render attempt of one shot depends on; retry strategies change these."""
 
-    model_config = ConfigDict(frozen=True)
+    # Stored knobs (cache keys, verdicts.jsonl) keep the switch's first name, "end_frame", so the
+    # render and critique keys of every existing reel stay valid.
+    model_config = ConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
 
     seed: int
     attempt: int = 1
@@ -212,7 +214,9 @@ class RenderKnobs(BaseModel):
     guidance_2: float
     fbcache: float | None = None
     keyframe_source: KeyframeSource = "chained"
-    end_frame: bool = False  # first-last-frame conditioning (FLF2V)
+    # First-last-frame conditioning (FLF2V) on the shot's own keyframe: the clip's end frame is its
+    # keyframe (the identity anchor of a retry). The end frame itself is `end_frame` everywhere.
+    end_on_keyframe: bool = Field(False, alias="end_frame")
     # Rendered with the step-distilled experts (a turbo preset's first attempt), not the base ones.
     distilled: bool = False
 

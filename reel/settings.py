@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     # s3:// prefixes, each with everything under it; empty: only this worker's own root above.
     allowed_roots: str = ""
     preset: str = "preview"
-    # Backend per role; empty means "the preset's family" (gpu or preview).
+    # Backend per role; empty means "the preset's family" (gpu or cpu).
     backend_director: str = ""
     backend_image: str = ""
     backend_video: str = ""
@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     device_critic: str = ""
     device_music: str = ""
     device_voice: str = ""
-    # The memory plan (models/memory_plan.py) decides these for the card found; set them to override.
+    # The memory plan (runtime/memory_plan.py) decides these for the card found; set them to override.
     gpu_gb: float = 0.0  # the card's memory in GiB; 0: ask CUDA (torch.cuda.mem_get_info)
     offload: str = "auto"  # diffusers models: auto | off | model (enable_model_cpu_offload)
     quantize: str = "auto"  # weights: auto | bf16 | fp8 (diffusers layerwise casting, vLLM fp8)
@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     memory_wait_s: float = 900.0
     # How often a process holding idle models checks whether another process waits for the GPU.
     release_poll_s: float = 0.5
-    # Model ids or local folders for the GPU backends (defaults: the seed project's models).
+    # Model ids or local folders for the GPU backends (defaults: StudioMI300's models).
     model_director: str = "Qwen/Qwen3.5-35B-A3B"
     model_critic: str = ""  # empty: share the director's checkpoint
     model_image: str = "black-forest-labs/FLUX.2-klein-4B"
@@ -65,15 +65,18 @@ class Settings(BaseSettings):
     # When the director cannot write a valid plan: "" stops the run with the failing rule and the
     # raw replies saved; "heuristic" continues on the offline director's plan, with a manifest warning.
     director_fallback: Literal["", "heuristic"] = ""
-    # Video acceleration: selective torch.compile of transformer_2 (the seed's 1.2x win).
+    # Video acceleration: selective torch.compile of transformer_2 (StudioMI300's 1.2x win).
     compile_video: bool = False
     # First-Block Cache on Wan's experts: "diffusers" (its own per-module hook) or "para-attn".
     fbcache: str = "diffusers"
     # "affinity": shots run at once and the host batches work per model (fewest swaps);
-    # "sequential": one shot after another, as the seed project did.
+    # "sequential": one shot after another, as StudioMI300 did.
     schedule: str = "affinity"
+    # False: every model is unloaded right after each use, still inside its turn (StudioMI300's
+    # schedule; `reel bench schedule` measures ours against it).
+    keep_models: bool = True
     # How long, at most, an idle loaded heavy model waits for a request a flow has announced for it
-    # (models/host.py `Need`: a shot's next render or critique, a reel's next keyframe) before a
+    # (runtime/host.py `Need`: a shot's next render or critique, a reel's next keyframe) before a
     # waiting task's model replaces it; unannounced, it is replaced at once. A swap costs minutes on
     # a real GPU and an announced request is seconds away: this bound is only a backstop.
     swap_grace_s: float = 60.0
@@ -82,8 +85,8 @@ class Settings(BaseSettings):
     gpu_slot: str = "gpu"
     gpu_slots: int = 1
     # Which model calls take a GPU turn (one at a time, holding that slot): "gpu", those of backends
-    # that hold a GPU, while CPU backends (the preview family) run beside them and each other; "all",
-    # every call, as before: rehearses a GPU deployment's queueing with preview backends on CPU
+    # that hold a GPU, while CPU backends (the cpu family) run beside them and each other; "all",
+    # every call, as before: rehearses a GPU deployment's queueing with the CPU backends on CPU
     # workers, which is how the tests prove the slot without a GPU.
     gpu_slot_for: Literal["gpu", "all"] = "gpu"
     gpu_lock: Path = Path.home() / ".cache" / "reel" / "gpu.lock"
@@ -94,7 +97,7 @@ class Settings(BaseSettings):
     # Scale-out: run each shot as its own `shot` deployment run (any worker of the pool).
     fan_out: bool = False
     shot_deployment: str = "shot/fan-out"
-    # The card `reel estimate` and each run's estimate artifact price (prompts/costs.json), and
+    # The card `reel estimate` and each run's estimate artifact price (configs/costs.json), and
     # its $ per GPU-hour (unset: the card's typical price there).
     card: str = "mi300x"
     gpu_price: float | None = None
@@ -125,7 +128,7 @@ class Settings(BaseSettings):
 
     @property
     def resident_lock_path(self) -> Path:
-        """Held by the one process whose heavy models are loaded on this GPU (see models/host.py)."""
+        """Held by the one process whose heavy models are loaded on this GPU (see runtime/host.py)."""
         return self.gpu_lock_path.with_suffix(".resident")
 
     def backend_for(self, role: str, family: str) -> str:

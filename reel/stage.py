@@ -3,6 +3,7 @@ the reel's root, and how the flow calls it (cached or not, timed, on the run's l
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any, Callable
 
@@ -15,19 +16,42 @@ from reel.caching import StageCache
 from reel.records import ReelRef, StageRecord
 
 
-def stage(name: str, version: str, key_parts: Callable[..., dict[str, Any]], **task_kwargs: Any):
-    """Decorator: a cached, persisted Prefect task for one pipeline stage."""
+def stage(name: str, version: str, key_parts: Callable[..., dict[str, Any]], role: str | None = None,
+          **task_kwargs: Any):
+    """Decorator: a cached, persisted Prefect task for one pipeline stage. `role`: the model role it
+    asks the model host for (None: no model), announced by the runner below whenever it runs."""
 
     def wrap(fn: Callable[..., StageRecord]) -> Task:
-        return task(
+        t = task(
             fn,
             name=name,
             cache_policy=StageCache(stage=name, version=version, key_parts=key_parts),
             persist_result=True,
             **task_kwargs,
         )
+        _roles[name] = role
+        return t
 
     return wrap
+
+
+_roles: dict[str, str | None] = {}  # stage name -> the model role it declares
+
+
+def role_of(t: Task) -> str | None:
+    """The model role a stage declared (`@stage(..., role=...)`)."""
+    return _roles.get(t.name)
+
+
+# How a stage's model request reaches the model host: runtime/host.py registers its two calls when it
+# is imported (core code cannot import it). Until then nothing is announced.
+_requesting: Callable[[str | None], Any] = lambda role: contextlib.nullcontext()
+_requesting_in_background: Callable[[str], Callable[[], None]] = lambda role: (lambda: None)
+
+
+def announce_with(requesting: Callable[[str | None], Any], in_background: Callable[[str], Callable[[], None]]) -> None:
+    global _requesting, _requesting_in_background
+    _requesting, _requesting_in_background = requesting, in_background
 
 
 class S3Results(RemoteFileSystem):
@@ -164,7 +188,8 @@ def run(t: Task, ref: ReelRef, ledger: Ledger, **kwargs: Any) -> StageRecord:
         ledger.add(record, cached=True)
         return record
     run_state.hold_if_stopping()
-    state = _bound(t, ref)(ref=ref, **kwargs, return_state=True)
+    with _requesting(role_of(t)):
+        state = _bound(t, ref)(ref=ref, **kwargs, return_state=True)
     record: StageRecord = state.result()
     ledger.add(record, cached=state.name == "Cached")
     return record
@@ -222,7 +247,10 @@ def submit(t: Task, ref: ReelRef, **kwargs: Any):
     if record is not None:
         return _FromCache(record)
     run_state.hold_if_stopping()
-    return _bound(t, ref).submit(ref=ref, **kwargs)
+    future = _bound(t, ref).submit(ref=ref, **kwargs)
+    if role_of(t) is not None:  # announced until the background stage ends
+        future.add_done_callback(lambda _, withdraw=_requesting_in_background(role_of(t)): withdraw())
+    return future
 
 
 def collect(future, ledger: Ledger) -> StageRecord:

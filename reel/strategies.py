@@ -1,5 +1,5 @@
 """Retry strategies: what the next attempt of a failing shot changes, chosen by the failure
-labels of its verdict (the table lives in prompts/strategies.json). Always a new seed; a label
+labels of its verdict (the table lives in configs/strategies.json). Always a new seed; a label
 whose fix was already tried on this shot escalates to its stronger form."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from typing import Any
 
 from reel import prompts
 from reel.camera import camera_move
-from reel.ids import seed_for
 from reel.schema import Plan, RenderKnobs, Verdict
 
 TABLE = "strategies.json"
@@ -85,7 +84,7 @@ def apply_changes(knobs: RenderKnobs, changes: dict[str, Any], plan: Plan, shot_
         elif change == "keyframe_source" and knobs.keyframe_source != value:
             update[change] = value
             notes.append("keyframe re-made from the character's master")
-        elif change == "end_frame" and knobs.end_frame != value:
+        elif change == "end_on_keyframe" and knobs.end_on_keyframe != value:
             update[change] = value
             notes.append("first-last-frame conditioning on")
         elif change == "camera":
@@ -126,11 +125,11 @@ def undistilled(knobs: RenderKnobs, full: RenderKnobs) -> tuple[RenderKnobs, str
     return knobs.model_copy(update=update), note
 
 
-def next_attempt(plan: Plan, shot_index: int, history: list[tuple[RenderKnobs, Verdict]], base_seed: int,
+def next_attempt(plan: Plan, shot_index: int, history: list[tuple[RenderKnobs, Verdict]], seed: int,
                  full: RenderKnobs | None = None) -> tuple[RenderKnobs, str]:
-    """Knobs for the attempt after the last one in `history`, and the record of why. A failed
-    step-distilled attempt goes to full steps first (`full`, see `undistilled`), then each label's
-    change applies on top."""
+    """Knobs for the attempt after the last one in `history`, and the record of why; seed: that
+    attempt's (reel.seeds), always a new one. A failed step-distilled attempt goes to full steps
+    first (`full`, see `undistilled`), then each label's change applies on top."""
     knobs, verdict = history[-1]
     tried = {label for _, v in history[:-1] for label in labels_of(v)}
     table = prompts.table(TABLE)["labels"]
@@ -147,5 +146,5 @@ def next_attempt(plan: Plan, shot_index: int, history: list[tuple[RenderKnobs, V
         detail = "; ".join(notes) or "no knob change"
         parts.append(f"{label}{' (again, escalated)' if form == 'again' else ''} -> {detail}")
     attempt = history[-1][0].attempt + 1
-    knobs = knobs.model_copy(update={"seed": seed_for(base_seed, "render", shot_index, attempt), "attempt": attempt})
+    knobs = knobs.model_copy(update={"seed": seed, "attempt": attempt})
     return knobs, f"attempt {attempt}: {' | '.join(parts)}; new seed {knobs.seed}"

@@ -1,6 +1,6 @@
 """Reading a vision-language critic's reply into a Verdict.
 
-Tolerant of what models do (code fences, prose around the JSON, the seed's nested "score"
+Tolerant of what models do (code fences, prose around the JSON, StudioMI300's nested "score"
 object, issues as "LABEL: detail" strings), strict about what matters: the four axes must be
 numbers from 1 to 10, and a label outside the closed set is kept as detail, never invented
 into it. Anything else is a VerdictParseError, and the caller asks again."""

@@ -11,17 +11,23 @@ import shutil
 import uuid
 
 from models import base
-from models import host
+from runtime import host
 from reel import prompts
 from reel.caching import artifact_digests
 from reel.media import sample_frames
-from reel.records import ReelRef, StageRecord
+from reel.records import ReelRef, StageOutput, StageRecord
 from reel.schema import Plan, RenderKnobs, Verdict
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 from reel.verdict_parse import VerdictParseError, parse_verdict
 
 TIER1 = "measured"  # the tier-1 critic's registry name
+
+
+class CritiqueOutput(StageOutput):
+    attempt: int
+    tier: int  # 1: measured only; 2: the vision-language critic judged too
+    verdict: Verdict
 FRAME_POSITIONS = [0.0, 1 / 3, 2 / 3, 1.0]
 
 
@@ -46,14 +52,14 @@ def ask_vision_critic(critic, plan: Plan, shot_index: int, knobs: RenderKnobs, f
 
 def critique_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int, clip: StageRecord,
                   keyframe: StageRecord, masters: dict[str, StageRecord], knobs: RenderKnobs, threshold: float,
-                  backend: str, next_keyframe: StageRecord | None = None) -> StageRecord:
-    """next_keyframe: the next shot's keyframe when that shot continues this one; the clip must end on it."""
+                  backend: str, end_frame: StageRecord | None = None) -> StageRecord:
+    """end_frame: the next shot's keyframe when that shot continues this one; the clip must end on it."""
     record = timed("critique", f"shot {shot_index} attempt {attempt}")
     shot = plan.shots[shot_index]
     clip_path, key_path = store.local_path(clip.artifact()), store.local_path(keyframe.artifact())
     portraits = {k: store.local_path(masters[k].artifact()) for k in plan.characters_in(shot) if k in masters}
     measured = base.create("critic", TIER1)  # CPU measurements: no GPU slot needed
-    end_path = store.local_path(next_keyframe.artifact()) if next_keyframe is not None else None
+    end_path = store.local_path(end_frame.artifact()) if end_frame is not None else None
     verdict = measured.critique(plan, shot, clip_path, key_path, portraits, knobs, end_path)
     record.backend, record.model_id, tier = measured.name, measured.model_id, 1
     if base.resolve_name("critic", backend) != TIER1 and verdict.passes(threshold):
@@ -69,24 +75,25 @@ def critique_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: in
         record.backend, record.model_id, tier = critic.name, critic.model_id, 2
     rel = clip.artifact().path.replace(".mp4", ".verdict.json")
     record.artifacts["main"] = store.write_json(rel, verdict.model_dump(mode="json"))
-    record.meta |= {"attempt": attempt, "tier": tier, "verdict": verdict.model_dump(mode="json")}
+    record.meta |= CritiqueOutput(attempt=attempt, tier=tier, verdict=verdict).meta()
     return record.finish()
 
 
-def _key(ref, plan, shot_index, attempt, clip, keyframe, masters, knobs, threshold, backend, next_keyframe=None):
+def _key(ref, plan, shot_index, attempt, clip, keyframe, masters, knobs, threshold, backend, end_frame=None):
     shot = plan.shots[shot_index]
     portraits = [masters[k] for k in plan.characters_in(shot) if k in masters]
-    ends = [] if next_keyframe is None else [next_keyframe]
+    ends = [] if end_frame is None else [end_frame]
     return {"shot": shot.model_dump(), "attempt": attempt, "clip": artifact_digests(clip, keyframe, *portraits, *ends),
             "knobs": knobs.key(), "threshold": threshold, "tier1": base.identity("critic", TIER1),
             "backend": base.identity("critic", backend),
             "prompts": prompts.digest("critic_system.md", "critic_user.txt", "critic_reask.txt")}
 
 
-@stage("critique", version="2", key_parts=_key, task_run_name="critique-shot-{shot_index}-attempt-{attempt}",
+@stage("critique", version="2", key_parts=_key, role="critic",
+       task_run_name="critique-shot-{shot_index}-attempt-{attempt}",
        **infra_retries())
 def critique_stage(ref: ReelRef, plan: Plan, shot_index: int, attempt: int, clip: StageRecord,
                    keyframe: StageRecord, masters: dict[str, StageRecord], knobs: RenderKnobs, threshold: float,
-                   backend: str, next_keyframe: StageRecord | None = None) -> StageRecord:
+                   backend: str, end_frame: StageRecord | None = None) -> StageRecord:
     return critique_clip(ref.store(), plan, shot_index, attempt, clip, keyframe, masters,
-                         knobs, threshold, backend, next_keyframe)
+                         knobs, threshold, backend, end_frame)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from models import base
 from reel.caching import artifact_digests
-from reel.ids import seed_for
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.schema import Plan
@@ -45,13 +44,14 @@ def _key(ref, plan, shot_index, masters, preset, seed, backend, source="chained"
     return {"shot": plan.shots[shot_index].model_dump(), "logline": plan.story_logline,
             "characters": {k: plan.characters[k] for k in plan.characters_in(plan.shots[shot_index])},
             "refs": artifact_digests(*refs), "size": preset.render_size,
-            "seed": seed_for(seed, "keyframe", shot_index), "backend": base.identity("image", backend), "source": source}
+            "seed": seed, "backend": base.identity("image", backend), "source": source}
 
 
-@stage("keyframe", version="1", key_parts=_key, task_run_name="keyframe-shot-{shot_index}-{source}",
+@stage("keyframe", version="1", key_parts=_key, role="image",
+       task_run_name="keyframe-shot-{shot_index}-{source}",
        **infra_retries())
 def keyframe_stage(ref: ReelRef, plan: Plan, shot_index: int, masters: dict[str, StageRecord], preset: Preset,
                    seed: int, backend: str, source: str = "chained") -> StageRecord:
     store = ref.store()
     return paint_keyframe(store, plan, shot_index, references(plan, shot_index, masters, source),
-                          preset.render_size, seed_for(seed, "keyframe", shot_index), backend, source)
+                          preset.render_size, seed, backend, source)

@@ -4,7 +4,6 @@ they pin identity for every keyframe after them."""
 from __future__ import annotations
 
 from models import base
-from reel.ids import seed_for
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.schema import Plan
@@ -36,10 +35,11 @@ def paint_master(store: ArtifactStore, plan: Plan, subject: str, size: tuple[int
 
 def _key(ref, plan, subject, preset, seed, backend):
     return {"slice": master_inputs(plan, subject), "subject": subject, "size": preset.master_size,
-            "seed": seed_for(seed, "master", subject), "backend": base.identity("image", backend)}
+            "seed": seed, "backend": base.identity("image", backend)}
 
 
-@stage("master", version="1", key_parts=_key, task_run_name="master-{subject}", **infra_retries())
+@stage("master", version="1", key_parts=_key, role="image",
+       task_run_name="master-{subject}", **infra_retries())
 def master_stage(ref: ReelRef, plan: Plan, subject: str, preset: Preset, seed: int, backend: str) -> StageRecord:
     return paint_master(ref.store(), plan, subject, preset.master_size,
-                        seed_for(seed, "master", subject), backend)
+                        seed, backend)

@@ -21,6 +21,7 @@ from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.stage import stage, timed
 from reel.store import ArtifactStore
+from tasks.voice import VoiceOutput
 
 SAMPLE_RATE = 48000
 # Levels before mastering (RMS of the active signal): the voice sits well above the bed, and
@@ -121,12 +122,13 @@ def master_and_mux(clips: list[Path], audio: Path, measured: dict[str, str], siz
 def write_captions(store: ArtifactStore, record: StageRecord, voices: list[StageRecord], starts: list[float],
                    preset: Preset, delivery: Delivery, work: Path) -> Path | None:
     """.srt and .vtt always; the .ass script (with its font beside it) when captions are burned."""
-    items = cues([v.meta["text"] for v in voices], starts, [v.meta["seconds"] for v in voices], preset.shot_seconds)
+    spoken = [VoiceOutput.of(v) for v in voices]
+    items = cues([v.text for v in spoken], starts, [v.seconds for v in spoken], preset.shot_seconds)
     record.artifacts["subtitles"] = store.write_bytes("reel.srt", srt(items).encode())
     record.artifacts["subtitles_vtt"] = store.write_bytes("reel.vtt", vtt(items).encode())
     if delivery.subtitles != "burn":
         return None
-    lang = voices[0].meta["lang"]
+    lang = spoken[0].lang
     script = work / "captions.ass"
     script.write_text(ass(items, lang, preset.final_size, delivery.aspect), encoding="utf-8")
     font = font_for(lang)
@@ -151,7 +153,8 @@ def mix_reel(store: ArtifactStore, clips: list[StageRecord], music: StageRecord,
 def _mix(store, record, work, clips, music, voices, preset, delivery, total, starts) -> StageRecord:
     premix = work / "premix.wav"
     balance = balanced_premix(store.local_path(music.artifact()), [store.local_path(v.artifact()) for v in voices],
-                              starts, [v.meta["seconds"] for v in voices], total, premix, preset.shot_seconds)
+                              starts, [VoiceOutput.of(v).seconds for v in voices], total, premix,
+                              preset.shot_seconds)
     measured = loudnorm_pass1(premix, delivery.target_lufs, loudness_table()["true_peak_aim_dbtp"],
                               loudness_table()["lra"])
     captions = write_captions(store, record, voices, starts, preset, delivery, work)

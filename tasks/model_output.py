@@ -8,7 +8,7 @@ import contextlib
 from pathlib import Path
 from typing import Any, Iterator
 
-from models import host
+from runtime import host
 from reel.records import StageRecord
 from reel.store import ArtifactStore, disk_full, is_disk_full
 

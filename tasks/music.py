@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from models import base
-from reel.ids import seed_for
 from reel.records import ReelRef, StageRecord
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
@@ -19,10 +18,11 @@ def score_music(store: ArtifactStore, brief: str, seconds: float, seed: int, bac
 
 
 def _key(ref, brief, seconds, seed, backend):
-    return {"brief": brief, "seconds": round(seconds, 3), "seed": seed_for(seed, "music"),
+    return {"brief": brief, "seconds": round(seconds, 3), "seed": seed,
             "backend": base.identity("music", backend)}
 
 
-@stage("music", version="1", key_parts=_key, task_run_name="music", **infra_retries())
+@stage("music", version="1", key_parts=_key, role="music",
+       task_run_name="music", **infra_retries())
 def music_stage(ref: ReelRef, brief: str, seconds: float, seed: int, backend: str) -> StageRecord:
-    return score_music(ref.store(), brief, seconds, seed_for(seed, "music"), backend)
+    return score_music(ref.store(), brief, seconds, seed, backend)

@@ -7,17 +7,23 @@ from typing import Any
 from pydantic import ValidationError
 
 from models import base
-from models import host
+from runtime import host
 from reel import progress
 from reel.errors import DirectorError, UserError
 from reel.ids import control_char_problem, prompt_words
-from reel.records import ReelRef, StageRecord
+from reel.records import ReelRef, StageOutput, StageRecord
 from reel.schema import MAX_SHOTS, Plan
 from reel.settings import get_settings
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 
 MAX_PROMPT_CHARS = 2000
+
+
+class PlanOutput(StageOutput):
+    plan: Plan
+    prompt: str | None
+    seed: int
 
 
 def check_prompt(prompt: str) -> str:
@@ -89,7 +95,7 @@ def make_plan(store: ArtifactStore, prompt: str | None, plan_data: dict | None, 
             record.meta["warning"] = warning
             progress.say(f"warning: {warning}")
     record.artifacts["main"] = store.write_json("plan.json", plan.model_dump(mode="json"))
-    record.meta |= {"plan": plan.model_dump(mode="json"), "prompt": prompt, "seed": seed}
+    record.meta |= PlanOutput(plan=plan, prompt=prompt, seed=seed).meta()
     return record.finish()
 
 
@@ -101,7 +107,8 @@ def _key(ref: ReelRef, prompt: str | None, plan_data: dict | None, n_shots: int,
         {"fallback": base.identity("director", fallback)} if fallback else {})
 
 
-@stage("plan", version="1", key_parts=_key, task_run_name="plan", **infra_retries())
+@stage("plan", version="1", key_parts=_key, role="director",
+       task_run_name="plan", **infra_retries())
 def plan_stage(ref: ReelRef, prompt: str | None, plan_data: dict | None, n_shots: int, seed: int,
                director: str) -> StageRecord:
     return make_plan(ref.store(), prompt, plan_data, n_shots, seed, director)

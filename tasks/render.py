@@ -5,7 +5,6 @@ from __future__ import annotations
 from models import base
 from reel import prompts
 from reel.caching import artifact_digests
-from reel.ids import seed_for
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
 from reel.schema import Plan, RenderKnobs
@@ -19,13 +18,14 @@ DISTILLED, FULL = base.DISTILLED, base.FULL
 
 
 def first_knobs(plan: Plan, shot_index: int, preset: Preset, seed: int, turbo: bool | None = None) -> RenderKnobs:
-    """Attempt 1 of a shot: the preset's knobs, hero or b-roll. With turbo (the preset's unless
-    given) a shot starts on the step-distilled experts at their authors' steps and shift, with
-    neither CFG (guidance 1) nor FBCache; hero shots only when the preset's turbo_heroes allows."""
+    """Attempt 1 of a shot: the preset's knobs, hero or b-roll; seed: the attempt's (reel.seeds).
+    With turbo (the preset's unless given) a shot starts on the step-distilled experts at their
+    authors' steps and shift, with neither CFG (guidance 1) nor FBCache; hero shots only when the
+    preset's turbo_heroes allows."""
     shot = plan.shots[shot_index]
     width, height = preset.render_size
     knobs = RenderKnobs(
-        seed=seed_for(seed, "render", shot_index, 1),
+        seed=seed,
         prompt=shot.prompt,
         negative_prompt=prompts.text(NEGATIVE_FILE).strip(),
         frames=preset.frames, fps=preset.fps, width=width, height=height,
@@ -50,8 +50,8 @@ def clip_path(shot_index: int, attempt: int) -> str:
 
 
 def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int, keyframe: StageRecord,
-                knobs: RenderKnobs, backend: str, next_keyframe: StageRecord | None = None) -> StageRecord:
-    """next_keyframe: the next shot's keyframe when that shot continues this one (its cut is false)."""
+                knobs: RenderKnobs, backend: str, end_frame: StageRecord | None = None) -> StageRecord:
+    """end_frame: the next shot's keyframe when that shot continues this one (its cut is false)."""
     drills.check(shot_index, attempt, store.scratch())
     record = timed("render", f"shot {shot_index} attempt {attempt}")
     start = store.local_path(keyframe.artifact())
@@ -61,31 +61,32 @@ def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int,
     # model, a retry of this shot never forces the next to re-render, and every shot still starts on
     # its own keyframe (what the critic checks and the storyboard shows). Otherwise, a first-last-frame
     # retry ends on the shot's own keyframe, so identity drift cannot accumulate through the shot.
-    if next_keyframe is not None:
-        end = store.local_path(next_keyframe.artifact())
+    if end_frame is not None:
+        end = store.local_path(end_frame.artifact())
     else:
-        end = start if knobs.end_frame else None
+        end = start if knobs.end_on_keyframe else None
     with model_output(store, record, "video", backend, clip_path(shot_index, attempt), attempt=attempt,
                       knobs=knobs.model_dump(), weights=weights_for(knobs)) as (model, out):
         model.render(plan, plan.shots[shot_index], start, end, knobs, out)
-        if getattr(model, "last_accel", None):  # what the GPU backend ran with (cache threshold, compile)
+        if model.last_accel:  # what the GPU backend ran with (cache threshold, compile)
             record.meta["accel"] = model.last_accel
     return record.finish()
 
 
-def _key(ref, plan, shot_index, attempt, keyframe, knobs, backend, next_keyframe=None):
+def _key(ref, plan, shot_index, attempt, keyframe, knobs, backend, end_frame=None):
     key = {"shot": plan.shots[shot_index].model_dump(), "attempt": attempt, "keyframe": artifact_digests(keyframe),
            "knobs": knobs.key(), "backend": base.identity("video", backend)}
     if knobs.distilled:  # which distilled weights: another LoRA or checkpoint is another clip
         key["distilled"] = base.identity("video", backend, weights=DISTILLED)
-    if next_keyframe is not None:  # the clip ends on the next shot: its keyframe and its planned camera
-        key["continues_into"] = {"keyframe": artifact_digests(next_keyframe),
+    if end_frame is not None:  # the clip ends on the next shot: its keyframe and its planned camera
+        key["continues_into"] = {"keyframe": artifact_digests(end_frame),
                                  "shot": plan.shots[shot_index + 1].model_dump()}
     return key
 
 
-@stage("render", version="2", key_parts=_key, task_run_name="render-shot-{shot_index}-attempt-{attempt}",
+@stage("render", version="2", key_parts=_key, role="video",
+       task_run_name="render-shot-{shot_index}-attempt-{attempt}",
        **infra_retries())
 def render_stage(ref: ReelRef, plan: Plan, shot_index: int, attempt: int, keyframe: StageRecord,
-                 knobs: RenderKnobs, backend: str, next_keyframe: StageRecord | None = None) -> StageRecord:
-    return render_clip(ref.store(), plan, shot_index, attempt, keyframe, knobs, backend, next_keyframe)
+                 knobs: RenderKnobs, backend: str, end_frame: StageRecord | None = None) -> StageRecord:
+    return render_clip(ref.store(), plan, shot_index, attempt, keyframe, knobs, backend, end_frame)

@@ -9,10 +9,21 @@ from pathlib import Path
 from models import base
 from reel.delivery import narration_table
 from reel.media import probe, run_ffmpeg
-from reel.records import ReelRef, StageRecord
+from reel.records import ReelRef, StageOutput, StageRecord
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
 from tasks.model_output import model_output
+
+
+class VoiceOutput(StageOutput):
+    text: str  # the line as spoken
+    lang: str
+    seconds: float  # as mixed (after any speed-up)
+    natural_seconds: float  # as the voice first spoke it
+    tempo: float  # 1.0, or the speed-up that made it fit
+    max_seconds: float
+    take: int  # 0: the plan's line; n: the director's n-th shorter one
+    fits: bool
 
 
 def speed_up(wav: Path, tempo: float, out: Path) -> float:
@@ -36,8 +47,8 @@ def speak_line(store: ArtifactStore, line: str, lang: str, shot_index: int, back
             faster = out.with_name(f"{out.stem}_x{tempo:.2f}.wav")
             seconds = speed_up(out, tempo, faster)
             faster.replace(out)
-        record.meta = {"seconds": seconds, "natural_seconds": natural, "tempo": round(tempo, 4),
-                       "max_seconds": max_seconds, "take": take, "fits": seconds <= max_seconds + 0.01}
+        record.meta = VoiceOutput(text=line, lang=lang, seconds=seconds, natural_seconds=natural, tempo=round(tempo, 4),
+                                  max_seconds=max_seconds, take=take, fits=seconds <= max_seconds + 0.01).meta()
     return record.finish()
 
 
@@ -46,7 +57,8 @@ def _key(ref, line, lang, shot_index, backend, max_seconds, take=0):
             "max_seconds": round(max_seconds, 3), "max_tempo": narration_table()["max_tempo"], "take": take}
 
 
-@stage("voice", version="2", key_parts=_key, task_run_name="voice-shot-{shot_index}", **infra_retries())
+@stage("voice", version="2", key_parts=_key, role="voice",
+       task_run_name="voice-shot-{shot_index}", **infra_retries())
 def voice_stage(ref: ReelRef, line: str, lang: str, shot_index: int, backend: str, max_seconds: float,
                 take: int = 0) -> StageRecord:
     return speak_line(ref.store(), line, lang, shot_index, backend, max_seconds, take)

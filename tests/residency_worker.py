@@ -1,5 +1,5 @@
 """A worker process for the one-GPU-one-owner test: makes the reels named on the command line with
-the benchmark's timed stand-in models (benchmarks/standins.py), one after another, and appends every
+the benchmark's timed stand-in models (models/standin.py), one after another, and appends every
 load and unload of a stand-in to a log shared by all workers (flock'd, so its order is the real order).
 
     python -m tests.residency_worker LOG ROOT PROMPT [PROMPT ...]
@@ -25,10 +25,10 @@ def _record(log: str, event: str, role: str) -> None:
 
 
 def main(log: str, root: str, prompts: list[str]) -> int:
-    from benchmarks import schedule, standins
+    from models import standin
     from flows.reel_flow import reel_flow
 
-    load, unload = standins._Timed.load, standins._Timed.unload
+    load, unload = standin._Timed.load, standin._Timed.unload
 
     def recorded_load(self):
         _record(log, "load", self.role)
@@ -38,9 +38,8 @@ def main(log: str, root: str, prompts: list[str]) -> int:
         unload(self)
         _record(log, "unload", self.role)
 
-    standins._Timed.load, standins._Timed.unload = recorded_load, recorded_unload
-    schedule._register()
-    from models import host
+    standin._Timed.load, standin._Timed.unload = recorded_load, recorded_unload
+    from runtime import host
 
     try:
         for i, prompt in enumerate(prompts):

@@ -15,7 +15,7 @@ import pytest
 from scenedetect import AdaptiveDetector, ContentDetector, detect
 
 from models.preview.camera_move import CameraMoveVideo
-from models.preview.measured_critic import MeasuredCritic
+from models.measured.measured_critic import MeasuredCritic
 from reel import prompts
 from reel.schema import Plan, RenderKnobs
 from tests.helpers import reel_cli
@@ -159,7 +159,7 @@ def test_a_render_that_ends_on_the_next_keyframe_is_keyed_on_it():
     rec = lambda sha: StageRecord(stage="keyframe", subject="s", started=1.0, ended=2.0, backend="preview",  # noqa: E731
                                   model_id="x", artifacts={"main": Artifact(path="k.png", sha256=sha, size=1)})
     knobs = render.first_knobs(plan, 0, get_preset("preview"), 0)
-    key = lambda nxt, p=plan: render._key(ref, p, 0, 1, rec("a" * 64), knobs, "preview", nxt)  # noqa: E731
+    key = lambda nxt, p=plan: render._key(ref, p, 0, 1, rec("a" * 64), knobs, "cpu", nxt)  # noqa: E731
     assert key(None) != key(rec("b" * 64)) != key(rec("c" * 64))
     assert key(rec("b" * 64)) == key(rec("b" * 64))
     moved = Plan.model_validate({**PLAN, "shots": [PLAN["shots"][0],

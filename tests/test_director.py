@@ -166,7 +166,7 @@ def narration_problems(plan: Plan) -> list[str]:
 def test_backend_contract(director):
     assert isinstance(director, Backend)
     assert director.name == "heuristic" and director.model_id == "heuristic-director-v1"
-    assert isinstance(create("director", "preview"), HeuristicDirector)
+    assert isinstance(create("director", "cpu"), HeuristicDirector)
     director.unload()
 
 

@@ -1,4 +1,4 @@
-"""`reel estimate`: figures from the seed's measured run times, scaled by what the preset asks."""
+"""`reel estimate`: figures from StudioMI300's measured run times, scaled by what the preset asks."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def test_default_preset_on_the_seed_card():
     e = estimate(get_preset("default"), 6)
     video = e["stages"]["video"]
     assert video["calls"] == [6, 18] and video["loads"] == [1, 3]  # up to 3 attempts a shot
-    # 6 clips of the seed's 210 s (81 frames, 832x480, 25 steps on average) plus one 120 s load.
+    # 6 clips of StudioMI300's 210 s (81 frames, 832x480, 25 steps on average) plus one 120 s load.
     assert video["gpu_minutes"][0] == pytest.approx((6 * 210 * (30 + 5 * 24) / 6 / 25 + 120) / 60, abs=0.1)
     assert e["gpu_minutes"][0] < e["gpu_minutes"][1]
     assert e["money_usd"] == [round(m / 60 * 2.5, 2) for m in e["gpu_minutes"]]

@@ -257,7 +257,7 @@ def test_the_memory_plan_of_a_small_card_loads_wan_in_fp8(wan, tmp_path, monkeyp
     the CPU; offload needs an accelerator to offload to, so it is only asked for) and still renders."""
     import torch
 
-    from models import host
+    from runtime import host
 
     monkeypatch.setenv("REEL_GPU_GB", "24")
     backend = Wan22Video(device="cpu", model=wan.model_id)

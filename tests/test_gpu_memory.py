@@ -47,7 +47,7 @@ def test_bench_memory_prints_the_plan_for_each_card():
 
 def test_the_qwen_formula_counts_what_the_meta_model_holds():
     """The fallback for an install without the class must agree with the class itself."""
-    from models import memory_plan
+    from runtime import memory_plan
 
     component = memory_plan.load_config("director")["components"]["language_model"]
     assert memory_plan.source(component) == "meta"
@@ -98,7 +98,8 @@ class PlannedImage(_Planned, Flux2KleinImage):
 
 @pytest.fixture
 def planned(monkeypatch, tmp_path):
-    from models import base, host
+    from models import base
+    from runtime import host
 
     for cls in (PlannedVideo, PlannedCritic, PlannedVoice, PlannedImage):
         monkeypatch.setitem(base.REGISTRY[cls.role], "planned", f"tests.test_gpu_memory:{cls.__name__}")
@@ -184,7 +185,7 @@ def test_a_cpu_backends_calls_go_in_the_order_they_arrived():
     import random
     import threading
 
-    from models.host import _InTurn
+    from runtime.host import _InTurn
 
     queue, served = _InTurn(), []
     turns = [queue.ask() for _ in range(12)]
@@ -211,7 +212,7 @@ def test_a_cpu_backends_calls_go_in_the_order_they_arrived():
 def test_a_load_waits_for_the_memory_then_compiled_state_is_reset(planned, monkeypatch):
     import torch
 
-    from models import memory_plan
+    from runtime import memory_plan
 
     host = planned
     monkeypatch.setenv("REEL_GPU_GB", "80")
@@ -253,8 +254,8 @@ def test_a_load_waits_for_the_memory_then_compiled_state_is_reset(planned, monke
 
 
 def test_a_load_that_never_gets_its_memory_says_so(planned, monkeypatch):
-    from models import memory_plan
-    from models.residency import GpuBusy
+    from runtime import memory_plan
+    from runtime.residency import GpuBusy
 
     host = planned
     monkeypatch.setenv("REEL_GPU_GB", "80")

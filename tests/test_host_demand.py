@@ -8,12 +8,14 @@ import time
 
 import pytest
 
+from models.base import BackendBase
+
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 LOADS: list[str] = []
 
 
-class _Fake:
+class _Fake(BackendBase):
     """A heavy model as far as the host knows; it only counts its loads."""
 
     heavy, name, model_id, role = True, "fake", "fake", ""
@@ -35,7 +37,8 @@ class FakeCritic(_Fake):
 
 @pytest.fixture
 def host(monkeypatch):
-    from models import base, host
+    from models import base
+    from runtime import host
 
     for cls in (FakeVideo, FakeCritic):
         monkeypatch.setitem(base.REGISTRY[cls.role], "fake", f"tests.test_host_demand:{cls.__name__}")
@@ -88,3 +91,30 @@ def test_an_unannounced_model_is_swapped_at_once_and_an_announcement_is_bounded(
         _use(host, "video")
         assert 2.5 < time.monotonic() - started < 20  # kept for swap_grace_s, then replaced
     assert LOADS == ["video", "critic", "video"]
+
+
+SEEN: list[dict] = []
+
+
+def test_a_stage_announces_the_role_it_declares_while_it_runs(host, tmp_path):
+    """reel/stage.py's runner tells the host what a stage will ask for (`@stage(..., role=...)`), on
+    the line of work it runs in, and withdraws it when the stage ends: flows announce nothing."""
+    from reel.records import ReelRef, StageRecord
+    from reel.stage import Ledger, run, stage, timed
+
+    @stage("probe", version="1", key_parts=lambda ref, n: {"n": n, "t": time.time()}, role="video")
+    def probe(ref: ReelRef, n: int) -> StageRecord:
+        SEEN.append(dict(host._expected))
+        return timed("probe").finish()
+
+    with host.line("a shot"):
+        run(probe, ReelRef(root=str(tmp_path), reel_id="r"), Ledger(), n=1)
+        assert not host._expected  # withdrawn when the stage ended
+    assert SEEN == [{"video": 1}]
+
+
+def test_no_flow_announces_a_model_by_hand():
+    from pathlib import Path
+
+    flows = Path(__file__).resolve().parents[1] / "flows"
+    assert not [p.name for p in flows.glob("*.py") if "need.next(" in p.read_text() or "Need()" in p.read_text()]

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from models.preview.measured_critic import MeasuredCritic
+from models.measured.measured_critic import MeasuredCritic
 from reel import prompts
 from reel.media import ffmpeg_exe
 from reel.schema import FailureLabel, Plan, RenderKnobs, Shot

@@ -229,21 +229,21 @@ def test_shot_parameters_round_trip_through_json_with_the_same_cache_keys():
     masters = {k: record("master", k, f"masters/master_{k}.png") for k in [*plan.characters, "group", "scene"]}
     call = dict(ref=ReelRef(root="s3://reels/ops", reel_id="r-1"), plan=plan, shot_index=1,
                 keyframe=record("keyframe", "shot 1", "keyframes/keyframe_1.png"), masters=masters,
-                preset=get_preset("preview"), seed=0, backends={"video": "preview", "image": "preview"},
-                next_keyframe=None)
+                preset=get_preset("preview"), seed=0, backends={"video": "cpu", "image": "cpu"},
+                end_frame=None)
     back = shot_flow.validate_parameters(json.loads(json.dumps(to_jsonable_python(call))))
     assert back == call
     assert isinstance(back["preset"].render_size, tuple) and isinstance(back["keyframe"], StageRecord)
     knobs = [render.first_knobs(c["plan"], 1, c["preset"], 0) for c in (call, back)]
-    assert render._key(back["ref"], back["plan"], 1, 1, back["keyframe"], knobs[1], "preview") == \
-        render._key(call["ref"], call["plan"], 1, 1, call["keyframe"], knobs[0], "preview")
+    assert render._key(back["ref"], back["plan"], 1, 1, back["keyframe"], knobs[1], "cpu") == \
+        render._key(call["ref"], call["plan"], 1, 1, call["keyframe"], knobs[0], "cpu")
     # A shot continued by the next one (cut false) carries the next keyframe: it survives JSON too.
-    call["next_keyframe"] = record("keyframe", "shot 1", "keyframes/keyframe_1.png")
+    call["end_frame"] = record("keyframe", "shot 1", "keyframes/keyframe_1.png")
     call["shot_index"], call["keyframe"] = 0, record("keyframe", "shot 0", "keyframes/keyframe_0.png")
     back = shot_flow.validate_parameters(json.loads(json.dumps(to_jsonable_python(call))))
-    assert back == call and isinstance(back["next_keyframe"], StageRecord)
-    assert keyframes._key(back["ref"], back["plan"], 1, back["masters"], back["preset"], 0, "preview") == \
-        keyframes._key(call["ref"], call["plan"], 1, call["masters"], call["preset"], 0, "preview")
+    assert back == call and isinstance(back["end_frame"], StageRecord)
+    assert keyframes._key(back["ref"], back["plan"], 1, back["masters"], back["preset"], 0, "cpu") == \
+        keyframes._key(call["ref"], call["plan"], 1, call["masters"], call["preset"], 0, "cpu")
 
 
 # -- 1. a deployment run, and what the UI gets ---------------------------------------------------

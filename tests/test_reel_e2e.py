@@ -162,7 +162,7 @@ def test_editing_one_shot_rerenders_that_shot_and_the_mix(first_reel, tmp_path):
 
 
 def test_preview_model_calls_hold_no_gpu(first_reel):
-    """CPU backends take no GPU turn (models/host.py), so no stage of a preview reel held the slot.
+    """CPU backends take no GPU turn (runtime/host.py), so no stage of a preview reel held the slot.
     That their calls run side by side is proved in tests/test_gpu_memory.py: here the shots'
     subflows start a second or two apart, so whether two renders overlap is up to the box's load."""
     _, reel_dir, _, _ = first_reel

@@ -131,7 +131,7 @@ def test_ctrl_c_on_the_ephemeral_api_leaves_no_server_and_the_printed_resume_fin
 
 def _holder(seconds: float, env: dict | None = None) -> subprocess.Popen:
     """Another process holding the gpu slot (a model task stand-in: the slot is the point here)."""
-    code = ("import sys, time; from models.gpu_slot import ensure_gpu_limit, gpu_slot; ensure_gpu_limit()\n"
+    code = ("import sys, time; from runtime.gpu_slot import ensure_gpu_limit, gpu_slot; ensure_gpu_limit()\n"
             f"with gpu_slot():\n    print('held', flush=True); time.sleep({seconds})")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
                             env={**os.environ, **(env or {})})
@@ -141,7 +141,7 @@ def _holder(seconds: float, env: dict | None = None) -> subprocess.Popen:
 
 @pytest.mark.usefixtures("prefect_server")
 def test_a_killed_holder_frees_the_gpu_slot_for_the_next_task():
-    from models.gpu_slot import gpu_slot
+    from runtime.gpu_slot import gpu_slot
 
     holder = _holder(600)
     holder.send_signal(signal.SIGKILL)
@@ -157,7 +157,7 @@ def test_a_holder_that_died_on_another_machine_is_freed_when_its_lease_lapses(tm
     """Its lock file and holder record are on that machine (here: another folder), so no waiter
     here can see it died: the server's repossessor frees the slot once the 60 s lease lapses,
     and meanwhile the waiter says it waits for a holder with no record here."""
-    from models.gpu_slot import LEASE_S, gpu_slot
+    from runtime.gpu_slot import LEASE_S, gpu_slot
 
     monkeypatch.setenv("REEL_PROGRESS", "1")
     holder = _holder(600, env={"REEL_GPU_LOCK": str(tmp_path / "elsewhere" / "gpu.lock")})
@@ -175,7 +175,7 @@ def test_a_holder_that_died_on_another_machine_is_freed_when_its_lease_lapses(tm
 
 @pytest.mark.usefixtures("prefect_server")
 def test_a_waiter_says_what_it_waits_for(capsys, monkeypatch):
-    from models.gpu_slot import gpu_slot
+    from runtime.gpu_slot import gpu_slot
 
     monkeypatch.setenv("REEL_PROGRESS", "1")
     holder = _holder(9)

@@ -16,6 +16,7 @@ from models.gpu.wan_video import Wan22Video
 from reel.errors import UserError
 from reel.presets import get_preset
 from reel.schema import FailureLabel, Issue, RenderKnobs, Verdict
+from reel.seeds import Seeds
 from reel.strategies import next_attempt
 from tasks.render import _key, first_knobs
 
@@ -65,19 +66,20 @@ def test_turbo_preset_and_option_start_shots_distilled_at_the_authors_schedule()
 
 def test_a_failed_distilled_attempt_goes_to_full_steps_on_the_base_experts_then_the_label_fix():
     plan, preset = _plan(), get_preset("turbo")
-    k1 = first_knobs(plan, 1, preset, 7)
-    full = first_knobs(plan, 1, preset, 7, turbo=False)
+    seeds = Seeds(7)  # each attempt's seed, as the shot flow passes it
+    k1 = first_knobs(plan, 1, preset, seeds.render(1, 1))
+    full = first_knobs(plan, 1, preset, seeds.render(1, 1), turbo=False)
     failing = Verdict(overall=4, critic="test", issues=[Issue(label=FailureLabel.OBJECT_MORPHING, detail="x")])
-    k2, note = next_attempt(plan, 1, [(k1, failing)], 7, full=full)
+    k2, note = next_attempt(plan, 1, [(k1, failing)], seeds.render(1, 2), full=full)
     assert not k2.distilled and k2.attempt == 2 and k2.seed != k1.seed
     # full steps (24) plus the label's own change (+4 steps, shift -1), CFG and the cache back on
     assert (k2.steps, k2.flow_shift, k2.guidance, k2.guidance_2, k2.fbcache) == (28, 7.0, 3.5, 3.0, 0.08)
     assert note.startswith("attempt 2: distilled attempt failed -> full render on the base experts (24 steps")
     assert "OBJECT_MORPHING -> flow_shift 8.0 -> 7.0; steps 24 -> 28" in note
-    k3, note3 = next_attempt(plan, 1, [(k1, failing), (k2, failing)], 7, full=full)
+    k3, note3 = next_attempt(plan, 1, [(k1, failing), (k2, failing)], seeds.render(1, 3), full=full)
     assert not k3.distilled and "distilled" not in note3  # an undistilled retry escalates as before
     with pytest.raises(ValueError, match="full-step knobs"):
-        next_attempt(plan, 1, [(k1, failing)], 7)
+        next_attempt(plan, 1, [(k1, failing)], seeds.render(1, 2))
 
 
 def test_cache_keys_separate_distilled_from_full_renders_and_one_lora_from_another(monkeypatch, tmp_path):

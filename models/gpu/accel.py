@@ -13,6 +13,7 @@ from pathlib import Path
 from models import weights
 from reel.env import setdefaults
 from reel.errors import BackendUnavailable
+from models.base import BackendBase
 
 # Read by torch's allocator and the ROCm/CUDA libraries when they initialise, so they are set
 # before torch is imported (setdefault: an operator's own value wins). Each platform ignores the
@@ -68,7 +69,7 @@ def load_pipeline(class_name: str, model: str, device: str, what: str, setting: 
         raise BackendUnavailable(f"cannot load the {what} model {model} ({reason}); "
                                  f"set {setting} to a downloaded diffusers folder") from exc
     pipe.set_progress_bar_config(disable=True)
-    if fp8:  # the memory plan's choice for this card (models/memory_plan.py); on a CPU only when asked directly
+    if fp8:  # the memory plan's choice for this card (runtime/memory_plan.py); on a CPU only when asked directly
         for name in ("transformer", "transformer_2", "text_encoder"):
             component = getattr(pipe, name, None)
             if component is not None and hasattr(component, "enable_layerwise_casting"):
@@ -89,7 +90,7 @@ def free(device: str) -> None:
             torch.cuda.empty_cache()
 
 
-class PipelineBackend:
+class PipelineBackend(BackendBase):
     """The load/unload lifecycle every diffusers backend shares: `pipe` is loaded on first use
     from `model_id` on `device`, and handed back whole (del, gc, empty_cache) on unload.
     Subclasses name their pipeline class, role and setting, and may hook `_loaded`/`_unloaded`."""

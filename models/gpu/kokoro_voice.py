@@ -22,6 +22,7 @@ from typing import Iterator
 
 from reel import prompts
 from reel.errors import BackendUnavailable, UserError
+from models.base import BackendBase
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def voice_name(lang: str) -> str:
     return prompts.table(LOCALES)["languages"][lang]["kokoro_voice"]
 
 
-class KokoroVoice:
+class KokoroVoice(BackendBase):
     name = "kokoro"
     heavy = True
     data_files = (LOCALES,)

@@ -22,6 +22,7 @@ from models.gpu.openai_chat import strip_reasoning
 from reel import prompts
 from reel.errors import BackendUnavailable, DirectorError, UserError
 from reel.schema import MAX_SHOTS, SCENE, Plan
+from models.base import BackendBase
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ def parse_reply(text: str, n_shots: int) -> tuple[Plan, list[str]]:
     return plan, notes
 
 
-class ChatDirector:
+class ChatDirector(BackendBase):
     """The shared plan() loop; a subclass supplies one chat completion constrained to a JSON schema."""
 
     name = "llm"

@@ -87,7 +87,7 @@ def engine_kwargs(engine: dict, total_gib: float | None = None) -> dict:
         kwargs["limit_mm_per_prompt"] = {"image": 0, "video": 0}
     elif engine.get("max_images") is not None:  # a vision checkpoint: reserve room for this many images
         kwargs["limit_mm_per_prompt"] = {"image": int(engine["max_images"]), "video": 0}
-    if engine.get("max_num_seqs"):  # from the memory plan (models/memory_plan.py)
+    if engine.get("max_num_seqs"):  # from the memory plan (runtime/memory_plan.py)
         kwargs["max_num_seqs"] = int(engine["max_num_seqs"])
     return kwargs
 

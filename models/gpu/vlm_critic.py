@@ -17,6 +17,7 @@ from models import weights
 from models.gpu.llm_director import plan_engine_options, vllm_unavailable
 from models.gpu.openai_chat import HTTP_TIMEOUT_S, NO_THINKING, OpenAIChat, strip_reasoning
 from reel.errors import BackendUnavailable, UserError
+from models.base import BackendBase
 
 TEMPERATURE = 0.2  # a judge should be steady: the same clip asked twice should score alike
 MAX_TOKENS = 1024
@@ -44,7 +45,7 @@ def critic_messages(system: str, prompt: str, images: list[Path]) -> list[dict]:
     return [{"role": "system", "content": system}, {"role": "user", "content": content}]
 
 
-class OpenAICritic:
+class OpenAICritic(BackendBase):
     """The critic on an OpenAI-compatible server (often the same `vllm serve` as the director).
     A server that refuses image parts fails the first question with one line saying so
     (openai_chat.images_refused); one that drops the thinking switch is asked without it."""
@@ -71,7 +72,7 @@ class OpenAICritic:
                                   max_tokens=MAX_TOKENS, seed=0, need=64, what="a verdict").text
 
 
-class VllmCritic:
+class VllmCritic(BackendBase):
     """The critic through vLLM offline, in a worker process started by load() and stopped by unload().
 
     The critic is asked once per render attempt (up to shots x attempts questions per reel), so the

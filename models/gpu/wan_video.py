@@ -2,7 +2,7 @@
 
 Every knob of an attempt comes from its RenderKnobs (prompt, negative prompt, frames, steps,
 flow_shift, CFG per expert, FBCache threshold, seed), never from the environment, so a retry
-strategy changes exactly what it names. Accelerations from the seed project: First-Block Cache on
+strategy changes exactly what it names. Accelerations from StudioMI300: First-Block Cache on
 both experts at each call's threshold (models/gpu/fbcache.py: diffusers' own hook by default,
 ParaAttention's with REEL_FBCACHE=para-attn) and selective torch.compile of the low-noise expert
 (REEL_COMPILE_VIDEO). `last_accel` says what the last render ran with, for its record.
@@ -202,7 +202,7 @@ class Wan22Video(accel.PipelineBackend):
         self.pipe.scheduler = type(self.pipe.scheduler).from_config(cfg, **{key: shift})
 
     def _compile(self) -> None:
-        """torch.compile of the low-noise expert only (the seed's measured 1.2x; compiling both
+        """torch.compile of the low-noise expert only (StudioMI300's measured 1.2x; compiling both
         costs twice the warm-up for little more). Default mode: max-autotune/fullgraph crash on
         Wan2.2 (diffusers#12728). In place, so the pipeline and para-attn see the same module."""
         if self._compiled:

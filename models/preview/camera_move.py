@@ -22,6 +22,7 @@ from PIL import Image
 from reel.camera import camera_move, move_vector
 from reel.media import CAPTION_KEY, ffmpeg_exe
 from reel.schema import Plan, RenderKnobs, Shot
+from models.base import BackendBase
 
 MARGIN = 0.02  # extra over-scale so resampling never reaches the keyframe's edge
 GRAIN = 2.0  # grain strength in 8-bit levels (more makes x264 spend most of its time on noise)
@@ -98,11 +99,11 @@ def _window(src: np.ndarray, w: int, h: int, zoom: float, dx: float, dy: float) 
     return cv2.warpAffine(src, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-class CameraMoveVideo:
+class CameraMoveVideo(BackendBase):
     """Animates a keyframe with the camera move its prompt names (VideoModel protocol)."""
 
     name = "camera-move"
-    cpu = True  # no GPU: calls run beside each other, one per core (models/host.py)
+    cpu = True  # no GPU: calls run beside each other, one per core (runtime/host.py)
     reentrant = True  # each render draws from its own arrays and its own ffmpeg
     data_files = ('camera_verbs.json',)
     model_id = "camera-move-animatic-v1"

@@ -17,6 +17,7 @@ import numpy as np
 
 from reel import prompts
 from reel.errors import BackendUnavailable, UserError
+from models.base import BackendBase
 
 # From speak_lib.h.
 AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -133,9 +134,9 @@ def to_kana(text: str) -> str:
     return "".join(_PARTICLES.get(p["orig"], p["hira"]) for p in parts)
 
 
-class EspeakVoice:
+class EspeakVoice(BackendBase):
     name = "espeak"
-    cpu = True  # no GPU: takes no GPU turn (models/host.py)
+    cpu = True  # no GPU: takes no GPU turn (runtime/host.py)
     data_files = ('locales.json',)
 
     def __init__(self) -> None:

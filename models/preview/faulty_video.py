@@ -17,6 +17,7 @@ from reel.camera import camera_move
 from reel.errors import UserError
 from reel.media import run_ffmpeg
 from reel.schema import Plan, RenderKnobs, Shot
+from models.base import BackendBase
 
 FAULTS = ("frozen", "ignore_camera", "drift")
 
@@ -34,7 +35,7 @@ def parse_faults(spec: str) -> dict[tuple[int, int], str]:
     return faults
 
 
-class FaultyVideo:
+class FaultyVideo(BackendBase):
     name = "faulty"
     cpu, reentrant = True, True  # as the camera-move backend it wraps
     data_files = ("camera_verbs.json",)

@@ -17,6 +17,7 @@ from pathlib import Path
 from reel import prompts
 from reel.errors import BackendUnavailable
 from models.preview.midi_render import finish, soundfont_path, synthesize, write_wav
+from models.base import BackendBase
 
 TABLE = "music_preview.json"
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
@@ -307,9 +308,9 @@ def _drums(s: _Score, pattern: dict[str, list[float]], intro: int, n_bars: int, 
 
 # --- rendering ------------------------------------------------------------------------------------
 
-class MidiMusic:
+class MidiMusic(BackendBase):
     name = "midi"
-    cpu = True  # no GPU: takes no GPU turn (models/host.py)
+    cpu = True  # no GPU: takes no GPU turn (runtime/host.py)
     data_files = ('music_preview.json',)
     model_id = "pretty_midi+TimGM6mb"
 

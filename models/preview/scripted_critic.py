@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 from reel.errors import BackendUnavailable, UserError
+from models.base import BackendBase
 
 _ASKED = re.compile(r"Shot (\d+), attempt (\d+)\.")
 
@@ -32,7 +33,7 @@ def log_path(script: Path) -> Path:
     return script.with_name(script.name + ".log.jsonl")
 
 
-class ScriptedCritic:
+class ScriptedCritic(BackendBase):
     name = "scripted"
     heavy = False
 

@@ -19,13 +19,14 @@ from .places import detect_locale
 from .setting import Action, detect_place, detect_things, detect_weather, lead_action, subject_end, time_of_day
 from .shots import Scene, make_shot, shot_slots, things_for_shots
 from .text import CAST, RULES, rng_for
+from models.base import BackendBase
 
 
-class HeuristicDirector:
+class HeuristicDirector(BackendBase):
     """Director backend that needs no model: rules and tables, deterministic per (prompt, n_shots, seed)."""
 
     name = "heuristic"
-    cpu = True  # no GPU: takes no GPU turn (models/host.py)
+    cpu = True  # no GPU: takes no GPU turn (runtime/host.py)
     data_files = ("director_rules.json", "characters.json", "locales.json", "narration.json", "camera_verbs.json",
                   "director_lexicon.json")
     model_id = "heuristic-director-v1"

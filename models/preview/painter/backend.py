@@ -24,6 +24,7 @@ from .looks import Look, look_of
 from .props import draw_props
 from .scene import SceneDescription, describe
 from .sky import draw_sky, draw_weather, palette
+from models.base import BackendBase
 
 HORIZON = 0.64
 
@@ -58,11 +59,11 @@ def _must(desc: SceneDescription) -> str:
     return f"not drawn: {', '.join(desc.unnamed)}" if desc.unnamed else ""
 
 
-class AnimaticImage:
+class AnimaticImage(BackendBase):
     """Masters and keyframes as drawn animatic frames (ImageModel protocol)."""
 
     name = "animatic"
-    cpu = True  # no GPU: takes no GPU turn (models/host.py)
+    cpu = True  # no GPU: takes no GPU turn (runtime/host.py)
     data_files = ('animatic.json', 'camera_verbs.json', 'director_rules.json')
     model_id = "pillow-animatic-v1"
 

@@ -1,7 +1,7 @@
 """One GPU, one owner: which process may keep heavy models loaded on a GPU, and the hand-over between
 models (waiting until the memory a load needs is actually free).
 
-The `gpu` slot (models/gpu_slot.py) serialises model *tasks*; it says nothing about models a process
+The `gpu` slot (runtime/gpu_slot.py) serialises model *tasks*; it says nothing about models a process
 keeps loaded between its tasks. So a process must also hold this GPU's residency lease (a flock on
 `<gpu lock>.resident`) while any heavy model of it is loaded. A process that needs the lease while
 another holds it announces itself (a shared flock on `<gpu lock>.want`) and waits; the holder's
@@ -115,7 +115,7 @@ def _someone_waits(want_path) -> bool:
 
 def wait_for_free(device: str, need_gib: float, what: str, events=None) -> None:
     """Block until `device` has `need_gib` free (bounded by REEL_MEMORY_WAIT_S); no-op without CUDA."""
-    from models.memory_plan import free_gib
+    from runtime.memory_plan import free_gib
     from reel.settings import get_settings
 
     free = free_gib(device)

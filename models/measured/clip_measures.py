@@ -1,4 +1,4 @@
-"""Plain measurements of a clip for the tier-1 critic (models.preview.measured_critic): frames in,
+"""Plain measurements of a clip for the tier-1 critic (models.measured.measured_critic): frames in,
 numbers out. Motion (tracked corners, phase correlation), keyframe registration (ORB + RANSAC),
 colour (grid deltaE, saturation, hue presence), structure (edge correlation on a grid), scene cuts
 (content jumps between consecutive frames), and the band scoring every check shares."""

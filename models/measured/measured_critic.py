@@ -8,7 +8,7 @@ continues this one, its last frame meets the next keyframe). Each measurement be
 score and, past its threshold, an issue that cites the number and the threshold. Labels from the
 failure set are used only where a measurement supports one (freeze, black, flicker, cuts and
 structure have no label of their own, so those issues carry label=None). Thresholds live in
-prompts/qc_thresholds.json; the measurements themselves in models.preview.clip_measures.
+configs/qc_thresholds.json; the measurements themselves in models.measured.clip_measures.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.preview.clip_measures import (
+from models.measured.clip_measures import (
     KeyView, clipped_fraction, content_steps, crosses, delta_e, global_motion, hue_presence, keyframe_views,
     read_frames, read_keyframe, saturation, score, structure_match, subject_hue, view_move,
     weighted_harmonic_mean, worst_cut,
@@ -27,6 +27,7 @@ from models.preview.clip_measures import (
 from reel import prompts
 from reel.camera import camera_move, move_vector
 from reel.schema import FailureLabel, Issue, Plan, RenderKnobs, Shot, Verdict
+from models.base import BackendBase
 
 THRESHOLDS = "qc_thresholds.json"
 CRITIC = "measured-qc-v2 (tier 1)"
@@ -39,9 +40,9 @@ def judged(value: float, band: dict, issues: list[Issue], detail) -> float:
     return score(value, band)
 
 
-class MeasuredCritic:
+class MeasuredCritic(BackendBase):
     name = "measured"
-    cpu = True  # no GPU: takes no GPU turn (models/host.py)
+    cpu = True  # no GPU: takes no GPU turn (runtime/host.py)
     data_files = ('qc_thresholds.json', 'camera_verbs.json')
     model_id = "measured-qc-v2"
 
@@ -52,8 +53,8 @@ class MeasuredCritic:
         pass
 
     def critique(self, plan: Plan, shot: Shot, clip: Path, keyframe: Path,
-                 portraits: dict[str, Path], knobs: RenderKnobs, end_keyframe: Path | None = None) -> Verdict:
-        """end_keyframe: the next shot's keyframe when that shot continues this one (cut false): the
+                 portraits: dict[str, Path], knobs: RenderKnobs, end_frame: Path | None = None) -> Verdict:
+        """end_frame: the next shot's keyframe when that shot continues this one (cut false): the
         clip must end on it, so the shot itself is judged on the part before the hand-over."""
         started = time.perf_counter()
         t = prompts.table(THRESHOLDS)
@@ -62,11 +63,11 @@ class MeasuredCritic:
             return Verdict.unscored(CRITIC, f"clip {clip} is missing, unreadable or too short to judge "
                                             f"({len(frames)} frames decoded, need {t['sampling']['min_frames']})")
         h, w = frames[0].shape[:2]
-        key, end_key = (fit(read_keyframe(Path(p)), w, h) if p else None for p in (keyframe, end_keyframe))
+        key, end_key = (fit(read_keyframe(Path(p)), w, h) if p else None for p in (keyframe, end_frame))
         if key is None:
             return Verdict.unscored(CRITIC, f"keyframe {keyframe} is missing or unreadable: drift cannot be judged")
-        if end_keyframe and end_key is None:
-            return Verdict.unscored(CRITIC, f"next keyframe {end_keyframe} is missing or unreadable: "
+        if end_frame and end_key is None:
+            return Verdict.unscored(CRITIC, f"next keyframe {end_frame} is missing or unreadable: "
                                             "the hand-over to the next shot cannot be judged")
         gray = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
         # A night keyframe may itself sit under the floor: then only frames far darker than it are black.

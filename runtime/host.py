@@ -9,7 +9,7 @@ its critique, a reel painting its keyframes), nobody, for at most `swap_grace_s`
 swap costs minutes; the expected request is a moment away); otherwise the earliest waiter, at
 once. With every shot's subflow running at once, that renders all first attempts while the video
 model is loaded, then critiques them all while the critic is loaded, then sends only the failures
-round again: the seed project reloaded the video model and the critic around every critique.
+round again: StudioMI300 reloaded the video model and the critic around every critique.
 
 A backend with two sets of weights (Wan2.2's base and step-distilled experts: `use_weights`) is
 one model asked for with the weights a request needs: only a waiter on the loaded weights is warm,
@@ -19,11 +19,11 @@ Backends expose `load()`/`unload()`; GPU backends free their memory in `unload()
 empty_cache; vLLM's worker process exits) and set `heavy = True`. Preview backends are cheap.
 
 What stays loaded together, and how each model loads (resident or model CPU offload, bf16 or FP8,
-the vLLM knobs), comes from the memory plan for the card found (models/memory_plan.py), so an 82M
+the vLLM knobs), comes from the memory plan for the card found (runtime/memory_plan.py), so an 82M
 voice model never evicts the video model. Without a card every heavy model replaces the last.
-Across processes, models/residency.py keeps one owner per GPU and waits for the memory to be free.
+Across processes, runtime/residency.py keeps one owner per GPU and waits for the memory to be free.
 
-Backends that declare `cpu = True` (the preview family) hold no GPU, so they take no GPU turn and no
+Backends that declare `cpu = True` (the cpu family) hold no GPU, so they take no GPU turn and no
 `gpu` slot: they run beside the GPU work and beside each other, as many at once as this process has
 cores (one call at a time per backend unless it declares `reentrant = True`), and their calls record
 no GPU window. REEL_GPU_SLOT_FOR=all puts them back in the queue (see reel/settings.py).
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import contextvars
 import functools
 import itertools
 import os
@@ -41,8 +42,9 @@ import time
 from typing import Any, Iterator
 
 from models import base
-from models.gpu_slot import Held, gpu_slot
-from models.residency import Lease, reset_compiled, wait_for_free
+from runtime.gpu_slot import Held, gpu_slot
+from runtime.residency import Lease, reset_compiled, wait_for_free
+from reel import stage
 from reel.errors import BackendUnavailable
 
 _cond = threading.Condition(threading.RLock())
@@ -56,6 +58,7 @@ _freed_at = 0.0
 _lease = Lease()
 _expected: collections.Counter = collections.Counter()  # role -> lines of work that ask for its model next
 _lines: dict[str, "Need"] = {}
+_line_of: contextvars.ContextVar["Need | None"] = contextvars.ContextVar("reel_line", default=None)
 events: collections.deque = collections.deque(maxlen=1000)  # (load|unload|wait|free, role, ...) in order
 # CPU backends: loaded once, kept apart from the GPU's residency (they never count against a card).
 _cpu_guard = threading.Lock()
@@ -80,7 +83,7 @@ def for_preset(preset) -> None:
 
 def plan():
     """The memory plan for the card this process uses, or None when no card is found."""
-    from models import memory_plan
+    from runtime import memory_plan
     from reel.settings import get_settings
 
     s = get_settings()
@@ -93,7 +96,7 @@ def plan():
 
 @functools.cache
 def _plan(gib, quantize, offload, utilization, max_model_len, max_num_seqs, max_images, sizes):
-    from models import memory_plan
+    from runtime import memory_plan
 
     return memory_plan.plan_for(gib, quantize=quantize, offload=offload, utilization=utilization,
                                 max_model_len=max_model_len, max_num_seqs=max_num_seqs, max_images=max_images,
@@ -102,14 +105,13 @@ def _plan(gib, quantize, offload, utilization, max_model_len, max_num_seqs, max_
 
 def _heavy(backend) -> bool:
     """Holds GPU memory while loaded: a heavy backend not routed to the CPU."""
-    return getattr(backend, "heavy", False) and not str(getattr(backend, "device", "")).startswith("cpu")
+    return backend.heavy and not str(backend.device).startswith("cpu")
 
 
 def _gib(role: str, backend, card) -> tuple[float, float]:
     """(idle, peak) GiB of a loaded backend: a stand-in's own figure, else the plan's for its role."""
-    own = getattr(backend, "footprint_gib", None)
-    if own is not None:
-        return own, own
+    if backend.footprint_gib is not None:
+        return backend.footprint_gib, backend.footprint_gib
     if card is None or role not in card.stages:
         return 0.0, 0.0
     return card.stage(role).resident_gib, card.stage(role).peak_gib
@@ -127,7 +129,7 @@ def _apply_plan(role: str, backend, card) -> None:
 def _refuse_if_too_big(role: str, backend, card) -> None:
     """One clear line when the card cannot hold even the smallest form of the model (its weights
     alone, FP8, one component at a time); estimates of activations never refuse a load."""
-    if card is None or role not in card.stages or getattr(backend, "footprint_gib", None) is not None:
+    if card is None or role not in card.stages or backend.footprint_gib is not None:
         return
     stage = card.stage(role)
     smallest = (stage.weights_gib(True) if stage.runtime == "vllm"
@@ -159,7 +161,7 @@ def _next_up() -> tuple[int | None, float]:
         return min(warm)[0], 0.0
     from reel.settings import get_settings
 
-    expected = any(_expected[role] for (role, _), b in _resident.items() if getattr(b, "heavy", False))
+    expected = any(_expected[role] for (role, _), b in _resident.items() if b.heavy)
     left = _freed_at + get_settings().swap_grace_s - time.monotonic()
     if expected and left > 0:
         return None, left
@@ -200,19 +202,47 @@ class Need:
 
 
 @contextlib.contextmanager
-def line(label: str) -> Iterator[Need]:
-    """The `Need` of the line of work `label`, withdrawn when the first block that holds it ends.
-    Blocks nested in it share it: the thread that starts a shot announces the shot's first model
-    before the shot's subflow has started, and the shot (its own block) goes on from there."""
+def line(label: str, first: str | None = None) -> Iterator[Need]:
+    """The `Need` of the line of work `label`, withdrawn when the first block that holds it ends;
+    the stages run inside it announce their models on it (`requesting`). Blocks nested in it share
+    it: the thread that starts a shot announces the shot's `first` model before the shot's subflow
+    has started, and the shot (its own block) goes on from there."""
     with _cond:
         need = _lines.setdefault(label, Need())
+    token = _line_of.set(need)
+    if first is not None:
+        need.next(first)
     try:
         yield need
     finally:
+        _line_of.reset(token)
         need.close()
         with _cond:
             if _lines.get(label) is need:
                 del _lines[label]
+
+
+@contextlib.contextmanager
+def requesting(role: str | None) -> Iterator[None]:
+    """A stage that asks for `role`'s model is starting on this line of work (reel/stage.py's
+    runner says so for every stage that declares a role): announced until the stage ends."""
+    need = _line_of.get() or Need()
+    need.next(role)
+    try:
+        yield
+    finally:
+        if need.role == role:
+            need.next(None)
+
+
+def requesting_in_background(role: str):
+    """A background stage's request, announced on its own until the returned call withdraws it."""
+    need = Need()
+    need.next(role)
+    return need.close
+
+
+stage.announce_with(requesting, requesting_in_background)
 
 
 def _unload(key: tuple[str, str]) -> None:
@@ -268,7 +298,7 @@ def _load(role: str, name: str, weights: str | None = None) -> Any:
         if card is not None:
             need = (card.stage(role).vllm.get("gpu_memory_utilization", 0) * card.gpu_gib
                     if card.stage(role).vllm else peak_new)
-            wait_for_free(backend.device if hasattr(backend, "device") else s.gpu_device, need, role, events)
+            wait_for_free(backend.device or s.gpu_device, need, role, events)
     if weights is not None and hasattr(backend, "use_weights"):
         backend.use_weights(weights)  # not loaded yet: only picks what the load brings in
     backend.load()
@@ -319,7 +349,7 @@ def _on_cpu(backend_class: type) -> bool:
     the operator has not asked every model call to take a GPU turn."""
     from reel.settings import get_settings
 
-    return getattr(backend_class, "cpu", False) and get_settings().gpu_slot_for != "all"
+    return backend_class.cpu and get_settings().gpu_slot_for != "all"
 
 
 @contextlib.contextmanager
@@ -328,7 +358,7 @@ def _cpu_call(key: tuple[str, str], backend_class: type) -> Iterator[Any]:
     from reel.settings import get_settings
 
     turns = _cpu_turns_of.setdefault(key, _InTurn())  # atomic: no lock another call may be holding
-    with contextlib.nullcontext() if getattr(backend_class, "reentrant", False) else turns.ask():
+    with contextlib.nullcontext() if backend_class.reentrant else turns.ask():
         with _cpu_guard:
             if key not in _cpu_loaded:
                 backend = base.create(*key, **get_settings().backend_options(key[0]))
@@ -351,6 +381,7 @@ def use(role: str, name: str, weights: str | None = None) -> Iterator[tuple[Any,
     if _on_cpu(backend_class):
         with _cpu_call(key, backend_class) as backend:
             yield backend, Held()
+        _unload_unless_kept(key)
         return
     ticket = next(_ticket)
     with _cond:
@@ -368,6 +399,7 @@ def use(role: str, name: str, weights: str | None = None) -> Iterator[tuple[Any,
             try:
                 backend = _load(*key, weights)
                 yield backend, held
+                _unload_unless_kept(key)
             finally:
                 _lease.stop_using()
     finally:
@@ -376,6 +408,13 @@ def use(role: str, name: str, weights: str | None = None) -> Iterator[tuple[Any,
             _busy = False
             _freed_at = time.monotonic()
             _cond.notify_all()
+
+
+def _unload_unless_kept(key: tuple[str, str]) -> None:
+    from reel.settings import get_settings
+
+    if not get_settings().keep_models:
+        unload(*key)
 
 
 def unload(role: str, name: str) -> None:

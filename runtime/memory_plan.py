@@ -19,19 +19,23 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.memory_formulas import (CRITIC_IMAGES, CRITIC_SEQS, GIB, MAX_MODEL_LEN, RESERVED_GIB,
+from runtime.memory_formulas import (CRITIC_IMAGES, CRITIC_SEQS, GIB, MAX_MODEL_LEN, RESERVED_GIB,
                                     VLLM_MARGIN, VLLM_MAX_UTILIZATION, ace_activations, flux_activations, kokoro_activations,
                                     qwen35_moe_params, vllm_needs, wan_activations)
 
 FORMULAS = {"Qwen3_5MoeForCausalLM": qwen35_moe_params}  # for installs that lack the class
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "models"
 STAGES = ("director", "image", "video", "critic", "music", "voice")
 CONFIG_OF = {"critic": "director"}  # the critic shares the director's checkpoint (with its vision tower)
 
 
 def load_config(stage: str) -> dict:
-    return json.loads((CONFIGS / f"{CONFIG_OF.get(stage, stage)}.json").read_text(encoding="utf-8"))
+    """configs/models/<stage>.json through the one table loader (checked against its schema); a copy."""
+    import copy
+
+    from reel import prompts
+
+    return copy.deepcopy(prompts.table(f"models/{CONFIG_OF.get(stage, stage)}.json"))
 
 
 def _instantiate(component: dict):

@@ -1,6 +1,7 @@
-"""Timed stand-in backends for the schedule benchmark: each one costs what the seed's model
-cost (load and per call, scaled down), then makes a real output with the preview backend so
-the real flow runs end to end. They count loads and simulated GPU-seconds."""
+"""Timed stand-in backends, the `bench` family (registered in models/base.py like the others, with
+the `bench` preset): each costs what StudioMI300's model cost (load and per call, scaled down),
+then makes a real output with the cpu backend, so the real flow runs end to end; they count loads
+and simulated GPU-seconds for the benchmarks."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from models.preview.painter import AnimaticImage
 from models.preview.midi_music import MidiMusic
 from models.preview.camera_move import CameraMoveVideo
 from models.preview.espeak_voice import EspeakVoice
+from models.base import BackendBase
 
-# Seconds on one MI300X (the seed's run times; load times assumed): prompts/costs.json, the one
+# Seconds on one MI300X (StudioMI300's run times; load times assumed): configs/costs.json, the one
 # table `reel estimate` reads too.
 COSTS = {role: {"load": c["load_s"], "run": c["run_s"], "switch": c.get("switch_s", 0.0)}
          for role, c in prompts.table("costs.json")["roles"].items()}
@@ -41,7 +43,7 @@ def _spend(role: str, what: str, seconds: float | None = None) -> None:
     time.sleep(seconds * SCALE)
 
 
-class _Timed:
+class _Timed(BackendBase):
     heavy = True
     role = ""
 

@@ -75,7 +75,7 @@ def _what() -> str:
 def _watch(name: str, acquired: threading.Event) -> None:
     """While a task waits for the slot: release dead local holders' leases, and say every 30 s
     what it waits for."""
-    from models import slot_holders
+    from runtime import slot_holders
     from reel import progress
 
     started, next_say = time.time(), time.time() + FIRST_WAIT_S
@@ -92,7 +92,7 @@ def _prefect_slot(name: str) -> Iterator[None]:
     from prefect.concurrency.context import ConcurrencyContext
     from prefect.concurrency.sync import concurrency
 
-    from models import slot_holders
+    from runtime import slot_holders
 
     slot_holders.reap_dead(name)
     acquired = threading.Event()

@@ -1,4 +1,4 @@
-"""Formulas of the memory plan (models/memory_plan.py): what a component of the stack holds beyond its
+"""Formulas of the memory plan (runtime/memory_plan.py): what a component of the stack holds beyond its
 weights at a preset's sizes (activations, vLLM's KV cache and profile run), and parameter counts from
 a config where the installed library lacks the class. Every figure is an estimate from the real
 config and the preset's sizes; benchmarks/gpu_check.py measures the real peaks on a card.
