@@ -211,7 +211,9 @@ def _unload(key: tuple[str, str]) -> None:
     backend = _resident.pop(key)
     backend.unload()
     events.append(("unload", key[0]))
-    if _heavy(backend):
+    # dynamo's caches are process-wide: reset them only when no model left loaded holds compiled
+    # graphs (a resident compiled expert would otherwise recompile for minutes on its next call).
+    if _heavy(backend) and not any(getattr(b, "holds_compiled", False) for b in _resident.values()):
         reset_compiled()
     if not any(_heavy(b) for b in _resident.values()):
         _lease.release()

@@ -202,6 +202,26 @@ def test_wan_a14b_renders_first_last_frame_clip(wan, tmp_path, caplog):
     assert wan.last_accel["fbcache"]["note"].startswith("off: 2 steps")  # a 2-step schedule never caches
 
 
+def test_wan_keeps_its_vae_in_fp32_beside_bf16_experts(wan, tmp_path):
+    """On a card the pipeline loads in bf16 but the Wan VAE in fp32 (diffusers' advice; the memory
+    plan and the GPU check count it so): the same load on CPU with the card's dtype, through the
+    backend's own render."""
+    import torch
+
+    backend = Wan22Video(device="cpu", model=wan.model_id)
+    backend.dtype = torch.bfloat16  # what load_pipeline picks for a cuda device
+    try:
+        out = tmp_path / "clip.mp4"
+        backend.render(_plan(), _plan().shots[0], _png(tmp_path / "k.png", (64, 32)), _png(tmp_path / "e.png", (64, 32)),
+                       _knobs(), out)
+        pipe = backend.pipe
+        assert pipe.vae.dtype == torch.float32
+        assert pipe.transformer.dtype == pipe.transformer_2.dtype == pipe.text_encoder.dtype == torch.bfloat16
+        assert _frame_count(out) == 9
+    finally:
+        backend.unload()
+
+
 def test_wan_trims_to_any_frame_count_and_resizes_off_grid_sizes(wan, tmp_path):
     out = tmp_path / "clip.mp4"
     wan.render(_plan(), _plan().shots[1], _png(tmp_path / "k.png", (64, 32)), None,

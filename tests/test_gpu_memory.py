@@ -78,6 +78,10 @@ class PlannedVideo(_Planned):
     role, offload, fp8 = "video", False, False
     compiled = None
 
+    @property
+    def holds_compiled(self) -> bool:  # as Wan22Video says while its compiled expert is loaded
+        return PlannedVideo.compiled is not None
+
     def load(self) -> None:
         super().load()
         import torch
@@ -255,6 +259,28 @@ def test_a_load_waits_for_the_memory_then_compiled_state_is_reset(planned, monke
     assert len(compiles) == 2  # the graph compiled for the unloaded model was dropped (torch._dynamo.reset)
 
 
+def test_unloading_another_model_keeps_a_resident_compiled_experts_graphs(planned, monkeypatch):
+    """dynamo's caches are process-wide: unloading the voice model beside a resident compiled video
+    model must not reset them (the next render would recompile for minutes)."""
+    import torch
+
+    host = planned
+    monkeypatch.setenv("REEL_GPU_GB", "80")
+    compiles = []
+
+    def counting_backend(gm, example_inputs):
+        compiles.append(len(example_inputs))
+        return gm.forward
+
+    monkeypatch.setattr(PlannedVideo, "compiled", torch.compile(lambda x: torch.cos(x) * 3, backend=counting_backend))
+    _use(host, "video")  # its load runs the compiled function once
+    _use(host, "voice")  # fits beside it on 80 GiB
+    host.unload("voice", "planned")
+    assert ("unloaded", "voice") in EVENTS and ("unloaded", "video") not in EVENTS
+    PlannedVideo.compiled(torch.ones(3))
+    assert len(compiles) == 1  # still the first graph: no dynamo reset while the compiled model stays
+
+
 def test_a_load_that_never_gets_its_memory_says_so(planned, monkeypatch):
     from models import memory_plan
     from models.residency import GpuBusy
@@ -270,7 +296,7 @@ def test_a_load_that_never_gets_its_memory_says_so(planned, monkeypatch):
 
 
 def test_a_timed_out_worker_takes_its_whole_process_group_with_it(tmp_path):
-    from models.gpu.vllm_worker import run_group
+    from models.gpu.vllm_worker import run_until_reply
 
     pids = tmp_path / "pids"
     script = ("import os, subprocess, sys, time\n"
@@ -279,10 +305,29 @@ def test_a_timed_out_worker_takes_its_whole_process_group_with_it(tmp_path):
               "time.sleep(120)\n")
     started = time.monotonic()
     with pytest.raises(subprocess.TimeoutExpired):
-        run_group([sys.executable, "-c", script], timeout=3)
+        run_until_reply([sys.executable, "-c", script], tmp_path / "never.json", timeout=3)
     assert time.monotonic() - started < 30
     for pid in map(int, pids.read_text().split()):  # the worker and its EngineCore-like child
         assert not _alive(pid), f"process {pid} survived the timeout"
+
+
+def test_a_worker_that_wrote_its_reply_is_not_waited_for(tmp_path):
+    """vLLM's teardown can hang after the answer is in: the parent returns within the grace and ends
+    the worker's process group (its EngineCore-like child too), instead of waiting up to 30 min."""
+    from models.gpu.vllm_worker import run_until_reply
+
+    pids, reply = tmp_path / "pids", tmp_path / "reply.json"
+    script = ("import os, subprocess, sys, time\n"
+              "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+              f"open({str(pids)!r}, 'w').write(f'{{os.getpid()}} {{child.pid}}')\n"
+              f"open({str(reply) + '.part'!r}, 'w').write('{{}}'); os.replace({str(reply) + '.part'!r}, {str(reply)!r})\n"
+              "time.sleep(120)\n")  # a shutdown that never ends
+    started = time.monotonic()
+    code = run_until_reply([sys.executable, "-c", script], reply, timeout=300, grace=1.0)
+    assert code is None and reply.exists()
+    assert time.monotonic() - started < 20
+    for pid in map(int, pids.read_text().split()):
+        assert not _alive(pid), f"process {pid} survived its reply"
 
 
 def _alive(pid: int) -> bool:

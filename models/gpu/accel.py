@@ -51,18 +51,36 @@ def import_diffusers():
     return torch, diffusers
 
 
+def component_dtypes(torch, role: str, dtype):
+    """from_pretrained's `dtype`: `dtype` for every component, except those the role's config keeps in
+    float32 (configs/models/<role>.json "fp32": the Wan VAE, as diffusers recommends; the memory
+    plan counts it the same way)."""
+    if dtype == torch.float32:
+        return dtype
+    from models.memory_plan import load_config
+
+    try:
+        components = load_config(role)["components"]
+    except FileNotFoundError:
+        return dtype
+    keep = {name: torch.float32 for name, spec in components.items() if spec.get("fp32")}
+    return {"default": dtype, **keep} if keep else dtype
+
+
 def load_pipeline(class_name: str, model: str, device: str, what: str, setting: str, offload: bool = False,
-                  fp8: bool = False):
+                  fp8: bool = False, dtype=None):
     """`diffusers.<class_name>.from_pretrained(model)` on `device` (call apply_env() first): bf16 on
-    an accelerator, fp32 on CPU (where bf16 kernels are slow or missing). A missing folder, file or
-    weight becomes one BackendUnavailable line naming the model, its path and the setting to change."""
+    an accelerator (components the config keeps in fp32 aside), fp32 on CPU (where bf16 kernels are
+    slow or missing); `dtype` overrides the compute dtype. A missing folder, file or weight becomes
+    one BackendUnavailable line naming the model, its path and the setting to change."""
     check_model(model, what, setting)
     torch, diffusers = import_diffusers()
-    dtype = torch.float32 if device.startswith("cpu") else torch.bfloat16
+    if dtype is None:
+        dtype = torch.float32 if device.startswith("cpu") else torch.bfloat16
     path = str(Path(model).expanduser()) if weights.is_local(model) else model
     try:
-        # `dtype=`, not the deprecated `torch_dtype=` (diffusers 0.42).
-        pipe = getattr(diffusers, class_name).from_pretrained(path, dtype=dtype)
+        # `dtype=`, not the deprecated `torch_dtype=` (diffusers 0.42); a dict sets it per component.
+        pipe = getattr(diffusers, class_name).from_pretrained(path, dtype=component_dtypes(torch, what, dtype))
     except OSError as exc:  # hub and file-system misses all land here (EnvironmentError)
         reason = " ".join(str(exc).split())[:300]
         raise BackendUnavailable(f"cannot load the {what} model {model} ({reason}); "
@@ -103,14 +121,14 @@ class PipelineBackend:
     pipe = None
     offload = False  # set by the model host from the memory plan
     fp8 = False
-
+    dtype = None  # None: by device (bf16 on a card, fp32 on CPU); the GPU check's --tiny sets bf16 on CPU
 
     def load(self) -> None:
         if self.pipe is not None:
             return
         apply_env()  # before torch is imported
         self.pipe = load_pipeline(self.pipeline_class, self.model_id, self.device, self.role, self.setting,
-                                  offload=self.offload, fp8=self.fp8)
+                                  offload=self.offload, fp8=self.fp8, dtype=self.dtype)
         self._loaded()
 
     def unload(self) -> None:

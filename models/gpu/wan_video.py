@@ -79,6 +79,11 @@ class Wan22Video(accel.PipelineBackend):
             torch._dynamo.reset()
         self._cache, self._compiled = None, False
 
+    @property
+    def holds_compiled(self) -> bool:
+        """torch.compile graphs live while this model is loaded (the host keeps dynamo's caches then)."""
+        return self._compiled
+
     def render(self, plan: Plan, shot: Shot, keyframe: Path, end_frame: Path | None,
                knobs: RenderKnobs, out: Path) -> None:
         import torch
