@@ -306,6 +306,38 @@ def test_para_attn_patches_instances_not_the_pipeline_class(wan, tmp_path):
         backend.unload()
 
 
+def test_para_attn_gives_each_expert_its_own_cache_context(wan, tmp_path):
+    """A context holds the previous step's residual: shared, the low-noise expert's first step would
+    compare against the high-noise expert's. Inside each expert's blocks the current context is that
+    expert's own, the same on every step of a render, and a new one on the next render."""
+    pytest.importorskip("para_attn", reason="para-attn is not installed (gpu-test extra)")
+    from para_attn.first_block_cache import utils
+
+    backend = Wan22Video(device="cpu", model=wan.model_id, fbcache="para-attn")
+    backend.load()
+    seen = {"transformer": [], "transformer_2": []}
+    handles = [getattr(backend.pipe, name).blocks[0].register_forward_hook(
+        lambda *_, name=name: seen[name].append(utils.get_current_cache_context())) for name in seen]
+    try:
+        backend.render(_plan(), _plan().shots[0], _png(tmp_path / "k.png", (64, 32)), None,
+                       _knobs(fbcache=0.08, steps=10), tmp_path / "c.mp4")
+        kept = {name: list(contexts) for name, contexts in seen.items()}  # alive: ids stay unique
+        first = {name: {id(c) for c in contexts} for name, contexts in kept.items()}
+        for contexts in seen.values():
+            contexts.clear()
+        backend.render(_plan(), _plan().shots[0], _png(tmp_path / "k.png", (64, 32)), None,
+                       _knobs(fbcache=0.08, steps=10), tmp_path / "d.mp4")
+    finally:
+        for h in handles:
+            h.remove()
+        backend.unload()
+    assert len(first["transformer"]) == len(first["transformer_2"]) == 1
+    assert first["transformer"] != first["transformer_2"]
+    assert id(None) not in first["transformer"] | first["transformer_2"]
+    assert {id(c) for c in seen["transformer"]}.isdisjoint(first["transformer"])  # a fresh context per render
+    assert utils.get_current_cache_context() is None  # nothing left behind after the call
+
+
 def test_wan_compiles_only_the_low_noise_expert_for_real(wan, tmp_path):
     """A real torch.compile (inductor, on CPU) of transformer_2 with the cache hooks on; the clip
     matches the eager render of the same knobs, and unload resets dynamo."""
