@@ -68,6 +68,29 @@ def test_importing_a_backend_does_not_import_torch(module):
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
+def test_gpu_switches_are_set_on_import_before_torch_under_the_names_it_reads():
+    """CUDA/HIP read the allocator setting once, when they start: `import models` sets it before
+    anything imports torch, as PYTORCH_ALLOC_CONF for torch >= 2.9 (2.13 here), the old per-platform
+    names before that; an operator's own value (either name) is kept."""
+    import os
+    import subprocess
+    import sys
+
+    from models import gpu_env
+
+    names = gpu_env.ALLOC_NAMES_NEW + gpu_env.ALLOC_NAMES_OLD
+    clean = {k: v for k, v in os.environ.items() if k not in names + tuple(gpu_env.KERNELS)}
+    code = ("import os, sys, models; print(sys.modules.get('torch') is None, "
+            + ", ".join(f"os.environ.get({n!r})" for n in (*names, "MIOPEN_FIND_MODE", "TORCH_BLAS_PREFER_HIPBLASLT"))
+            + ")")
+    run = lambda env: subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                     check=True).stdout.split()
+    assert run(clean) == ["True", "expandable_segments:True", "None", "None", "FAST", "1"]
+    assert run({**clean, "PYTORCH_CUDA_ALLOC_CONF": "mine"}) == ["True", "None", "mine", "None", "FAST", "1"]
+    assert gpu_env.alloc_names((2, 8)) == ("PYTORCH_CUDA_ALLOC_CONF", "PYTORCH_HIP_ALLOC_CONF")
+    assert gpu_env.torch_version() >= (2, 9)
+
+
 @pytest.mark.parametrize("cls, setting", [(Flux2KleinImage, "REEL_MODEL_IMAGE"), (Wan22Video, "REEL_MODEL_VIDEO"),
                                           (AceStepMusic, "REEL_MODEL_MUSIC")])
 def test_a_missing_model_folder_names_the_path_and_the_setting(tmp_path, cls, setting):

@@ -10,27 +10,13 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from models import weights
-from reel.env import setdefaults
+from models import gpu_env, weights
 from reel.errors import BackendUnavailable
-
-# Read by torch's allocator and the ROCm/CUDA libraries when they initialise, so they are set
-# before torch is imported (setdefault: an operator's own value wins). Each platform ignores the
-# other's names, so both sets are safe everywhere.
-ENV = {
-    # Fewer fragmentation OOMs when Wan's activations change shape between the two experts.
-    "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True",
-    "PYTORCH_HIP_ALLOC_CONF": "expandable_segments:True",
-    # ROCm: hipBLASLt GEMMs are faster than rocBLAS on MI300; MIOpen's FAST find mode skips the
-    # exhaustive kernel search that otherwise costs minutes on the VAE's 3D convolutions.
-    "TORCH_BLAS_PREFER_HIPBLASLT": "1",
-    "MIOPEN_FIND_MODE": "FAST",
-}
 
 
 def apply_env() -> None:
-    """Put the acceleration settings in the environment (keeping any already set)."""
-    setdefaults(ENV)
+    """The allocator and kernel switches (models/gpu_env.py; `import models` applied them already)."""
+    gpu_env.apply()
 
 
 def check_model(model: str, what: str, setting: str) -> None:
