@@ -117,8 +117,9 @@ def _load(engine: dict) -> tuple[Any, dict | None]:
     try:
         import vllm  # noqa: F401
     except ImportError as exc:
-        return None, {"kind": "unavailable", "error": f"vLLM is not installed here ({exc}); "
-                                                      "install the GPU extra on a CUDA machine: pip install -e .[gpu]"}
+        return None, {"kind": "unavailable", "error": f"vLLM is not installed in {sys.executable} ({exc}); build "
+                                                      "its environment with `make gpu-cuda` or `make gpu-rocm` "
+                                                      "(.venv-vllm), or point REEL_VLLM_PYTHON at a Python that has it"}
     try:
         return build_llm(engine), None
     except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
