@@ -242,9 +242,9 @@ def test_a_load_waits_for_the_memory_then_compiled_state_is_reset(planned, monke
 
     def mem_get_info(device):
         # The CUDA memory query is the one fake: there is no CUDA device here. The video model takes
-        # 69 GiB while loaded and for 0.5 s after its unload (as a real driver does until the
+        # 69 GiB while loaded and for 3 s after its unload (as a real driver does until the
         # allocator and a dying worker hand the memory back).
-        busy = ("loaded", "video") in EVENTS and (not unloaded_at or time.monotonic() - unloaded_at[0] < 0.5)
+        busy = ("loaded", "video") in EVENTS and (not unloaded_at or time.monotonic() - unloaded_at[0] < 3.0)
         return ((11 if busy else 79) * memory_plan.GIB, 80 * memory_plan.GIB)
 
     monkeypatch.setattr(memory_plan, "_mem_get_info", mem_get_info)
@@ -279,6 +279,30 @@ def test_unloading_another_model_keeps_a_resident_compiled_experts_graphs(planne
     assert ("unloaded", "voice") in EVENTS and ("unloaded", "video") not in EVENTS
     PlannedVideo.compiled(torch.ones(3))
     assert len(compiles) == 1  # still the first graph: no dynamo reset while the compiled model stays
+
+
+def test_the_allocator_cache_is_emptied_before_waiting_for_memory(planned, monkeypatch):
+    """The video model's unload leaves its blocks in this process's caching allocator; the host empties
+    it before it looks at the free memory, so the critic's vLLM starts at once instead of waiting."""
+    import torch
+
+    from models import memory_plan
+
+    host = planned
+    monkeypatch.setenv("REEL_GPU_GB", "80")
+    monkeypatch.setenv("REEL_MEMORY_WAIT_S", "1")
+    cached = {"gib": 0.0}
+    # The fakes are the CUDA device (there is none here): 69 GiB reserved by the allocator after the
+    # video model's unload until torch.cuda.empty_cache() hands them back.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: cached.update(gib=0.0))
+    monkeypatch.setattr(memory_plan, "_mem_get_info",
+                        lambda device: ((80 - 1 - cached["gib"]) * memory_plan.GIB, 80 * memory_plan.GIB))
+    _use(host, "video")
+    cached["gib"] = 69.0  # what Wan's run left reserved
+    host.events.clear()
+    _use(host, "critic")
+    assert [e[0] for e in host.events] == ["unload", "load"], host.events  # no wait: the cache went back first
 
 
 def test_a_load_that_never_gets_its_memory_says_so(planned, monkeypatch):
