@@ -83,6 +83,9 @@ def plan():
     gib = memory_plan.card_gib(s.gpu_device)
     if gib is None:
         return None
+    from models.external_gpu import external_gib
+
+    gib -= external_gib(gib)  # a `vllm serve` on the same card keeps its share: ours is the rest
     return _plan(gib, s.quantize, s.offload, s.vllm_gpu_memory_utilization, s.vllm_max_model_len,
                  s.vllm_max_num_seqs, s.vllm_max_images, tuple(sorted(_sizes.items())))
 

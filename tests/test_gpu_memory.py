@@ -415,3 +415,51 @@ def test_two_workers_on_one_gpu_never_hold_heavy_models_at_once(tmp_path):
     handovers = sum(a != b for a, b in zip(owners, owners[1:]))
     print(f"{len(owners)} loads, {handovers} hand-overs between the two workers")
     assert handovers >= 2, "the workers never took turns, so the test proved nothing"
+
+
+# ---------------------------------------------------------------- a server on the same card
+
+
+def test_a_vllm_server_on_this_machine_is_part_of_the_plan(monkeypatch):
+    """An `openai` critic pointed at a `vllm serve` on localhost: the server's share of the card (read
+    from its real /metrics over HTTP) is not ours, so the video model is planned for the rest
+    (offloaded on 80 GiB) instead of waiting 900 s for memory the server never gives back.
+    REEL_EXTERNAL_GPU_GB wins; a server elsewhere holds nothing of this card."""
+    import http.server
+    import threading
+
+    from models import external_gpu, host
+
+    metrics = ('# HELP vllm:cache_config_info Information of the LLMEngine CacheConfig\n'
+               'vllm:cache_config_info{block_size="16",cache_dtype="auto",gpu_memory_utilization="0.64",'
+               'num_gpu_blocks="4000"} 1.0\n')
+
+    class Metrics(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = metrics.encode() if self.path == "/metrics" else b""
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    external_gpu.served_share.cache_clear()
+    try:
+        monkeypatch.setenv("REEL_GPU_GB", "80")
+        monkeypatch.setenv("REEL_BACKEND_CRITIC", "openai")
+        monkeypatch.setenv("REEL_OPENAI_BASE_URL", f"http://127.0.0.1:{server.server_port}/v1")
+        card = host.plan()
+        assert card.gpu_gib == pytest.approx(80 - 0.64 * 80)
+        assert card.stage("video").mode == "offload"  # 64 GiB of experts do not fit beside the server
+        monkeypatch.setenv("REEL_EXTERNAL_GPU_GB", "5")
+        assert host.plan().gpu_gib == 75 and host.plan().stage("video").mode == "resident"
+        monkeypatch.delenv("REEL_EXTERNAL_GPU_GB")
+        monkeypatch.setenv("REEL_OPENAI_BASE_URL", "http://10.1.2.3:8000/v1")  # another machine's card
+        assert host.plan().gpu_gib == 80
+    finally:
+        server.shutdown()
+        external_gpu.served_share.cache_clear()
