@@ -215,6 +215,21 @@ def test_a_cpu_backends_calls_go_in_the_order_they_arrived():
 # ---------------------------------------------------------------- hand-over
 
 
+def _compiled_video(monkeypatch, fn) -> list:
+    """A real torch.compile of `fn` as the stand-in video model's compiled graph; returns the list
+    that gets one entry per compile (a backend that counts, then runs the traced graph)."""
+    import torch
+
+    compiles = []
+
+    def counting_backend(gm, example_inputs):
+        compiles.append(len(example_inputs))
+        return gm.forward
+
+    monkeypatch.setattr(PlannedVideo, "compiled", torch.compile(fn, backend=counting_backend))
+    return compiles
+
+
 def test_a_load_waits_for_the_memory_then_compiled_state_is_reset(planned, monkeypatch):
     import torch
 
@@ -222,13 +237,7 @@ def test_a_load_waits_for_the_memory_then_compiled_state_is_reset(planned, monke
 
     host = planned
     monkeypatch.setenv("REEL_GPU_GB", "80")
-    compiles = []
-
-    def counting_backend(gm, example_inputs):
-        compiles.append(len(example_inputs))
-        return gm.forward
-
-    monkeypatch.setattr(PlannedVideo, "compiled", torch.compile(lambda x: torch.sin(x) * 2, backend=counting_backend))
+    compiles = _compiled_video(monkeypatch, lambda x: torch.sin(x) * 2)
     PlannedVideo.compiled(torch.ones(3))
     assert len(compiles) == 1
     unloaded_at = []
@@ -266,13 +275,7 @@ def test_unloading_another_model_keeps_a_resident_compiled_experts_graphs(planne
 
     host = planned
     monkeypatch.setenv("REEL_GPU_GB", "80")
-    compiles = []
-
-    def counting_backend(gm, example_inputs):
-        compiles.append(len(example_inputs))
-        return gm.forward
-
-    monkeypatch.setattr(PlannedVideo, "compiled", torch.compile(lambda x: torch.cos(x) * 3, backend=counting_backend))
+    compiles = _compiled_video(monkeypatch, lambda x: torch.cos(x) * 3)
     _use(host, "video")  # its load runs the compiled function once
     _use(host, "voice")  # fits beside it on 80 GiB
     host.unload("voice", "planned")
