@@ -29,10 +29,39 @@ reel: $(STAMP)
 # The tests also load the GPU backends on tiny models: the CPU build of torch goes in first
 # (`torch==2.13.0` comes from local disk; an unpinned torch would pull a CUDA build), then the
 # libraries those backends use (the `gpu-test` extra: the `gpu` extra minus vLLM and torch).
-$(TEST_STAMP): $(STAMP)
+# vLLM's wheel goes in without its dependencies (they would pull the CUDA torch and an older
+# fastapi), with the modules its Python classes import: the tests build its real request objects.
+$(TEST_STAMP): $(STAMP) install/vllm-test.txt install/vllm-cuda.txt
 	$(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -e ".[dev,s3,gpu-test]"
+	$(BIN)/pip install -q --no-deps -r install/vllm-test.txt
 	touch $(TEST_STAMP)
+
+# -- The GPU stack (README, "GPU install") ---------------------------------------------------------
+# CUDA (H100/H200): reel with the `gpu` extra in .venv, vLLM in .venv-vllm (the worker runs there).
+# ROCm (MI300X, inside the rocm/vllm container named in install/rocm.txt): .venv-vllm is the
+# container's own Python (its ROCm torch and vLLM, untouched); reel gets a Python 3.12 venv (Kokoro
+# needs < 3.13) with the ROCm build of install/rocm.txt's torch from PyTorch's ROCm index.
+ROCM_TORCH_INDEX ?= https://download.pytorch.org/whl/rocm7.1
+.PHONY: gpu-cuda gpu-rocm install-check
+gpu-cuda: $(STAMP)
+	$(BIN)/pip install -q -e ".[gpu]"
+	test -d .venv-vllm || $(PYTHON) -m venv .venv-vllm
+	.venv-vllm/bin/pip install -q -r install/vllm-cuda.txt
+
+gpu-rocm:
+	test -d $(VENV) || python3.12 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade "pip<26.3"
+	$(BIN)/pip install -q --index-url $(ROCM_TORCH_INDEX) "$$(grep -E '^torch==' install/rocm.txt)"
+	$(BIN)/pip install -q -c install/rocm.txt -e ".[dev,s3,gpu-libs]"
+	$(BIN)/pip install -q --no-deps "tinysoundfont==0.3.7"
+	test -d .venv-vllm || python3 -m venv --system-site-packages --without-pip .venv-vllm
+	.venv-vllm/bin/python -c "import torch, vllm; assert torch.version.hip, 'not a ROCm torch'; print('vLLM', vllm.__version__, 'torch', torch.__version__)"
+	touch $(STAMP)
+
+# Every platform's set resolves and equals what the tests ran (CI runs it).
+install-check: $(TEST_STAMP)
+	$(BIN)/python install/check.py
 
 # Test files run in parallel (pytest-xdist, one file per worker at a time, so module fixtures are
 # built once; each worker has its own Prefect server from tests/conftest.py); the slowest 15 print.

@@ -85,7 +85,7 @@ def check_prefect() -> tuple[str, str]:
 
 
 def check_gpu_stack() -> tuple[str, str]:
-    mods = ["torch", "diffusers", "transformers", "accelerate", "vllm", "kokoro"]
+    mods = ["torch", "diffusers", "transformers", "accelerate", "kokoro"]  # vLLM: its own environment (platform)
     missing = [m for m in mods if importlib.util.find_spec(m) is None]
     if not missing:
         import torch
@@ -100,6 +100,46 @@ def check_gpu_stack() -> tuple[str, str]:
         return OK, f"GPU stack importable ({dev}){cache}"
     return WARN, (f"GPU stack not installed ({', '.join(missing)} missing): the preview profile works; "
                   "for the open-weights models run `pip install -e .[gpu]`")
+
+
+def check_platform() -> tuple[str, str]:
+    """The GPU platform torch sees (CUDA or HIP version, card, free memory), where vLLM runs, and what
+    would fail on this card (the memory plan's models that do not fit)."""
+    if importlib.util.find_spec("torch") is None:
+        return WARN, "no torch here: only the preview preset runs (GPU install: README, `make gpu-cuda` / `make gpu-rocm`)"
+    import torch
+
+    build = (f"HIP {torch.version.hip}" if torch.version.hip else f"CUDA {torch.version.cuda}" if torch.version.cuda
+             else "CPU-only build")
+    vllm = _vllm_where()
+    if not torch.cuda.is_available():
+        return WARN, (f"torch {torch.__version__} ({build}), no GPU visible: the gpu preset's models cannot load "
+                      f"(the preview preset runs); {vllm}")
+    from runtime import memory_plan
+    from reel.settings import get_settings
+
+    device = get_settings().gpu_device
+    free, total = torch.cuda.mem_get_info(torch.device(device))
+    card = f"{torch.cuda.get_device_name(torch.device(device))}, {free / 2**30:.1f} of {total / 2**30:.1f} GiB free"
+    plan = memory_plan.plan_for(total / 2**30)
+    too_big = [f"{name} ({stage.model})" for name, stage in plan.stages.items() if stage.mode == "does not fit"]
+    fails = f"; would fail on this card: {', '.join(too_big)}" if too_big else ""
+    return (FAIL if too_big else OK), f"torch {torch.__version__} ({build}) on {device}: {card}; {vllm}{fails}"
+
+
+def _vllm_where() -> str:
+    """Which Python the vLLM worker runs in and the vLLM it finds there (read from metadata, not imported)."""
+    from models.gpu.vllm_worker import worker_python
+
+    python = worker_python()
+    code = "import importlib.metadata as m; print(m.version('vllm'))"
+    try:
+        found = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60)
+    except OSError as exc:
+        return f"the vLLM worker's Python {python} does not start ({exc})"
+    if found.returncode != 0:
+        return f"no vLLM for the worker in {python} (README, GPU install)"
+    return f"vLLM {found.stdout.strip()} in {python}"
 
 
 def check_kokoro_languages() -> tuple[str, str]:
@@ -146,8 +186,9 @@ def check_folders() -> tuple[str, str]:
 
 CHECKS: dict[str, Callable[[], tuple[str, str] | list[tuple[str, str]]]] = {
     "ffmpeg": check_ffmpeg, "espeak-ng": check_espeak, "soundfont": check_soundfont, "fonts": check_caption_fonts,
-    "prefect": check_prefect, "gpu stack": check_gpu_stack, "kokoro": check_kokoro_languages,
-    "gpu models": check_gpu_models, "folders": check_folders, "server": check_model_server,
+    "prefect": check_prefect, "platform": check_platform, "gpu stack": check_gpu_stack,
+    "kokoro": check_kokoro_languages, "gpu models": check_gpu_models, "folders": check_folders,
+    "server": check_model_server,
 }
 
 

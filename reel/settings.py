@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     device_voice: str = ""
     # The memory plan (runtime/memory_plan.py) decides these for the card found; set them to override.
     gpu_gb: float = 0.0  # the card's memory in GiB; 0: ask CUDA (torch.cuda.mem_get_info)
+    # GiB another program keeps on the same card (a `vllm serve` for the openai backends); 0: read a
+    # vLLM server on this machine's REEL_OPENAI_BASE_URL from its /metrics (runtime/external_gpu.py).
+    external_gpu_gb: float = 0.0
     offload: str = "auto"  # diffusers models: auto | off | model (enable_model_cpu_offload)
     quantize: str = "auto"  # weights: auto | bf16 | fp8 (diffusers layerwise casting, vLLM fp8)
     vllm_gpu_memory_utilization: float = 0.0  # 0: what the plan needs for the card

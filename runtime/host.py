@@ -90,6 +90,9 @@ def plan():
     gib = memory_plan.card_gib(s.gpu_device)
     if gib is None:
         return None
+    from runtime.external_gpu import external_gib
+
+    gib -= external_gib(gib)  # a `vllm serve` on the same card keeps its share: ours is the rest
     return _plan(gib, s.quantize, s.offload, s.vllm_gpu_memory_utilization, s.vllm_max_model_len,
                  s.vllm_max_num_seqs, s.vllm_max_images, tuple(sorted(_sizes.items())))
 
@@ -249,7 +252,9 @@ def _unload(key: tuple[str, str]) -> None:
     backend = _resident.pop(key)
     backend.unload()
     events.append(("unload", key[0]))
-    if _heavy(backend):
+    # dynamo's caches are process-wide: reset them only when no model left loaded holds compiled
+    # graphs (a resident compiled expert would otherwise recompile for minutes on its next call).
+    if _heavy(backend) and not any(getattr(b, "holds_compiled", False) for b in _resident.values()):
         reset_compiled()
     if not any(_heavy(b) for b in _resident.values()):
         _lease.release()

@@ -113,11 +113,26 @@ def _someone_waits(want_path) -> bool:
         return False
 
 
+def release_cached() -> None:
+    """Hand this process's cached allocator blocks back to the driver: a model just unloaded (and
+    Wan's activations before it) leaves them reserved, and neither the free-memory probe nor a new
+    vLLM process can use them until then."""
+    import gc
+    import sys
+
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():  # also true on ROCm builds
+        torch.cuda.empty_cache()
+
+
 def wait_for_free(device: str, need_gib: float, what: str, events=None) -> None:
-    """Block until `device` has `need_gib` free (bounded by REEL_MEMORY_WAIT_S); no-op without CUDA."""
+    """Block until `device` has `need_gib` free (bounded by REEL_MEMORY_WAIT_S); no-op without CUDA.
+    The allocator's cache is emptied first (the host calls this before every heavy load, vLLM's too)."""
     from runtime.memory_plan import free_gib
     from reel.settings import get_settings
 
+    release_cached()
     free = free_gib(device)
     if free is None or free >= need_gib:
         return

@@ -19,7 +19,7 @@ def model_output(store: ArtifactStore, record: StageRecord, role: str, backend: 
     """Yield (model, scratch path to write); when the body returns, the file is stored at `dest`
     (relative to the reel) and the record gets the artifact, the backend, `meta` and the GPU window.
     The body may add to `record.meta` (e.g. a measured duration). weights: which of a model's two
-    sets the call needs (models/host.py `use`)."""
+    sets the call needs (runtime/host.py `use`)."""
     out = store.scratch() / Path(dest).name
     try:
         with host.use(role, backend, weights) as (model, held):

@@ -38,6 +38,22 @@ def test_each_problem_the_doctor_finds_comes_with_its_fix(tmp_path):
     assert not missing_fix, missing_fix
 
 
+def test_doctor_prints_the_platform_and_where_vllm_runs(tmp_path):
+    """The platform line: torch's build (CUDA/HIP version or CPU-only), the card or its absence, and
+    the vLLM the worker finds in its own Python (REEL_VLLM_PYTHON or .venv-vllm)."""
+    import torch
+
+    proc = reel_cli("doctor")
+    line = next(line for line in proc.stdout.splitlines() if "] platform" in line)
+    assert f"torch {torch.__version__}" in line and "CPU-only build" in line and "no GPU visible" in line, line
+    from importlib.metadata import version  # vLLM is installed --no-deps for the tests (install/vllm-test.txt)
+
+    assert f"vLLM {version('vllm')} in " in line, line
+    proc = reel_cli("doctor", env={"REEL_VLLM_PYTHON": str(tmp_path / "no-python")})
+    line = next(line for line in proc.stdout.splitlines() if "] platform" in line)
+    assert f"the vLLM worker's Python {tmp_path / 'no-python'} does not start" in line, line
+
+
 def test_doctor_names_a_missing_model_folder_and_its_setting(tmp_path):
     proc = reel_cli("doctor", env={"REEL_MODEL_VIDEO": str(tmp_path / "no-such-wan")})
     assert proc.returncode == 1

@@ -68,6 +68,29 @@ def test_importing_a_backend_does_not_import_torch(module):
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
+def test_gpu_switches_are_set_on_import_before_torch_under_the_names_it_reads():
+    """CUDA/HIP read the allocator setting once, when they start: `import models` sets it before
+    anything imports torch, as PYTORCH_ALLOC_CONF for torch >= 2.9 (2.13 here), the old per-platform
+    names before that; an operator's own value (either name) is kept."""
+    import os
+    import subprocess
+    import sys
+
+    from models import gpu_env
+
+    names = gpu_env.ALLOC_NAMES_NEW + gpu_env.ALLOC_NAMES_OLD
+    clean = {k: v for k, v in os.environ.items() if k not in names + tuple(gpu_env.KERNELS)}
+    code = ("import os, sys, models; print(sys.modules.get('torch') is None, "
+            + ", ".join(f"os.environ.get({n!r})" for n in (*names, "MIOPEN_FIND_MODE", "TORCH_BLAS_PREFER_HIPBLASLT"))
+            + ")")
+    run = lambda env: subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                     check=True).stdout.split()
+    assert run(clean) == ["True", "expandable_segments:True", "None", "None", "FAST", "1"]
+    assert run({**clean, "PYTORCH_CUDA_ALLOC_CONF": "mine"}) == ["True", "None", "mine", "None", "FAST", "1"]
+    assert gpu_env.alloc_names((2, 8)) == ("PYTORCH_CUDA_ALLOC_CONF", "PYTORCH_HIP_ALLOC_CONF")
+    assert gpu_env.torch_version() >= (2, 9)
+
+
 @pytest.mark.parametrize("cls, setting", [(Flux2KleinImage, "REEL_MODEL_IMAGE"), (Wan22Video, "REEL_MODEL_VIDEO"),
                                           (AceStepMusic, "REEL_MODEL_MUSIC")])
 def test_a_missing_model_folder_names_the_path_and_the_setting(tmp_path, cls, setting):
@@ -251,6 +274,26 @@ def test_wan_a14b_renders_first_last_frame_clip(wan, tmp_path, caplog):
     assert wan.last_accel["fbcache"]["note"].startswith("off: 2 steps")  # a 2-step schedule never caches
 
 
+def test_wan_keeps_its_vae_in_fp32_beside_bf16_experts(wan, tmp_path):
+    """On a card the pipeline loads in bf16 but the Wan VAE in fp32 (diffusers' advice; the memory
+    plan and the GPU check count it so): the same load on CPU with the card's dtype, through the
+    backend's own render."""
+    import torch
+
+    backend = Wan22Video(device="cpu", model=wan.model_id)
+    backend.dtype = torch.bfloat16  # what load_pipeline picks for a cuda device
+    try:
+        out = tmp_path / "clip.mp4"
+        backend.render(_plan(), _plan().shots[0], _png(tmp_path / "k.png", (64, 32)), _png(tmp_path / "e.png", (64, 32)),
+                       _knobs(), out)
+        pipe = backend.pipe
+        assert pipe.vae.dtype == torch.float32
+        assert pipe.transformer.dtype == pipe.transformer_2.dtype == pipe.text_encoder.dtype == torch.bfloat16
+        assert _frame_count(out) == 9
+    finally:
+        backend.unload()
+
+
 def test_the_memory_plan_of_a_small_card_loads_wan_in_fp8(wan, tmp_path, monkeypatch):
     """The plan for a 24 GiB card (the real plan, from the real configs) handed to the real backend:
     model CPU offload with FP8 weights. The tiny checkpoint loads with its experts stored in FP8 (on
@@ -357,6 +400,38 @@ def test_para_attn_patches_instances_not_the_pipeline_class(wan, tmp_path):
         assert not getattr(wan.pipe.transformer, "_is_cached", False)  # another loaded pipeline
     finally:
         backend.unload()
+
+
+def test_para_attn_gives_each_expert_its_own_cache_context(wan, tmp_path):
+    """A context holds the previous step's residual: shared, the low-noise expert's first step would
+    compare against the high-noise expert's. Inside each expert's blocks the current context is that
+    expert's own, the same on every step of a render, and a new one on the next render."""
+    pytest.importorskip("para_attn", reason="para-attn is not installed (gpu-test extra)")
+    from para_attn.first_block_cache import utils
+
+    backend = Wan22Video(device="cpu", model=wan.model_id, fbcache="para-attn")
+    backend.load()
+    seen = {"transformer": [], "transformer_2": []}
+    handles = [getattr(backend.pipe, name).blocks[0].register_forward_hook(
+        lambda *_, name=name: seen[name].append(utils.get_current_cache_context())) for name in seen]
+    try:
+        backend.render(_plan(), _plan().shots[0], _png(tmp_path / "k.png", (64, 32)), None,
+                       _knobs(fbcache=0.08, steps=10), tmp_path / "c.mp4")
+        kept = {name: list(contexts) for name, contexts in seen.items()}  # alive: ids stay unique
+        first = {name: {id(c) for c in contexts} for name, contexts in kept.items()}
+        for contexts in seen.values():
+            contexts.clear()
+        backend.render(_plan(), _plan().shots[0], _png(tmp_path / "k.png", (64, 32)), None,
+                       _knobs(fbcache=0.08, steps=10), tmp_path / "d.mp4")
+    finally:
+        for h in handles:
+            h.remove()
+        backend.unload()
+    assert len(first["transformer"]) == len(first["transformer_2"]) == 1
+    assert first["transformer"] != first["transformer_2"]
+    assert id(None) not in first["transformer"] | first["transformer_2"]
+    assert {id(c) for c in seen["transformer"]}.isdisjoint(first["transformer"])  # a fresh context per render
+    assert utils.get_current_cache_context() is None  # nothing left behind after the call
 
 
 def test_wan_compiles_only_the_low_noise_expert_for_real(wan, tmp_path):

@@ -242,19 +242,72 @@ def test_scripted_critic_errors_are_clear(tmp_path):
 
 
 def test_vllm_request_objects():
-    pytest.importorskip("vllm", reason="vLLM is not installed here (its wheels are CUDA builds pinning their own "
-                                       "torch); the worker protocol is tested with a stand-in package below")
+    """The real SamplingParams and StructuredOutputsParams (vLLM's wheel is installed --no-deps beside
+    the CPU torch it pins: install/vllm-test.txt)."""
+    from vllm import SamplingParams
     from vllm.sampling_params import StructuredOutputsParams
 
     from models.gpu.vllm_worker import build_sampling_params, engine_kwargs
 
     schema = plan_schema(6)
     params = build_sampling_params(schema, temperature=0.7, max_tokens=8192, seed=5)
+    assert isinstance(params, SamplingParams)
     assert isinstance(params.structured_outputs, StructuredOutputsParams)
     assert params.structured_outputs.json == schema
     assert params.temperature == 0.7 and params.max_tokens == 8192 and params.seed == 5
     assert build_sampling_params(None, 0.2, 1024).structured_outputs is None
     assert engine_kwargs({"model": "m", "max_images": 4})["limit_mm_per_prompt"] == {"image": 4, "video": 0}
+
+
+ENGINES = {  # every kind of engine the worker starts: director, critic (plan knobs), the GPU check's dummy
+    "director": ({"model": "Qwen/Qwen3.5-35B-A3B", "text_only": True, "gpu_memory_utilization": 0.55,
+                  "max_model_len": 32768, "max_num_seqs": 1, "quantization": "fp8"}, 79.2),
+    "critic": ({"model": "Qwen/Qwen3.5-35B-A3B", "max_images": 7, "gpu_memory_utilization": 0.6,
+                "max_model_len": 32768, "max_num_seqs": 8, "quantization": "auto"}, 139.8),
+    "gpu check": ({"model": "/models/qwen3.5-config", "text_only": True, "load_format": "dummy"}, 139.8),
+}
+
+
+@pytest.mark.parametrize("kind", list(ENGINES))
+def test_every_engine_keyword_the_worker_passes_is_a_real_engine_arg(kind):
+    """LLM(**kwargs) hands its keywords to vLLM's EngineArgs: building the real one catches a renamed or
+    removed option (`gpu_memory_utilization`, `language_model_only`, ...) here rather than on a card."""
+    from vllm.engine.arg_utils import EngineArgs
+
+    from models.gpu.vllm_worker import engine_kwargs
+
+    engine, total = ENGINES[kind]
+    kwargs = engine_kwargs(engine, total)
+    args = EngineArgs(**kwargs)
+    for key, value in kwargs.items():
+        assert getattr(args, key) == value, key
+
+
+def test_the_chat_call_binds_to_vllm_llm_chat():
+    """The worker's llm.chat(...) call against the real LLM.chat signature, with the real SamplingParams.
+    The engine itself is the one stand-in: starting one needs a CUDA device."""
+    import inspect
+    from types import SimpleNamespace
+
+    from vllm import SamplingParams
+    from vllm.entrypoints.llm import LLM
+
+    from models.gpu.vllm_worker import generate
+
+    calls = []
+
+    class Engine:  # no GPU here: only the call is checked, against the real method's signature
+        def chat(self, *args, **kwargs):
+            inspect.signature(LLM.chat).bind(self, *args, **kwargs)
+            calls.append((args, kwargs))
+            return [SimpleNamespace(outputs=[SimpleNamespace(text="ok")])]
+
+    request = {"messages": [{"role": "user", "content": "hi"}], "chat_template_kwargs": {"enable_thinking": False},
+               "sampling": {"temperature": 0.7, "max_tokens": 64, "seed": 3, "json_schema": plan_schema(6)}}
+    assert generate(Engine(), request) == "ok"
+    (messages, params), kwargs = calls[0]
+    assert isinstance(params, SamplingParams) and params.structured_outputs.json == plan_schema(6)
+    assert kwargs == {"use_tqdm": False, "chat_template_kwargs": {"enable_thinking": False}}
 
 
 @pytest.mark.parametrize("choice, model, total_gib, expected", [
@@ -354,7 +407,12 @@ class LLM:
 
 @pytest.fixture
 def stand_in_vllm(tmp_path, monkeypatch):
-    """Put the stand-in vllm on the worker's PYTHONPATH; returns (set_replies, read_log)."""
+    """Put the stand-in vllm on the worker's PYTHONPATH; returns (set_replies, read_log).
+
+    Why a stand-in here: the worker process starts an engine, which needs a CUDA device. What it
+    sends vLLM is checked against the real classes: the engine keywords each test logs are built
+    into the real EngineArgs (`real_engine`), and the tests above build the real request objects and
+    bind the chat call to the real LLM.chat."""
     pkg = tmp_path / "stub" / "vllm"
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text(STUB_INIT)
@@ -374,6 +432,13 @@ def stand_in_vllm(tmp_path, monkeypatch):
     return set_replies, read_log
 
 
+def real_engine(init: dict):
+    """The keywords the stand-in LLM got, built into vLLM's real EngineArgs (a renamed one raises)."""
+    from vllm.engine.arg_utils import EngineArgs
+
+    return EngineArgs(model=init["model"], **init["kwargs"])
+
+
 def test_vllm_director_runs_one_worker_per_request(stand_in_vllm, good_plan):
     set_replies, read_log = stand_in_vllm
     short = plan_dict(good_plan)
@@ -390,6 +455,7 @@ def test_vllm_director_runs_one_worker_per_request(stand_in_vllm, good_plan):
     assert [c["event"] for c in calls] == ["init", "chat", "init", "chat"]  # the re-ask paid a second load
     init, chat = calls[0], calls[1]
     assert init["model"] == "Qwen/Qwen3.5-35B-A3B" and init["cuda_visible_devices"] == "1"
+    real_engine(init)
     assert init["kwargs"]["max_model_len"] == 32768 and init["kwargs"]["language_model_only"] is True
     assert init["kwargs"]["limit_mm_per_prompt"] == {"image": 0, "video": 0}
     assert "quantization" not in init["kwargs"]  # no GPU in the worker: "auto" has nothing to go on
@@ -420,6 +486,7 @@ def test_vllm_critic_keeps_one_worker_between_questions(stand_in_vllm, tmp_path)
     assert [c["event"] for c in calls] == ["init", "chat", "chat"]
     assert len({c["pid"] for c in calls}) == 1
     assert calls[0]["kwargs"]["limit_mm_per_prompt"] == {"image": 7, "video": 0}  # 4 frames + 3 portraits
+    real_engine(calls[0])
     msg = calls[1]["messages"]
     assert msg[0] == {"role": "system", "content": "SYSTEM"}
     assert [p["type"] for p in msg[1]["content"]] == ["text", "image_url", "image_url"]
@@ -473,8 +540,13 @@ def test_vllm_missing_local_folder_fails_before_any_process(tmp_path):
         VllmCritic(model=str(tmp_path / "no-such-model")).load()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed here")
-def test_vllm_not_installed_is_backend_unavailable(monkeypatch):
+def test_vllm_not_installed_is_backend_unavailable(monkeypatch, tmp_path):
+    """The worker's Python (REEL_VLLM_PYTHON) without vLLM: a bare venv of this interpreter."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
+    monkeypatch.setenv("REEL_VLLM_PYTHON", str(tmp_path / "bare" / "bin" / "python"))
     monkeypatch.delenv("PYTHONPATH", raising=False)
     with pytest.raises(BackendUnavailable, match="vLLM is not installed.*REEL_MODEL_DIRECTOR"):
         VllmDirector(model="org/model").plan(SENTENCE, 6, 0)

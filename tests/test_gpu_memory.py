@@ -76,6 +76,10 @@ class _Planned:
 class PlannedVideo(_Planned, Wan22Video):
     compiled = None
 
+    @property
+    def holds_compiled(self) -> bool:  # as Wan22Video says while its compiled expert is loaded
+        return PlannedVideo.compiled is not None
+
     def load(self) -> None:
         super().load()
         import torch
@@ -209,6 +213,21 @@ def test_a_cpu_backends_calls_go_in_the_order_they_arrived():
 # ---------------------------------------------------------------- hand-over
 
 
+def _compiled_video(monkeypatch, fn) -> list:
+    """A real torch.compile of `fn` as the stand-in video model's compiled graph; returns the list
+    that gets one entry per compile (a backend that counts, then runs the traced graph)."""
+    import torch
+
+    compiles = []
+
+    def counting_backend(gm, example_inputs):
+        compiles.append(len(example_inputs))
+        return gm.forward
+
+    monkeypatch.setattr(PlannedVideo, "compiled", torch.compile(fn, backend=counting_backend))
+    return compiles
+
+
 def test_a_load_waits_for_the_memory_then_compiled_state_is_reset(planned, monkeypatch):
     import torch
 
@@ -216,13 +235,7 @@ def test_a_load_waits_for_the_memory_then_compiled_state_is_reset(planned, monke
 
     host = planned
     monkeypatch.setenv("REEL_GPU_GB", "80")
-    compiles = []
-
-    def counting_backend(gm, example_inputs):
-        compiles.append(len(example_inputs))
-        return gm.forward
-
-    monkeypatch.setattr(PlannedVideo, "compiled", torch.compile(lambda x: torch.sin(x) * 2, backend=counting_backend))
+    compiles = _compiled_video(monkeypatch, lambda x: torch.sin(x) * 2)
     PlannedVideo.compiled(torch.ones(3))
     assert len(compiles) == 1
     unloaded_at = []
@@ -236,9 +249,9 @@ def test_a_load_waits_for_the_memory_then_compiled_state_is_reset(planned, monke
 
     def mem_get_info(device):
         # The CUDA memory query is the one fake: there is no CUDA device here. The video model takes
-        # 69 GiB while loaded and for 0.5 s after its unload (as a real driver does until the
+        # 69 GiB while loaded and for 3 s after its unload (as a real driver does until the
         # allocator and a dying worker hand the memory back).
-        busy = ("loaded", "video") in EVENTS and (not unloaded_at or time.monotonic() - unloaded_at[0] < 0.5)
+        busy = ("loaded", "video") in EVENTS and (not unloaded_at or time.monotonic() - unloaded_at[0] < 3.0)
         return ((11 if busy else 79) * memory_plan.GIB, 80 * memory_plan.GIB)
 
     monkeypatch.setattr(memory_plan, "_mem_get_info", mem_get_info)
@@ -251,6 +264,46 @@ def test_a_load_waits_for_the_memory_then_compiled_state_is_reset(planned, monke
     assert host.events[1][1] == "critic" and host.events[2][2] >= 40
     PlannedVideo.compiled(torch.ones(3))
     assert len(compiles) == 2  # the graph compiled for the unloaded model was dropped (torch._dynamo.reset)
+
+
+def test_unloading_another_model_keeps_a_resident_compiled_experts_graphs(planned, monkeypatch):
+    """dynamo's caches are process-wide: unloading the voice model beside a resident compiled video
+    model must not reset them (the next render would recompile for minutes)."""
+    import torch
+
+    host = planned
+    monkeypatch.setenv("REEL_GPU_GB", "80")
+    compiles = _compiled_video(monkeypatch, lambda x: torch.cos(x) * 3)
+    _use(host, "video")  # its load runs the compiled function once
+    _use(host, "voice")  # fits beside it on 80 GiB
+    host.unload("voice", "planned")
+    assert ("unloaded", "voice") in EVENTS and ("unloaded", "video") not in EVENTS
+    PlannedVideo.compiled(torch.ones(3))
+    assert len(compiles) == 1  # still the first graph: no dynamo reset while the compiled model stays
+
+
+def test_the_allocator_cache_is_emptied_before_waiting_for_memory(planned, monkeypatch):
+    """The video model's unload leaves its blocks in this process's caching allocator; the host empties
+    it before it looks at the free memory, so the critic's vLLM starts at once instead of waiting."""
+    import torch
+
+    from runtime import memory_plan
+
+    host = planned
+    monkeypatch.setenv("REEL_GPU_GB", "80")
+    monkeypatch.setenv("REEL_MEMORY_WAIT_S", "1")
+    cached = {"gib": 0.0}
+    # The fakes are the CUDA device (there is none here): 69 GiB reserved by the allocator after the
+    # video model's unload until torch.cuda.empty_cache() hands them back.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: cached.update(gib=0.0))
+    monkeypatch.setattr(memory_plan, "_mem_get_info",
+                        lambda device: ((80 - 1 - cached["gib"]) * memory_plan.GIB, 80 * memory_plan.GIB))
+    _use(host, "video")
+    cached["gib"] = 69.0  # what Wan's run left reserved
+    host.events.clear()
+    _use(host, "critic")
+    assert [e[0] for e in host.events] == ["unload", "load"], host.events  # no wait: the cache went back first
 
 
 def test_a_load_that_never_gets_its_memory_says_so(planned, monkeypatch):
@@ -268,7 +321,7 @@ def test_a_load_that_never_gets_its_memory_says_so(planned, monkeypatch):
 
 
 def test_a_timed_out_worker_takes_its_whole_process_group_with_it(tmp_path):
-    from models.gpu.vllm_worker import run_group
+    from models.gpu.vllm_worker import run_until_reply
 
     pids = tmp_path / "pids"
     script = ("import os, subprocess, sys, time\n"
@@ -277,10 +330,29 @@ def test_a_timed_out_worker_takes_its_whole_process_group_with_it(tmp_path):
               "time.sleep(120)\n")
     started = time.monotonic()
     with pytest.raises(subprocess.TimeoutExpired):
-        run_group([sys.executable, "-c", script], timeout=3)
+        run_until_reply([sys.executable, "-c", script], tmp_path / "never.json", timeout=3)
     assert time.monotonic() - started < 30
     for pid in map(int, pids.read_text().split()):  # the worker and its EngineCore-like child
         assert not _alive(pid), f"process {pid} survived the timeout"
+
+
+def test_a_worker_that_wrote_its_reply_is_not_waited_for(tmp_path):
+    """vLLM's teardown can hang after the answer is in: the parent returns within the grace and ends
+    the worker's process group (its EngineCore-like child too), instead of waiting up to 30 min."""
+    from models.gpu.vllm_worker import run_until_reply
+
+    pids, reply = tmp_path / "pids", tmp_path / "reply.json"
+    script = ("import os, subprocess, sys, time\n"
+              "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+              f"open({str(pids)!r}, 'w').write(f'{{os.getpid()}} {{child.pid}}')\n"
+              f"open({str(reply) + '.part'!r}, 'w').write('{{}}'); os.replace({str(reply) + '.part'!r}, {str(reply)!r})\n"
+              "time.sleep(120)\n")  # a shutdown that never ends
+    started = time.monotonic()
+    code = run_until_reply([sys.executable, "-c", script], reply, timeout=300, grace=1.0)
+    assert code is None and reply.exists()
+    assert time.monotonic() - started < 20
+    for pid in map(int, pids.read_text().split()):
+        assert not _alive(pid), f"process {pid} survived its reply"
 
 
 def _alive(pid: int) -> bool:
@@ -344,3 +416,51 @@ def test_two_workers_on_one_gpu_never_hold_heavy_models_at_once(tmp_path):
     handovers = sum(a != b for a, b in zip(owners, owners[1:]))
     print(f"{len(owners)} loads, {handovers} hand-overs between the two workers")
     assert handovers >= 2, "the workers never took turns, so the test proved nothing"
+
+
+# ---------------------------------------------------------------- a server on the same card
+
+
+def test_a_vllm_server_on_this_machine_is_part_of_the_plan(monkeypatch):
+    """An `openai` critic pointed at a `vllm serve` on localhost: the server's share of the card (read
+    from its real /metrics over HTTP) is not ours, so the video model is planned for the rest
+    (offloaded on 80 GiB) instead of waiting 900 s for memory the server never gives back.
+    REEL_EXTERNAL_GPU_GB wins; a server elsewhere holds nothing of this card."""
+    import http.server
+    import threading
+
+    from runtime import external_gpu, host
+
+    metrics = ('# HELP vllm:cache_config_info Information of the LLMEngine CacheConfig\n'
+               'vllm:cache_config_info{block_size="16",cache_dtype="auto",gpu_memory_utilization="0.64",'
+               'num_gpu_blocks="4000"} 1.0\n')
+
+    class Metrics(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = metrics.encode() if self.path == "/metrics" else b""
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    external_gpu.served_share.cache_clear()
+    try:
+        monkeypatch.setenv("REEL_GPU_GB", "80")
+        monkeypatch.setenv("REEL_BACKEND_CRITIC", "openai")
+        monkeypatch.setenv("REEL_OPENAI_BASE_URL", f"http://127.0.0.1:{server.server_port}/v1")
+        card = host.plan()
+        assert card.gpu_gib == pytest.approx(80 - 0.64 * 80)
+        assert card.stage("video").mode == "offload"  # 64 GiB of experts do not fit beside the server
+        monkeypatch.setenv("REEL_EXTERNAL_GPU_GB", "5")
+        assert host.plan().gpu_gib == 75 and host.plan().stage("video").mode == "resident"
+        monkeypatch.delenv("REEL_EXTERNAL_GPU_GB")
+        monkeypatch.setenv("REEL_OPENAI_BASE_URL", "http://10.1.2.3:8000/v1")  # another machine's card
+        assert host.plan().gpu_gib == 80
+    finally:
+        server.shutdown()
+        external_gpu.served_share.cache_clear()

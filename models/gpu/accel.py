@@ -10,28 +10,14 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from models import weights
-from reel.env import setdefaults
+from models import gpu_env, weights
 from reel.errors import BackendUnavailable
 from models.base import BackendBase
 
-# Read by torch's allocator and the ROCm/CUDA libraries when they initialise, so they are set
-# before torch is imported (setdefault: an operator's own value wins). Each platform ignores the
-# other's names, so both sets are safe everywhere.
-ENV = {
-    # Fewer fragmentation OOMs when Wan's activations change shape between the two experts.
-    "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True",
-    "PYTORCH_HIP_ALLOC_CONF": "expandable_segments:True",
-    # ROCm: hipBLASLt GEMMs are faster than rocBLAS on MI300; MIOpen's FAST find mode skips the
-    # exhaustive kernel search that otherwise costs minutes on the VAE's 3D convolutions.
-    "TORCH_BLAS_PREFER_HIPBLASLT": "1",
-    "MIOPEN_FIND_MODE": "FAST",
-}
-
 
 def apply_env() -> None:
-    """Put the acceleration settings in the environment (keeping any already set)."""
-    setdefaults(ENV)
+    """The allocator and kernel switches (models/gpu_env.py; `import models` applied them already)."""
+    gpu_env.apply()
 
 
 def check_model(model: str, what: str, setting: str) -> None:
@@ -52,18 +38,36 @@ def import_diffusers():
     return torch, diffusers
 
 
+def component_dtypes(torch, role: str, dtype):
+    """from_pretrained's `dtype`: `dtype` for every component, except those the role's config keeps in
+    float32 (configs/models/<role>.json "fp32": the Wan VAE, as diffusers recommends; the memory
+    plan counts it the same way)."""
+    if dtype == torch.float32:
+        return dtype
+    from reel import prompts
+
+    try:
+        components = prompts.table(f"models/{role}.json")["components"]
+    except FileNotFoundError:
+        return dtype
+    keep = {name: torch.float32 for name, spec in components.items() if spec.get("fp32")}
+    return {"default": dtype, **keep} if keep else dtype
+
+
 def load_pipeline(class_name: str, model: str, device: str, what: str, setting: str, offload: bool = False,
-                  fp8: bool = False):
+                  fp8: bool = False, dtype=None):
     """`diffusers.<class_name>.from_pretrained(model)` on `device` (call apply_env() first): bf16 on
-    an accelerator, fp32 on CPU (where bf16 kernels are slow or missing). A missing folder, file or
-    weight becomes one BackendUnavailable line naming the model, its path and the setting to change."""
+    an accelerator (components the config keeps in fp32 aside), fp32 on CPU (where bf16 kernels are
+    slow or missing); `dtype` overrides the compute dtype. A missing folder, file or weight becomes
+    one BackendUnavailable line naming the model, its path and the setting to change."""
     check_model(model, what, setting)
     torch, diffusers = import_diffusers()
-    dtype = torch.float32 if device.startswith("cpu") else torch.bfloat16
+    if dtype is None:
+        dtype = torch.float32 if device.startswith("cpu") else torch.bfloat16
     path = str(Path(model).expanduser()) if weights.is_local(model) else model
     try:
-        # `dtype=`, not the deprecated `torch_dtype=` (diffusers 0.42).
-        pipe = getattr(diffusers, class_name).from_pretrained(path, dtype=dtype)
+        # `dtype=`, not the deprecated `torch_dtype=` (diffusers 0.42); a dict sets it per component.
+        pipe = getattr(diffusers, class_name).from_pretrained(path, dtype=component_dtypes(torch, what, dtype))
     except OSError as exc:  # hub and file-system misses all land here (EnvironmentError)
         reason = " ".join(str(exc).split())[:300]
         raise BackendUnavailable(f"cannot load the {what} model {model} ({reason}); "
@@ -104,9 +108,10 @@ class PipelineBackend(BackendBase):
     pipe = None
     offload = False  # set from the memory plan (apply_plan)
     fp8 = False
+    dtype = None  # None: by device (bf16 on a card, fp32 on CPU); a test sets bf16 to run a card's dtypes on CPU
 
     def apply_plan(self, stage) -> None:
-        """This card's memory plan for the model (models/memory_plan.py `Stage`), before load():
+        """This card's memory plan for the model (runtime/memory_plan.py `Stage`), before load():
         the whole pipeline resident or model CPU offload, bf16 or FP8 weights."""
         self.offload = stage.mode == "offload"
         self.fp8 = stage.fp8
@@ -116,7 +121,7 @@ class PipelineBackend(BackendBase):
             return
         apply_env()  # before torch is imported
         self.pipe = load_pipeline(self.pipeline_class, self.folder(), self.device, self.role, self.setting,
-                                  offload=self.offload, fp8=self.fp8)
+                                  offload=self.offload, fp8=self.fp8, dtype=self.dtype)
         self._loaded()
 
     def unload(self) -> None:

@@ -12,8 +12,11 @@ residual barely changed since the last step):
   settings and patches the instance once; the threshold and the step count live in a cache
   context. Its `apply_cache_on_pipe` is not used: it patches the pipeline *class* once per process
   with the apply-time kwargs, so a later preset's threshold would be ignored. Here every call opens
-  its own context instead. One context is shared by both experts; with CFG each step runs the
-  transformer twice, so the alternate buffers (`enable_alter_cache`) keep cond and uncond apart.
+  its own context instead, one per expert: a context holds the previous step's first-block
+  residual, so a shared one would let the low-noise expert's first step (at the boundary) reuse
+  the high-noise expert's residual. Each expert switches to its own context while its forward
+  runs (module hooks). With CFG each step runs an expert twice, so the alternate buffers
+  (`enable_alter_cache`) keep cond and uncond apart.
 
 Off (threshold None) for a call: the diffusers hooks are removed; para-attn's patched experts get
 a context with threshold 0, which never reuses a step. Step-distilled schedules (a few steps, each
@@ -102,10 +105,16 @@ class FirstBlockCache:
             apply_cache_on_transformer(expert)  # once per instance (it marks _is_cached)
         self._para_patched = True
         # Patched experts need a context on every call; threshold 0 never reuses a step.
-        context = utils.create_cache_context(residual_diff_threshold=threshold or 0.0,
-                                             num_inference_steps=steps, enable_alter_cache=cfg)
-        with utils.cache_context(context):
+        handles = []
+        for expert in experts:
+            context = utils.create_cache_context(residual_diff_threshold=threshold or 0.0,
+                                                 num_inference_steps=steps, enable_alter_cache=cfg)
+            handles += _switch_context(expert, context, utils)
+        try:
             yield ran
+        finally:
+            for handle in handles:
+                handle.remove()
 
     def _diffusers(self, experts: list, threshold: float | None) -> None:
         """Hooks at `threshold` on every expert (re-registered only when it changes), or none."""
@@ -119,3 +128,18 @@ class FirstBlockCache:
             if threshold is not None:
                 expert.enable_cache(FirstBlockCacheConfig(threshold=threshold))
         self._diffusers_threshold = threshold
+
+
+def _switch_context(expert, context, utils) -> list:
+    """Hooks that make `context` para-attn's current cache context while `expert`'s forward runs
+    (and put back the one before after it, even when it raises)."""
+    outer: list = []
+
+    def enter(*_):
+        outer.append(utils.get_current_cache_context())
+        utils.set_current_cache_context(context)
+
+    def leave(*_):
+        utils.set_current_cache_context(outer.pop() if outer else None)
+
+    return [expert.register_forward_pre_hook(enter), expert.register_forward_hook(leave, always_call=True)]

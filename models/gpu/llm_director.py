@@ -265,7 +265,7 @@ def vllm_unavailable(what: str, model: str, setting: str, error: str) -> Backend
 
 
 def plan_engine_options(stage) -> dict:
-    """vLLM engine arguments from a vLLM stage of the memory plan (models/memory_plan.py)."""
+    """vLLM engine arguments from a vLLM stage of the memory plan (runtime/memory_plan.py)."""
     knobs = stage.vllm
     return {"gpu_memory_utilization": knobs["gpu_memory_utilization"], "max_model_len": knobs["max_model_len"],
             "max_num_seqs": knobs["max_num_seqs"], "quantization": "fp8" if stage.fp8 else None}

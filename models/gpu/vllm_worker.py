@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,8 @@ def engine_kwargs(engine: dict, total_gib: float | None = None) -> dict:
         kwargs["limit_mm_per_prompt"] = {"image": int(engine["max_images"]), "video": 0}
     if engine.get("max_num_seqs"):  # from the memory plan (runtime/memory_plan.py)
         kwargs["max_num_seqs"] = int(engine["max_num_seqs"])
+    if engine.get("load_format"):  # "dummy": random weights at real size (the GPU check, no download)
+        kwargs["load_format"] = engine["load_format"]
     return kwargs
 
 
@@ -114,8 +117,9 @@ def _load(engine: dict) -> tuple[Any, dict | None]:
     try:
         import vllm  # noqa: F401
     except ImportError as exc:
-        return None, {"kind": "unavailable", "error": f"vLLM is not installed here ({exc}); "
-                                                      "install the GPU extra on a CUDA machine: pip install -e .[gpu]"}
+        return None, {"kind": "unavailable", "error": f"vLLM is not installed in {sys.executable} ({exc}); build "
+                                                      "its environment with `make gpu-cuda` or `make gpu-rocm` "
+                                                      "(.venv-vllm), or point REEL_VLLM_PYTHON at a Python that has it"}
     try:
         return build_llm(engine), None
     except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
@@ -155,7 +159,9 @@ def _file_mode(request_path: str, reply_path: str) -> int:
     llm, reply = _load(request["engine"])
     if llm is not None:
         reply = _answer(llm, request)
-    Path(reply_path).write_text(json.dumps(reply), encoding="utf-8")
+    tmp = Path(reply_path + ".part")
+    tmp.write_text(json.dumps(reply), encoding="utf-8")
+    tmp.replace(reply_path)  # whole or absent: the parent returns as soon as it appears
     return 0 if "text" in reply else 1
 
 
@@ -179,16 +185,36 @@ class WorkerError(RuntimeError):
         self.kind = kind
 
 
+# The variables each platform selects GPUs with. ROCm reads HIP_VISIBLE_DEVICES (and its runtime
+# ROCR_VISIBLE_DEVICES, applied first); vLLM's ROCm platform refuses to start when
+# HIP_VISIBLE_DEVICES is set and differs from CUDA_VISIBLE_DEVICES, so both name the same card.
+VISIBLE = ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES")
+
+
+def worker_python() -> str:
+    """The interpreter vLLM runs in: REEL_VLLM_PYTHON, else the vLLM environment beside this checkout
+    (.venv-vllm: vLLM cannot share Prefect's environment, see install/vllm-cuda.txt), else this one."""
+    chosen = os.environ.get("REEL_VLLM_PYTHON", "")
+    if chosen:
+        return chosen
+    own = ROOT / ".venv-vllm" / "bin" / "python"
+    return str(own) if own.exists() else sys.executable
+
+
 def worker_env(device: str) -> dict:
-    """The child's environment: this checkout importable, and `cuda:N` pinned with CUDA_VISIBLE_DEVICES
-    (vLLM uses every GPU it sees, starting from the first)."""
+    """The child's environment: this checkout importable, and `cuda:N` pinned to one card with the
+    variables CUDA and ROCm read (vLLM uses every GPU it sees, starting from the first). N counts
+    the cards this process sees: a list already set (either name) is narrowed, not replaced."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     env.setdefault("PYTHONUNBUFFERED", "1")
     if device.startswith("cuda:"):
         index = int(device.split(":", 1)[1])
-        visible = [v for v in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
-        env["CUDA_VISIBLE_DEVICES"] = visible[index] if index < len(visible) else str(index)
+        current = next((env[name] for name in ("HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES") if env.get(name)), "")
+        visible = [v.strip() for v in current.split(",") if v.strip()]
+        card = visible[index] if index < len(visible) else str(index)
+        for name in VISIBLE:
+            env[name] = card
     return env
 
 
@@ -197,20 +223,6 @@ def _tail(path: Path, lines: int = 8) -> str:
         return " | ".join(path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-lines:])
     except OSError:
         return ""
-
-
-def run_group(cmd: list[str], timeout: float, **popen) -> int:
-    """Run `cmd` in its own session; on timeout end its whole process group (vLLM's EngineCore
-    children included, which would otherwise keep the GPU memory) and raise TimeoutExpired."""
-    proc = subprocess.Popen(cmd, start_new_session=True, **popen)
-    try:
-        return proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_group(proc)
-        raise
-    except BaseException:  # interrupted (Ctrl-C, a cancelled task): leave nothing behind either
-        kill_group(proc)
-        raise
 
 
 def kill_group(proc: subprocess.Popen, grace: float = 15.0) -> None:
@@ -232,15 +244,52 @@ def kill_group(proc: subprocess.Popen, grace: float = 15.0) -> None:
         break
 
 
+REPLY_GRACE_S = 20.0  # after the reply is written: vLLM's own shutdown, then its process group is ended
+
+
+def run_until_reply(cmd: list[str], reply: Path, timeout: float, grace: float = REPLY_GRACE_S, **popen) -> int | None:
+    """Run `cmd` in its own session until it exits or `reply` appears (written whole, by rename).
+    Once the reply is there the answer is in: the child gets `grace` seconds to exit (vLLM's
+    teardown can hang for minutes), then its whole process group is ended (EngineCore included, so
+    the GPU memory is free on return). Returns the exit code (None: ended after its reply).
+    Raises TimeoutExpired (group ended) when neither happens within `timeout`."""
+    proc = subprocess.Popen(cmd, start_new_session=True, **popen)
+    deadline = time.monotonic() + timeout
+    try:
+        while proc.poll() is None:
+            if reply.exists():
+                try:
+                    return proc.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    kill_group(proc, grace=5.0)
+                    return None
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(cmd, timeout)
+            time.sleep(0.1)
+        _end_group(proc)  # the leader exited: children it left behind still hold the GPU
+        return proc.returncode
+    except BaseException:  # a timeout, Ctrl-C, a cancelled task: leave nothing behind
+        kill_group(proc)
+        raise
+
+
+def _end_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def run_once(engine: dict, request: dict, device: str = "cuda:0", timeout: float = LOAD_TIMEOUT_S) -> str:
-    """One request in a fresh worker (file mode); the worker exits, so its GPU memory is free on return."""
+    """One request in a fresh worker (file mode); the worker's processes are gone on return, so its
+    GPU memory is free."""
     with tempfile.TemporaryDirectory(prefix="reel-vllm-") as tmp:
         req, reply, log = Path(tmp, "request.json"), Path(tmp, "reply.json"), Path(tmp, "worker.log")
         req.write_text(json.dumps({**request, "engine": engine}), encoding="utf-8")
         with open(log, "w", encoding="utf-8") as out:
             try:
-                run_group([sys.executable, "-m", "models.gpu.vllm_worker", str(req), str(reply)], timeout, cwd=ROOT,
-                          env=worker_env(device), stdout=out, stderr=subprocess.STDOUT)
+                run_until_reply([worker_python(), "-m", "models.gpu.vllm_worker", str(req), str(reply)], reply,
+                                timeout, cwd=ROOT, env=worker_env(device), stdout=out, stderr=subprocess.STDOUT)
             except subprocess.TimeoutExpired as exc:
                 raise WorkerError("failed", f"the vLLM worker did not finish within {timeout:.0f} s") from exc
         if not reply.exists():
@@ -263,7 +312,7 @@ class WorkerProcess:
     def start(self, timeout: float = LOAD_TIMEOUT_S) -> None:
         fd, log = tempfile.mkstemp(prefix="reel-vllm-", suffix=".log")
         self.log_path = Path(log)
-        self.proc = subprocess.Popen([sys.executable, "-m", "models.gpu.vllm_worker", "--serve", json.dumps(self.engine)],
+        self.proc = subprocess.Popen([worker_python(), "-m", "models.gpu.vllm_worker", "--serve", json.dumps(self.engine)],
                                      cwd=ROOT, env=worker_env(self.device), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=fd, text=True, encoding="utf-8",
                                      start_new_session=True)  # its own group: stop() reaches vLLM's children

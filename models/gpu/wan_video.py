@@ -9,7 +9,7 @@ ParaAttention's with REEL_FBCACHE=para-attn) and selective torch.compile of the 
 
 Step-distilled experts for a turbo preset's first attempts (`use_weights`): LoRAs on both experts
 (REEL_TURBO_LORA) or a distilled checkpoint folder (REEL_MODEL_VIDEO_TURBO). The model host
-switches between them and the base experts as it plans any other model change (models/host.py).
+switches between them and the base experts as it plans any other model change (runtime/host.py).
 """
 
 from __future__ import annotations
@@ -147,6 +147,11 @@ class Wan22Video(accel.PipelineBackend):
 
             torch._dynamo.reset()
         self._cache, self._compiled = None, False
+
+    @property
+    def holds_compiled(self) -> bool:
+        """torch.compile graphs live while this model is loaded (the host keeps dynamo's caches then)."""
+        return self._compiled
 
     def render(self, plan: Plan, shot: Shot, keyframe: Path, end_frame: Path | None,
                knobs: RenderKnobs, out: Path) -> None:
