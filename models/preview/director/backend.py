@@ -55,7 +55,10 @@ class HeuristicDirector:
         parsed = read(text) if reading.language is None else None  # the parse reads English; glosses use the tables
         mentions = lead_mentions(parsed, find_cast(text), text)
         people = build_characters(text, seed, lang, mentions)
-        action = action_of(parsed, mentions) or _action(text, mentions)
+        action = action_of(parsed, mentions)
+        table_action = _action(text, mentions)  # the verb alone ('go' of 'go fishing'): the table's reading says more
+        if action is None or (table_action and len(action.text.split()) < 2 <= len(table_action.text.split())):
+            action = table_action
         weather = detect_weather(text)
         place = place_of(parsed, locale, text) or detect_place(
             text, detect_locale(text) if reading.language else locale,  # the gloss says "in Tokyo"

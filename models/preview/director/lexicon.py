@@ -66,9 +66,13 @@ def read_prompt(prompt: str) -> Reading:
     table = prompts.table(LEXICON)
     english = _function_words(prompt, table["english_function"], False)
     best, best_score, best_hits = None, 0, []
+    # A place's own name votes for no language: "Rio de Janeiro" in an English prompt is not Portuguese.
+    voting = prompt
+    for match, _ in find_places(prompt):
+        voting = voting[:match.start] + " " * (match.end - match.start) + voting[match.end:]
     for code, lang in table["languages"].items():
-        hits = _hits(prompt, lang)
-        score = len(hits) + _function_words(prompt, lang["function"], bool(lang.get("unspaced")))
+        hits = _hits(voting, lang)
+        score = len(hits) + _function_words(voting, lang["function"], bool(lang.get("unspaced")))
         if score > best_score:
             best, best_score, best_hits = code, score, hits
     if best and best_score >= 2 and best_score > english:

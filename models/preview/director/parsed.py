@@ -11,7 +11,7 @@ from reel import prompts
 
 from .cast import Mention
 from .places import Locale, find_places
-from .reading import Phrase, Reading
+from .reading import WAY, Phrase, Reading
 from .setting import Action, detect_things, detect_weather, _said_of_one
 from .text import CAST, RULES, an, cap, find_phrases, fold
 
@@ -36,7 +36,7 @@ def lead_mentions(reading: Reading | None, mentions: list[Mention], text: str) -
     lead = reading.lead
     if any(m.start < lead.end and lead.start < m.end for m in mentions) or _timely(lead.text):
         return mentions
-    if detect_things(lead.text) or find_phrases(lead.text, _rules()["places"], plural=True) or \
+    if detect_things(lead.head) or find_phrases(lead.head, _rules()["places"], plural=True) or \
             any(s < lead.end and lead.start < e for m, _ in find_places(text) for s, e in [(m.start, m.end)]):
         return mentions
     table = prompts.table(CAST)
@@ -91,15 +91,18 @@ def place_of(reading: Reading | None, locale: Locale, text: str) -> str | None:
     if reading is None:
         return None
     city_spans = [(m.start, m.end) for m, _ in find_places(text)]
-    for phrase in reading.places:
+    # Where the reel is: after 'in', 'on', 'at' first; else the way ('down a flooded gutter').
+    way = [p for p in [*reading.things] if p.prep in WAY and not p.proper]
+    named = locale.city or (locale.match.text if locale.match else None)  # a country or region is said too
+    for phrase in [*reading.places, *way]:
         if _timely(phrase.text) or detect_things(phrase.head):
             continue
         in_city = any(s <= phrase.start < e or s < phrase.end <= e for s, e in city_spans)
         if phrase.proper and in_city and (not locale.match or fold(locale.match.text) in fold(phrase.text)):
             continue  # "in Provence": the city, said with the place below
         words = phrase.text
-        if locale.city and locale.match and fold(locale.match.text) not in fold(words) and not phrase.proper:
-            words = f"{locale.city} {words}"
+        if named and locale.match and fold(locale.match.text) not in fold(words) and not phrase.proper:
+            words = f"{named} {words}"
         return words
     return None
 
