@@ -101,6 +101,9 @@ def place_of(reading: Reading | None, locale: Locale, text: str) -> str | None:
         if phrase.proper and in_city and (not locale.match or fold(locale.match.text) in fold(phrase.text)):
             continue  # "in Provence": the city, said with the place below
         words = phrase.text
+        noun = _rules()["places"].get(phrase.head) or _rules()["places"].get(fold(phrase.text.split()[-1]))
+        if noun and not phrase.proper and fold(noun) != fold(words.split()[-1]):
+            words = " ".join([*words.split()[:-1], noun])  # the table's setting for the noun: "lighthouse path"
         if named and locale.match and fold(locale.match.text) not in fold(words) and not phrase.proper:
             words = f"{named} {words}"
         return words

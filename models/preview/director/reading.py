@@ -187,8 +187,8 @@ def _action(doc, verb, chunks) -> tuple[str, list[Phrase]]:
     parts: list[tuple[int, str]] = [(verb.i, verb.text)]
     objects: list[Phrase] = []
     for child in verb.children:
-        if child.dep_ in ("dobj", "obj", "attr", "dative", "oprd") or (child.dep_ == "npadvmod" and child.i > verb.i
-                                                                     and child.i in chunk_of):
+        if child.i > verb.i and (child.dep_ in ("dobj", "obj", "attr", "dative", "oprd") or (
+                child.pos_ in ("NOUN", "PROPN") and child.dep_ not in ("nsubj", "nsubjpass", "conj", "appos"))):
             span = chunk_of.get(child.i)
             left = span.start if span is not None else child.i
             words = [t for t in doc[left:child.i + 1]]
