@@ -149,6 +149,7 @@ class Verdict(BaseModel):
     critic: str = Field(description="which critic produced it (backend name and tier)")
     scored: bool = True
     measurements: dict[str, float] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list, description="checks not judged, and why")
 
     @model_validator(mode="after")
     def _unscored_has_no_overall(self) -> "Verdict":
