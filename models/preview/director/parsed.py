@@ -79,7 +79,8 @@ def things_of(reading: Reading | None, place: str, people: list[str]) -> list[Ph
         if phrase.proper or _timely(phrase.text) or fold(phrase.text) in fold(place) or \
                 any(fold(phrase.head) in fold(p) for p in people) or phrase.head in {"home", "'s"}:
             continue
-        if any(p.start == phrase.start for p in found) or not phrase.text.strip("' "):
+        if any(p.start == phrase.start for p in found) or not phrase.text.strip("' ") or \
+                find_phrases(phrase.text, _rules()["not_things"], plural=True):
             continue
         found.append(phrase)
     return found
