@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.preview.painter import CAPTION_KEY, AnimaticImage, camera_phrase, look_of, time_of_day
+from models.preview.director import time_of_day
+from models.preview.painter import CAPTION_KEY, AnimaticImage, camera_phrase, look_of
 from models.preview.camera_move import CameraMoveVideo
 from reel.media import ffmpeg_exe, probe
 from reel.schema import Plan, RenderKnobs, short_reference

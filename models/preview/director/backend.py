@@ -13,6 +13,7 @@ from reel.ids import prompt_words
 from reel.schema import MAX_SHOTS, Plan
 
 from .cast import Character, build_characters, find_cast
+from .facts import facts_of
 from .lexicon import read_prompt
 from .parsed import action_of, lead_mentions, place_of, said_thing, sun_time, things_of
 from .reading import read
@@ -80,6 +81,7 @@ class HeuristicDirector:
             music_style=music_style(text, scene.time, lang, rng_for(prompt, seed, "music")),
             vo_script_per_shot=narration(slots, people, scene.time, lang, rng_for(prompt, seed, "narration")),
             vo_lang=lang,
+            scene=facts_of(scene),
         )
 
 

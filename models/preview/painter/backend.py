@@ -18,7 +18,7 @@ from reel.schema import SCENE, Plan, Shot
 
 from .backdrops import draw_backdrop
 from .captions import camera_phrase, caption, font
-from .common import SS, ascii_text, gradient, shade, stable_int, table
+from .common import SS, ascii_text, gradient, shade, stable_int, table, tinted
 from .figure import draw_figure
 from .looks import Look, look_of
 from .props import draw_props
@@ -40,6 +40,8 @@ def draw_plate(w: int, h: int, desc: SceneDescription, place_seed: int, sky_seed
     """Sky, light and setting. place_seed fixes the layout of the place (same in every shot);
     sky_seed only moves clouds and stars."""
     pal = palette(desc.time, desc.weather)
+    if desc.ground:  # the place's own colour under this light: a lavender field at dusk is dusky lavender
+        pal = {**pal, "ground": list(tinted(desc.ground, [c / 255 * 1.4 for c in pal["ground"]])), "own_ground": True}
     hy = int(h * horizon)
     img = draw_sky(w, h, pal, hy, sky_seed)
     draw_backdrop(img, desc.setting, pal, hy, np.random.default_rng(place_seed))
