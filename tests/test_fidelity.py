@@ -123,8 +123,10 @@ def plans() -> dict[str, Plan]:
 
 
 def _said(text: str, word: str) -> bool:
-    """A word (or its plural) said in the text, whole-word, any case."""
-    return re.search(rf"(?<!\w){re.escape(word.lower())}(?:e?s)?(?!\w)", text.lower()) is not None
+    """A word (or its plural: boats, boxes, leaves, knives) said in the text, whole-word, any case."""
+    word = word.lower()
+    forms = [rf"{re.escape(word)}(?:e?s)?"] + [re.escape(re.sub(r"fe?$", "ves", word))] * bool(re.search(r"fe?$", word))
+    return re.search(rf"(?<!\w)(?:{'|'.join(forms)})(?!\w)", text.lower()) is not None
 
 
 def _checks(plan: Plan, want: dict) -> dict[str, bool]:

@@ -25,7 +25,10 @@ def _timely(text: str) -> bool:
     rules = _rules()
     words = [k for t in rules["times"].values() for k in t["keywords"]] + \
             [k for ks in rules["time_hints"].values() for k in ks] + rules["not_places"]
-    return bool(find_phrases(text, words, plural=True)) or detect_weather(text) is not None
+    # Its head says so, not a modifier: 'a snowy village street' is a place.
+    text = text.strip()
+    return any(h.end == len(text) for h in find_phrases(text, words, plural=True)) or \
+        detect_weather(text.split()[-1] if text else text) is not None
 
 
 def lead_mentions(reading: Reading | None, mentions: list[Mention], text: str) -> list[Mention]:
@@ -34,10 +37,8 @@ def lead_mentions(reading: Reading | None, mentions: list[Mention], text: str) -
     if reading is None or reading.lead is None or reading.lead.proper:
         return mentions
     lead = reading.lead
-    if any(m.start < lead.end and lead.start < m.end for m in mentions) or _timely(lead.text):
-        return mentions
-    if detect_things(lead.head) or find_phrases(lead.head, _rules()["places"], plural=True) or \
-            any(s < lead.end and lead.start < e for m, _ in find_places(text) for s, e in [(m.start, m.end)]):
+    mentions = _with_partners(reading, mentions, text)
+    if not _a_person(lead, mentions, text):
         return mentions
     table = prompts.table(CAST)
     role_words = [w for w in lead.text.split() if fold(w) not in table["age_words"] and fold(w) not in
@@ -49,6 +50,22 @@ def lead_mentions(reading: Reading | None, mentions: list[Mention], text: str) -
     count = max(1, min(reading.count, table["max_characters"]))
     added = [Mention(lead.start + k, role=" ".join(role_words), age=age, end=lead.end) for k in range(count)]
     return sorted(added + mentions, key=lambda m: m.start)[: table["max_characters"]]
+
+
+def _a_person(phrase: Phrase, mentions: list[Mention], text: str) -> bool:
+    """A common noun no table took for someone, and no time, weather, thing or place."""
+    if any(m.start < phrase.end and phrase.start < m.end for m in mentions) or _timely(phrase.text):
+        return False
+    return not (detect_things(phrase.head) or find_phrases(phrase.head, _rules()["places"], plural=True) or any(
+        m.start < phrase.end and phrase.start < m.end for m, _ in find_places(text)))
+
+
+def _with_partners(reading: Reading, mentions: list[Mention], text: str) -> list[Mention]:
+    """'a carpenter and his apprentice': the subject's partners no table knew join the cast."""
+    table = prompts.table(CAST)
+    added = [Mention(p.start, role=p.text.split()[-1] if not p.plural else p.head, end=p.end)
+             for p in reading.partners if not p.proper and p.text.split()[-1].islower() and _a_person(p, mentions, text)]
+    return sorted(mentions + added, key=lambda m: m.start)[: table["max_characters"]] if added else mentions
 
 
 def action_of(reading: Reading | None, mentions: list[Mention]) -> Action | None:
@@ -76,14 +93,19 @@ def things_of(reading: Reading | None, place: str, people: list[str]) -> list[Ph
         return []
     found: list[Phrase] = []
     for phrase in [*reading.objects, *reading.things, *reading.places]:
-        if phrase.proper or _timely(phrase.text) or fold(phrase.text) in fold(place) or \
-                any(fold(phrase.head) in fold(p) for p in people) or phrase.head in {"home", "'s"}:
+        if phrase.proper or _timely(phrase.text) or _within(phrase.text, place) or \
+                any(_within(phrase.head, p) for p in people) or phrase.head in {"home", "'s"}:
             continue
-        if any(p.start == phrase.start for p in found) or not phrase.text.strip("' ") or \
+        if any(p.start <= phrase.start and phrase.end <= p.end for p in found) or not phrase.text.strip("' ") or \
                 find_phrases(phrase.text, _rules()["not_things"], plural=True):
             continue
         found.append(phrase)
     return found
+
+
+def _within(words: str, text: str) -> bool:
+    """The words appear whole in the text ('corn' is not in 'street corner')."""
+    return f" {fold(words)} " in f" {fold(text)} "
 
 
 def place_of(reading: Reading | None, locale: Locale, text: str) -> str | None:
@@ -95,6 +117,8 @@ def place_of(reading: Reading | None, locale: Locale, text: str) -> str | None:
     # Where the reel is: after 'in', 'on', 'at' first; else the way ('down a flooded gutter').
     way = [p for p in [*reading.things] if p.prep in WAY and not p.proper]
     named = locale.city or (locale.match.text if locale.match else None)  # a country or region is said too
+    if named and locale.match and fold(locale.match.text) == fold(named):
+        named = locale.match.text  # as the prompt spells it: 'Gdansk', not the gazetteer's 'Gdańsk'
     for phrase in [*reading.places, *way]:
         if _timely(phrase.text) or detect_things(phrase.head):
             continue
@@ -103,8 +127,10 @@ def place_of(reading: Reading | None, locale: Locale, text: str) -> str | None:
             continue  # "in Provence": the city, said with the place below
         words = phrase.text
         noun = _rules()["places"].get(phrase.head) or _rules()["places"].get(fold(phrase.text.split()[-1]))
-        if noun and not phrase.proper and fold(noun) != fold(words.split()[-1]):
-            words = " ".join([*words.split()[:-1], noun])  # the table's setting for the noun: "lighthouse path"
+        last = fold(words.split()[-1])
+        if noun and not phrase.proper and fold(noun) != last and _within(last, noun):
+            # The table's setting for a noun that names none ("lighthouse path"); its own noun otherwise.
+            words = " ".join([*words.split()[:-1], noun])
         if named and locale.match and fold(locale.match.text) not in fold(words) and not phrase.proper:
             words = f"{named} {words}"
         return words

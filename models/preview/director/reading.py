@@ -59,7 +59,7 @@ class Reading:
 
 
 def _chunk_phrase(span, prep: str = "") -> Phrase:
-    words = [t for t in span if t.dep_ not in DETERMINERS and t.pos_ not in ("DET", "PRON")
+    words = [t for t in span if t.dep_ not in DETERMINERS and t.pos_ not in ("DET", "PRON", "PUNCT")
              and not (t.pos_ == "NUM" and t.dep_ == "nummod")]
     root = span.root if span.root in words or not words else words[-1]  # a split subject: its last word
     words = words or [root]
@@ -180,6 +180,25 @@ def _without_setting(top) -> list[tuple[int, str]]:
     return [(t.i, t.text) for t in top.subtree if t.i not in cut]
 
 
+def _with_of(phrase: Phrase, noun) -> Phrase:
+    """An object with its 'of' phrase, which says what it is: 'flock of sheep', 'tray of drinks'."""
+    of = next((c for c in noun.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+    if of is None:
+        return phrase
+    tail = [t for t in of.subtree if t.dep_ not in DETERMINERS and t.pos_ != "DET"]
+    end = max(t.idx + len(t.text) for t in tail)
+    return Phrase(f"{phrase.text} {' '.join(t.text for t in tail)}", phrase.head, phrase.start, end,
+                  phrase.plural, phrase.proper, phrase.prep)
+
+
+def _noun_after(verb, word) -> bool:
+    """A word after the verb that an article turns into the verb's object: 'hangs the laundry'."""
+    if word.lower_.endswith("ly") or word.lower_ in WHEN | WAY | WHERE or not word.is_alpha:
+        return False
+    doc = _nlp()(f"She {verb.text} the {word.text}.")
+    return doc[3].pos_ == "NOUN" and doc[3].dep_ in ("dobj", "obj")
+
+
 def _action(doc, verb, chunks) -> tuple[str, list[Phrase]]:
     """The verb with its particles, objects ('a tray of drinks') and way ('down a flooded gutter'),
     up to the first place, time or clause break; possessives as written."""
@@ -195,8 +214,13 @@ def _action(doc, verb, chunks) -> tuple[str, list[Phrase]]:
             for prep in (c for c in child.children if c.dep_ == "prep" and c.lower_ == "of"):
                 words += list(prep.subtree)
             parts += [(t.i, t.text) for t in words]
-            objects.append(_chunk_phrase(span) if span is not None else
-                           Phrase(child.text, child.lemma_.lower(), child.idx, child.idx + len(child.text)))
+            phrase = (_chunk_phrase(span) if span is not None else
+                      Phrase(child.text, child.lemma_.lower(), child.idx, child.idx + len(child.text)))
+            objects.append(_with_of(phrase, child))
+        elif child.dep_ == "advmod" and child.i == verb.i + 1 and _noun_after(verb, child):
+            # "hangs laundry": a bare noun the tagger read as an adverb; the verb's object all the same
+            parts.append((child.i, child.text))
+            objects.append(Phrase(child.text, child.lemma_.lower(), child.idx, child.idx + len(child.text)))
         elif child.dep_ in ("prt", "xcomp", "advmod") and child.i > verb.i and child.pos_ in ("ADP", "ADV", "VERB", "PART"):
             if child.dep_ == "advmod" and child.lower_ in WHEN:
                 continue

@@ -85,12 +85,14 @@ def _insert_sentences(scene: Scene, rng: random.Random) -> list[str]:
     rules = _rules()
     if scene.story_object is None:  # nothing named: a detail of the setting, not an invented prop
         lines = rules["setting_inserts"]
-        return [rng.choice(lines).format(place=scene.place), rng.choice(rules["insert_details"]).format(place=scene.place)]
+        return [rng.choice(lines).format(place=scene.place), rng.choice(rules["insert_details"]).format(place=scene.place, it="it")]
     thing = scene.obj(scene.story_object)
     a_object = thing["a"]
     if thing["kind"] != "held":  # a creature or a vehicle is seen where it is, not laid on a bench
         return [f"A close view of {a_object} at the {scene.place}.", thing["ambient"]]
-    fill = {"a_object": a_object, "A_object": cap(a_object), "place": scene.place}
+    many = thing.get("plural", False)  # "Letters rest", "a loaf rests"
+    fill = {"a_object": a_object, "A_object": cap(a_object), "place": scene.place, "s": "" if many else "s",
+            "it": "them" if many else "it", "its": "their" if many else "its"}
     return [rng.choice(rules["inserts"]).format(**fill), rng.choice(rules["insert_details"]).format(**fill)]
 
 

@@ -41,7 +41,7 @@ def draw_plate(w: int, h: int, desc: SceneDescription, place_seed: int, sky_seed
     sky_seed only moves clouds and stars."""
     pal = palette(desc.time, desc.weather)
     if desc.ground:  # the place's own colour under this light: a lavender field at dusk is dusky lavender
-        pal = {**pal, "ground": list(tinted(desc.ground, [c / 255 * 1.4 for c in pal["ground"]])), "own_ground": True}
+        pal = {**pal, "ground": list(tinted(desc.ground, [0.5 + c / 255 for c in pal["ground"]])), "own_ground": True}
     hy = int(h * horizon)
     img = draw_sky(w, h, pal, hy, sky_seed)
     draw_backdrop(img, desc.setting, pal, hy, np.random.default_rng(place_seed))
