@@ -375,3 +375,49 @@ def test_everyday_prompts_dev_and_held_out():
     assert kept >= BAR * named, f"held-out prompts keep {kept} of {named} named words"
     assert complete["held-out"] >= BAR * count["held-out"], (
         f"{complete['held-out']} of {count['held-out']} held-out prompts complete")
+
+
+# ------------------------------------------------------------------ the scene as data
+def test_the_plan_carries_the_scene_as_data():
+    """The director writes what it read as the plan's scene: the place with its modifiers and head
+    noun, the things in the prompt's words, each character's role and age."""
+    plan = HeuristicDirector().plan("a beekeeper lifts a honeycomb frame in a lavender field in Provence at noon")
+    scene = plan.scene
+    assert "lavender field" in scene.place and scene.place_kind == "field" and scene.time == "noon"
+    assert scene.things == ["honeycomb frame"] and scene.people["A"].role == "beekeeper"
+    plan = HeuristicDirector().plan("a carpenter and his apprentice lift a heavy beam in a barn")
+    assert [p.role for p in plan.scene.people.values()] == ["carpenter", "apprentice"]
+    plan = HeuristicDirector().plan("a shepherd leads his flock of sheep across a green valley in Wales at dawn")
+    assert plan.scene.things[0] == "flock of sheep" and "A flock of sheep" in plan.shots[2].prompt
+    # A bare noun the tagger calls an adverb; 'corn' is no part of 'street corner'.
+    assert HeuristicDirector().plan("a woman hangs laundry on a balcony in Naples on a windy morning").scene.things == ["laundry"]
+    assert "corn" in HeuristicDirector().plan("a vendor grills corn on a street corner in Mexico City at night").scene.things
+    insert = HeuristicDirector().plan("a postman delivers letters on a snowy village street in the morning").shots[2].prompt
+    assert re.search(r"Letters (rest|sit|lie) ", insert) and "snowy village street" in insert, insert
+
+
+@pytest.mark.parametrize("prompt", [
+    "an old fisherman mends his nets on a windy pier in Lisbon at dawn while gulls circle",
+    "a girl flies a red kite on a Nairobi hill in the wind",
+    "a violinist plays on a foggy Venice canal at dusk",
+])
+def test_a_plan_without_a_scene_gets_one_from_its_text(prompt):
+    """An LLM's plan has no scene: it is derived once from the plan's own text with the director's
+    readers, and agrees with what the director wrote on time, weather and the backdrop it gives."""
+    from models.preview.director import scene_of
+    from models.preview.painter.scene import setting_kind
+
+    plan = HeuristicDirector().plan(prompt)
+    derived = scene_of(plan.model_copy(update={"scene": None}))
+    written = scene_of(plan)
+    assert written is plan.scene
+    assert (derived.time, derived.weather, setting_kind(derived)) == (written.time, written.weather, setting_kind(written))
+    assert set(written.things) <= set(derived.things) and derived.people.keys() == written.people.keys()
+
+
+def test_a_scene_names_only_the_plans_characters():
+    plan = HeuristicDirector().plan("a girl flies a red kite on a Nairobi hill in the wind")
+    data = plan.model_dump()
+    data["scene"]["people"]["Z"] = {"role": "ghost"}
+    with pytest.raises(ValueError, match="scene.people.Z is not a character key"):
+        Plan.model_validate(data)

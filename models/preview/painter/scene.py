@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from PIL import ImageColor
 
+from models.preview.director import detect_locale
 from models.preview.director.facts import scene_of
 from reel.schema import Plan, Scene, Shot
 
@@ -63,11 +64,15 @@ def _lookup(words: list[str], keywords: dict[str, list[str]]) -> str | None:
 
 
 def setting_kind(scene: Scene) -> str:
-    """The backdrop for a place, from its own words: the head noun first, then its modifiers."""
+    """The backdrop for a place, from its own words: the head noun first, then its modifiers; a
+    city's street when no word says, the default (open country) outside one."""
     words = scene.place.split()
     if scene.place_kind.lower() != words[-1].lower():
         words.append(scene.place_kind)
-    return _lookup(words, table()["setting_keywords"]) or table()["default_setting"]
+    kind = _lookup(words, table()["setting_keywords"])
+    if kind is None and detect_locale(scene.place).is_city:
+        kind = table()["city_setting"]  # a place no word of ours names, in a city ('a Rio flooded gutter'): a street
+    return kind or table()["default_setting"]
 
 
 def colour_word(words: list[str]) -> RGB | None:
