@@ -359,7 +359,7 @@ def test_the_painter_draws_the_scene_not_the_shot_prose(tmp_path):
 
     prose = make_plan("a rainy city street at noon")
     said = prose.model_copy(update={"scene": Scene(place="Provence lavender field", place_kind="field",
-                                                    time="night", things=["honeycomb frame", "paper boats"])})
+                                                    time="night", things=["honeycomb frame", "paper boats", "red tractor"])})
     model = AnimaticImage()
     for name, plan in (("prose", prose), ("said", said)):
         model.keyframe(plan, plan.shots[0], [], seed=1, size=(256, 144), out=tmp_path / f"{name}.png")
@@ -368,7 +368,10 @@ def test_the_painter_draws_the_scene_not_the_shot_prose(tmp_path):
 
     desc = describe(said)
     assert (desc.setting, desc.time, desc.weather) == ("field", "night", None)
-    assert desc.props == ("boat",) and desc.unnamed == ("honeycomb frame",)  # by synonym, head noun first
+    # By the table's synonyms head noun first, else Font Awesome's icon of that name, in the thing's own colour.
+    assert desc.props == ("boat", "tractor") and desc.unnamed == ("honeycomb frame",)
+    r, g, b = dict(desc.colours)["tractor"]
+    assert r > 150 and g < 80 and b < 80
     assert desc.ground is not None and desc.ground[2] > desc.ground[1] + 30  # lavender: blue over green
     assert describe(prose).ground is None and describe(prose).setting == "street"
 

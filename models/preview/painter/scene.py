@@ -19,6 +19,7 @@ from models.preview.director.facts import scene_of
 from reel.schema import Plan, Scene, Shot
 
 from .common import RGB, table
+from .props import icon_for
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class SceneDescription:
     props: tuple[str, ...]  # things drawn, in order of mention
     unnamed: tuple[str, ...]  # things named that the animatic cannot draw: written in the caption
     ground: RGB | None = None  # the colour a place's own words give it: a lavender field is lavender
+    colours: tuple[tuple[str, RGB], ...] = ()  # (prop, colour) a thing's own words give it: a red tractor
 
     @property
     def interior(self) -> bool:
@@ -91,15 +93,22 @@ def colour_word(words: list[str]) -> RGB | None:
 
 
 def pictogram(thing: str) -> str | None:
-    """The pictogram for a named thing, by its name or a synonym, head noun first ('paper boats' -> boat)."""
+    """The pictogram for a named thing, by its name or a synonym, head noun first ('paper boats' -> boat):
+    the props table's (which know where a thing goes), else Font Awesome's icon for the head noun."""
     props = table()["props"]
-    return _lookup(thing.split(), {k: p["keywords"] for k, p in props.items() if "icon" in p or "shape" in p})
+    known = _lookup(thing.split(), {k: p["keywords"] for k, p in props.items() if "icon" in p or "shape" in p})
+    return known or icon_for(_head(thing))
+
+
+def _head(thing: str) -> str:
+    """The head noun of a thing as said: 'red tractor' -> tractor, 'flock of sheep' -> flock."""
+    return thing.split(" of ")[0].split()[-1]
 
 
 def _in_shot(thing: str, text: str) -> bool:
     """The shot names the thing: its words, or a word of its pictogram's ('his nets' for 'fishing net')."""
     key = pictogram(thing)
-    words = [thing, thing.split()[-1], *(table()["props"][key]["keywords"] if key else [])]
+    words = [thing, _head(thing), *(table()["props"].get(key, {}).get("keywords", []) if key else [])]
     return bool(_pattern(tuple(w.lower() for w in words)).search(visible_text(text)))
 
 
@@ -117,5 +126,6 @@ def describe(plan: Plan, shot: Shot | None = None) -> SceneDescription:
     drawn = tuple(dict.fromkeys(k for t in things for k in [pictogram(t)] if k))
     unnamed = tuple(t for t in things if pictogram(t) is None)
     weather = scene.weather if scene.weather in table()["weather"] else None
+    colours = tuple((pictogram(t), c) for t in things for c in [colour_word(t.split(" of ")[0].split()[:-1])] if c)
     return SceneDescription(setting=setting_kind(scene), time=scene.time, weather=weather, props=drawn,
-                            unnamed=unnamed, ground=colour_word(scene.place.split()[:-1]))
+                            unnamed=unnamed, ground=colour_word(scene.place.split()[:-1]), colours=colours)
