@@ -429,3 +429,24 @@ def test_a_scene_names_only_the_plans_characters():
     data["scene"]["people"]["Z"] = {"role": "ghost"}
     with pytest.raises(ValueError, match="scene.people.Z is not a character key"):
         Plan.model_validate(data)
+
+
+def test_what_the_painter_draws_from_keys_its_stages():
+    """An edit to the plan's scene repaints the scene and group masters and every keyframe (their
+    cache keys hold it); a plan without a scene keys as before (old reels keep their pictures)."""
+    from tasks.keyframes import _key
+    from tasks.masters import master_inputs
+
+    plan = HeuristicDirector().plan("a farmer drives a red tractor across a wheat field at sunset")
+    dusk = plan.model_copy(update={"scene": plan.scene.model_copy(update={"time": "dusk"})})
+    bare = plan.model_copy(update={"scene": None})
+    for subject in ("scene", "group"):
+        assert master_inputs(plan, subject) != master_inputs(dusk, subject)
+        assert "scene" not in master_inputs(bare, subject)
+    assert master_inputs(plan, "A") == master_inputs(dusk, "A")  # a portrait does not read the scene
+    keys = [_key(None, p, 0, {}, _Preset(), 1, "animatic") for p in (plan, dusk, bare)]
+    assert keys[0] != keys[1] and "scene" not in keys[2]
+
+
+class _Preset:
+    render_size = (320, 180)
