@@ -48,17 +48,18 @@ def check_soundfont() -> tuple[str, str]:
 
 def check_caption_fonts() -> tuple[str, str]:
     """Burned captions (the default for 9:16, 1:1, 4:5) need a font for each narration language."""
-    from reel.captions import font_for
     from reel.errors import BackendUnavailable
+    from reel.fonts import font_for
 
     found, missing = [], []
     for lang in ("a", "h", "j", "z"):
         try:
-            found.append(font_for(lang).family)
+            font = font_for(lang)
+            found.append(f"{font.family} ({font.source})")
         except BackendUnavailable as exc:
             missing.append(str(exc))
     if missing:
-        return WARN, f"{missing[0]} (until then use --subtitles srt)"
+        return WARN, missing[0]
     return OK, ", ".join(found)
 
 

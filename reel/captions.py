@@ -3,16 +3,11 @@ platform safe area, and the three files (.srt, .vtt, and .ass for libass to burn
 
 from __future__ import annotations
 
-import functools
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 from reel.delivery import subtitle_table
-from reel.errors import BackendUnavailable
-from reel import prompts
+from reel.fonts import Font, font_for
 
 # Where a line may break, best first: after a clause mark, then at a space.
 PHRASE_MARKS = ",;:—–、，；：。！？!?"
@@ -45,29 +40,6 @@ def srt(items: list[Cue]) -> str:
 
 def vtt(items: list[Cue]) -> str:
     return "WEBVTT\n\n" + "".join(f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{c.text}\n\n" for c in items)
-
-
-@dataclass(frozen=True)
-class Font:
-    family: str
-    path: Path
-    index: int
-
-
-@functools.cache
-def font_for(lang: str) -> Font:
-    """The installed font for a narration language, found through fontconfig."""
-    fonts = prompts.table("delivery.json")["fonts"]
-    family = fonts.get(lang, fonts["latin"])
-    hint = "install the caption fonts: apt-get install fontconfig fonts-noto-core fonts-noto-cjk"
-    if shutil.which("fc-match") is None:
-        raise BackendUnavailable(f"fc-match (fontconfig) is missing, so caption fonts cannot be found; {hint}")
-    found = subprocess.run(["fc-match", "-f", "%{file}|%{index}|%{family}", family], capture_output=True,
-                           text=True).stdout
-    path, index, families = (found.split("|", 2) + ["", "", ""])[:3]
-    if family not in [f.strip() for f in families.split(",")]:
-        raise BackendUnavailable(f"font {family!r} for narration language {lang!r} is not installed; {hint}")
-    return Font(family, Path(path), int(index or 0))
 
 
 def _measure(font: Font, px: int):

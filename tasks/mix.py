@@ -11,8 +11,9 @@ import ffmpeg
 
 from reel import prompts
 from reel.caching import artifact_digests
-from reel.captions import ass, cues, font_for, srt, vtt
+from reel.captions import ass, cues, srt, vtt
 from reel.delivery import Delivery, loudness_table, narration_table
+from reel.fonts import font_for
 from reel.loudness import ebur128, loudnorm_pass1, speech_over_bed
 from reel.media import decode_mono, ffmpeg_exe, rms_db, run_ffmpeg
 from reel.presets import Preset
@@ -87,7 +88,8 @@ def balanced_premix(music: Path, voices: list[Path], starts: list[float], spoken
 
 def burn_captions(picture, script: Path):
     """libass draws the ASS script; shaping=complex is HarfBuzz (Devanagari conjuncts, CJK), and
-    fontsdir is the script's folder, where only its one font is linked."""
+    fontsdir is the script's folder, where only its one font is linked: libass loads it without
+    fontconfig, and prefers it to a system face of the same family name."""
     return picture.filter("ass", filename=str(script), fontsdir=str(script.parent), shaping="complex")
 
 
@@ -128,7 +130,7 @@ def write_captions(store: ArtifactStore, record: StageRecord, voices: list[Stage
     script.write_text(ass(items, lang, preset.final_size, delivery.aspect), encoding="utf-8")
     font = font_for(lang)
     (work / font.path.name).symlink_to(font.path)
-    record.meta["caption_font"] = font.family
+    record.meta["caption_font"] = font.record()
     return script
 
 
@@ -168,7 +170,8 @@ def _key(ref, clips, music, voices, preset, delivery):
     return {"clips": artifact_digests(*clips), "music": artifact_digests(music), "voices": artifact_digests(*voices),
             "size": preset.final_size, "fps": preset.fps, "shot_seconds": preset.shot_seconds,
             "delivery": delivery.model_dump(), "table": prompts.digest("delivery.json"),
-            "levels": [VOICE_RMS_DB, MUSIC_RMS_DB]}
+            "levels": [VOICE_RMS_DB, MUSIC_RMS_DB],
+            "font": font_for(voices[0].meta["lang"]).record() if delivery.subtitles == "burn" and voices else None}
 
 
 @stage("mix", version="2", key_parts=_key, task_run_name="mix")

@@ -10,7 +10,8 @@ from PIL import Image
 
 from models.preview.espeak_voice import EspeakVoice
 from models.preview.midi_music import MidiMusic
-from reel.captions import ass, cues, font_for, split_lines, srt, vtt
+from reel.captions import ass, cues, split_lines, srt, vtt
+from reel.fonts import font_for
 from reel.delivery import delivery_for, subtitle_table
 from reel.errors import UserError
 from reel.media import ffmpeg_exe, probe, run_ffmpeg
@@ -128,7 +129,7 @@ def test_long_line_splits_at_the_phrase_boundary_into_two_lines():
 NARRATION = {
     "a": "She walks alone through the city at dusk.", "b": "The rain follows her down the empty street.",
     "e": "Ella camina sola por la ciudad al anochecer.", "f": "Elle marche seule dans la ville au crépuscule.",
-    "h": "शाम की रोशनी में वह अकेली चलती है", "i": "Lei cammina da sola nella città al tramonto.",
+    "h": "दिन ढले वह अकेली स्टेशन से निकलती है", "i": "Lei cammina da sola nella città al tramonto.",
     "j": "彼女は夜の街を一人で歩いた", "p": "Ela caminha sozinha pela cidade ao anoitecer.", "z": "她独自走过夜晚的城市",
 }
 
@@ -148,7 +149,8 @@ def test_captions_render_in_every_narration_language_within_two_lines(tmp_path, 
     ink = np.asarray(Image.open(out).convert("L")).astype(int)
     assert (np.abs(ink - 128) > 60).sum() > 150, f"no caption drawn for {lang}"
     if lang == "h":
-        # Devanagari needs HarfBuzz: the same script drawn without complex shaping looks different.
+        # Devanagari needs HarfBuzz: the same script drawn without complex shaping looks different
+        # (the conjunct in स्टेशन, the vowel sign of िन drawn before its consonant).
         simple = tmp_path / "simple.png"
         (ffmpeg.input(f"color=c=gray:s={w}x{h}:d=1", f="lavfi").video
          .filter("ass", filename=str(script), fontsdir=str(tmp_path), shaping="simple")
@@ -203,12 +205,14 @@ def test_square_reel_from_the_command_line_is_composed_timed_captioned_and_recor
     """One real `reel make`: 1:1 at its own size, 2 shots of the asked length, captions burned,
     web loudness, and the manifest saying so."""
     import json
+    from importlib import metadata
 
-    from tests.helpers import reel_cli
+    from tests.helpers import fontconfig_file, reel_cli
 
     root = tmp_path / "out"
     proc = reel_cli("make", "A fisherman mends his nets on a quiet harbour at dawn", "--preset", "preview",
-                    "--aspect", "1:1", "--shots", "2", "--seconds", "6", "--out", str(root))
+                    "--aspect", "1:1", "--shots", "2", "--seconds", "6", "--out", str(root),
+                    env={"FONTCONFIG_FILE": str(fontconfig_file(tmp_path / "fc"))})  # no system fonts
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "2 shots of 3.06 s (49 frames at 16 fps) = 6.12 s" in proc.stdout
     (reel_dir,) = [p for p in root.iterdir() if p.is_dir()]
@@ -220,6 +224,8 @@ def test_square_reel_from_the_command_line_is_composed_timed_captioned_and_recor
     assert keyframe.size == (624, 624)  # painted square at the render size, not cropped from 16:9
     delivery = json.loads((reel_dir / "manifest.json").read_text())["delivery"]
     assert delivery["size"] == [944, 944] and delivery["aspect"] == "1:1" and delivery["subtitles"] == "burn"
+    assert delivery["caption_font"] == {"family": "Noto Sans", "file": "NotoSans[wdth,wght].ttf", "index": 0,
+                                        "source": f"fontpkg-noto-sans {metadata.version('fontpkg-noto-sans')}"}
     assert delivery["loudness"]["target"] == "web" and delivery["loudness"]["speech_over_bed"]["difference_lu"] >= 6
     assert [n["fit"] in ("fits", "faster", "shortened", "too_long") for n in delivery["narration"]] == [True, True]
     assert all(n["seconds"] <= 49 / 16 - 0.3 or n["fit"] == "too_long" for n in delivery["narration"])
