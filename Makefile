@@ -11,7 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: setup reel test doctor clean
+.PHONY: setup reel test doctor clean mutations
 
 setup: $(STAMP)
 
@@ -39,6 +39,11 @@ $(TEST_STAMP): $(STAMP)
 TEST_WORKERS ?= 2
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
+
+# One-line breaks in a copy of the tree (tests/mutations.toml) and whether the named tests catch
+# them; minutes per break, so not part of `make test`. MUTATIONS="critic: mix:" picks some by name.
+mutations: $(TEST_STAMP)
+	$(BIN)/python -m tests.mutations $(foreach m,$(MUTATIONS),--only "$(m)")
 
 doctor: $(STAMP)
 	$(BIN)/reel doctor

@@ -153,11 +153,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         importlib.import_module(f"benchmarks.{args.which}").main(args.rest)
         return 0
-    if args.rest:
-        raise UserError(f"`reel bench schedule` takes no options (got {' '.join(args.rest)})")
     from benchmarks.schedule import main as schedule
 
-    schedule()
+    schedule(args.rest)
     return 0
 
 

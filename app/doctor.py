@@ -74,7 +74,9 @@ def check_prefect() -> tuple[str, str]:
         from prefect.client.orchestration import get_client
 
         with get_client(sync_client=True) as client:
-            client.api_healthcheck()
+            error = client.api_healthcheck()  # returns the exception it met rather than raising it
+        if error is not None:
+            raise error
         return OK, f"Prefect {prefect.__version__}, server {url}"
     except Exception as exc:  # noqa: BLE001
         return FAIL, f"Prefect server {url} unreachable ({exc}); start it with `make server` or unset PREFECT_API_URL"

@@ -9,6 +9,9 @@ embedding rows; the sequence lengths the pipelines pad to are the real ones). Me
 - WanImageToVideoPipeline, Wan2.2-I2V-A14B (both 14B experts, boundary 0.9), 832x480, 81 frames,
   2 and 4 steps, with and without diffusers' First-Block Cache on both experts (denoising only),
   then the VAE decode of the 81 frames;
+- the turbo preset's two renders side by side, same frames and size: the default preset's full
+  steps (24, b-roll) with CFG and FBCache 0.08, against a step-distilled first attempt (4 steps,
+  no CFG, no cache) with random rank-64 LoRAs on both experts, as lightx2v's distill LoRAs sit;
 - Flux2KleinPipeline, FLUX.2 [klein] 4B, a 1280x704 keyframe edited from one reference, 4 steps;
 - the free memory after each model is unloaded.
 
@@ -35,6 +38,12 @@ GIB = 1024**3
 PROMPT = "Slow dolly in. A violinist plays on a Paris bridge at dusk, warm street lamps. shot on Arri Alexa"
 NEGATIVE = "blurry, static, distorted hands, text, watermark"
 FBCACHE = 0.08  # the default preset's threshold
+# The modules lightx2v's Wan2.2 distill LoRAs cover (every attention projection and feed-forward
+# layer of each block): diffusers' names, and the original Wan layout's names in their files.
+LORA_MODULES = {"attn1.to_q": "self_attn.q", "attn1.to_k": "self_attn.k", "attn1.to_v": "self_attn.v",
+                "attn1.to_out.0": "self_attn.o", "attn2.to_q": "cross_attn.q", "attn2.to_k": "cross_attn.k",
+                "attn2.to_v": "cross_attn.v", "attn2.to_out.0": "cross_attn.o", "ffn.net.0.proj": "ffn.0",
+                "ffn.net.2": "ffn.2"}
 # Wan2.2-I2V-A14B-Diffusers model_index.json and scheduler/scheduler_config.json.
 WAN_BOUNDARY = 0.9
 WAN_SCHEDULER = {"prediction_type": "flow_prediction", "use_flow_sigmas": True, "flow_shift": 5.0,
@@ -63,8 +72,10 @@ TINY = {
     },
 }
 TINY["video"]["transformer_2"] = TINY["video"]["transformer"]
-REAL_SIZES = {"wan": (832, 480, 81), "flux": (1280, 704), "steps": (2, 4), "flux_steps": 4}
-TINY_SIZES = {"wan": (64, 32, 9), "flux": (64, 64), "steps": (2, 4), "flux_steps": 2}
+# turbo: (full steps, distilled steps, LoRA rank): the default preset's b-roll steps against
+# reel.presets' turbo_steps, with lightx2v's rank-64 LoRAs.
+REAL_SIZES = {"wan": (832, 480, 81), "flux": (1280, 704), "steps": (2, 4), "flux_steps": 4, "turbo": (24, 4, 64)}
+TINY_SIZES = {"wan": (64, 32, 9), "flux": (64, 64), "steps": (2, 4), "flux_steps": 2, "turbo": (10, 4, 4)}
 
 # Qwen-style chat template, reduced to what Flux2KleinPipeline renders: one user turn, then the
 # assistant header with an empty think block (the pipeline passes enable_thinking=False).
@@ -236,6 +247,8 @@ def check_wan(meter: Meter, tiny: bool, device: str) -> list:
                 if expert.is_cache_enabled:
                     expert.disable_cache()
 
+    rows += check_turbo(meter, pipe, image, prompt_embeds, negative_embeds, tiny)
+
     def decode():
         vae = pipe.vae
         z = latents.to(vae.dtype)
@@ -250,6 +263,46 @@ def check_wan(meter: Meter, tiny: bool, device: str) -> list:
     pipe = experts = latents = video = prompt_embeds = negative_embeds = None  # dropped: the memory goes back
     rows.append(meter.freed("Wan2.2 A14B unloaded"))
     return rows
+
+
+def check_turbo(meter: Meter, pipe, image, prompt_embeds, negative_embeds, tiny: bool) -> list:
+    """A full-step render with CFG and FBCache against a distilled one (LoRAs on, no CFG, no cache),
+    same frames and size, and one line comparing them."""
+    import torch
+    from diffusers.hooks import FirstBlockCacheConfig
+    from peft import LoraConfig
+
+    sizes = TINY_SIZES if tiny else REAL_SIZES
+    width, height, frames = sizes["wan"]
+    full_steps, distilled_steps, rank = sizes["turbo"]
+    experts = [pipe.transformer, pipe.transformer_2]
+
+    def render(label: str, steps: int, guidance: float) -> Row:
+        counter = BlockCount(experts)
+        _, row = meter.measure(label, lambda: pipe(
+            image=image, prompt_embeds=prompt_embeds, negative_prompt_embeds=negative_embeds if guidance > 1 else None,
+            height=height, width=width, num_frames=frames, num_inference_steps=steps, guidance_scale=guidance,
+            guidance_scale_2=guidance, output_type="latent", generator=torch.Generator("cpu").manual_seed(0)).frames)
+        row.note = counter.close()
+        return row
+
+    for expert in experts:
+        expert.enable_cache(FirstBlockCacheConfig(threshold=FBCACHE))
+    full = render(f"turbo check: full {full_steps} steps, CFG 3.5, FBCache {FBCACHE}", full_steps, 3.5)
+    for expert in experts:
+        expert.disable_cache()
+        torch.manual_seed(1)
+        expert.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False,
+                                      target_modules=list(LORA_MODULES)))
+    distilled = render(f"turbo check: distilled {distilled_steps} steps, no CFG, LoRA r{rank}, no cache",
+                       distilled_steps, 1.0)
+    for expert in experts:
+        expert.unload_lora()
+    peak = ("" if full.peak_gib is None else
+            f", peak {distilled.peak_gib:.1f} vs {full.peak_gib:.1f} GiB")
+    summary = Row("turbo check: distilled vs full", 0.0, note=f"{distilled.seconds:.1f} s vs {full.seconds:.1f} s "
+                  f"({full.seconds / distilled.seconds:.1f}x){peak}, {width}x{height}x{frames} both")
+    return [full, distilled, summary]
 
 
 def check_flux(meter: Meter, tiny: bool, device: str) -> list:

@@ -3,7 +3,8 @@
 #
 #   ops.sh server   Prefect server + UI on 127.0.0.1:$PREFECT_PORT (4200) and a static file server
 #                   for the artifact root ($REEL_ROOT, default outputs/) on 127.0.0.1:$ARTIFACT_PORT
-#                   (4201), so image and link artifacts open in the browser; both in the background,
+#                   (4201; app/artifact_server.py: regular files inside the root only, no listings),
+#                   so image and link artifacts open in the browser; both in the background,
 #                   pid files and logs in $REEL_RUN_DIR (.prefect/run/)
 #   ops.sh deploy   work pool + `gpu` limit (deployments/setup.sh), then `prefect deploy --all`
 #   ops.sh worker   a process worker on the pool, in the background (WORKER=name for more than one)
@@ -72,7 +73,7 @@ case "${1:-}" in
     case "$root" in
       s3://*) echo "artifacts: $root is on S3; image and link artifacts use presigned URLs" ;;
       *) mkdir -p "$root"
-         start artifacts "$PY" -m http.server "$ART_PORT" --bind 127.0.0.1 --directory "$root" ;;
+         start artifacts "$PY" -m app.artifact_server "$ART_PORT" --bind 127.0.0.1 --directory "$root" ;;
     esac
     wait_http "http://127.0.0.1:$PORT/api/health" 180 server
     echo "Prefect UI: http://127.0.0.1:$PORT   API: $PREFECT_API_URL"

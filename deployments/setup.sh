@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time (idempotent) Prefect setup for reel: the process work pool that prefect.yaml names,
-# and a global concurrency limit per GPU (`gpu`, `gpu-1`, ...) every model task holds, one slot each.
+# a global concurrency limit per GPU (`gpu`, `gpu-1`, ...) every model task holds, one slot each,
+# and the automation that marks a run Crashed when its process is gone (app/lost_runs.py).
 #
 #   deployments/setup.sh              # slots = number of GPUs nvidia-smi lists (1 if none)
 #   GPUS=2 deployments/setup.sh       # say how many
@@ -36,3 +37,6 @@ for ((i = 0; i < GPUS; i++)); do
     echo "concurrency limit $name: 1 slot (updated)"
   fi
 done
+
+# A run whose worker and process died together (a lost machine) is Crashed after a few silent heartbeats.
+"$PY" -m app.lost_runs

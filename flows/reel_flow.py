@@ -16,12 +16,13 @@ from flows import review as review_gate
 from flows.narration import fit_narration, max_line_seconds
 from flows.shot import ShotOutcome, replay_shot, shot_flow, shot_line
 from flows.start_gate import one_at_a_time, opened
-from models.base import backend_class, choose_backends
+from models.base import backend_class, check_distilled, choose_backends
 from models import host
-from reel import progress, run_state, verdict_log
+from reel import drills, progress, run_state, verdict_log
 from flows import publish
 from models.gpu_slot import ensure_gpu_limit
 from reel.delivery import delivery_for
+from reel.env import heartbeat_setting
 from reel.estimate import actual, estimate, markdown as estimate_markdown
 from reel.manifest import build_manifest, delivery_record, write_manifest
 from reel.presets import for_aspect, get_preset, with_length
@@ -30,6 +31,7 @@ from reel.records import ReelRef
 from reel.schema import Plan
 from reel.settings import get_settings
 from reel.stage import Ledger, collect, run, submit
+from reel.writable import deployment_root
 from tasks.keyframes import keyframe_stage
 from tasks.masters import master_stage, subjects
 from tasks.mix import mix_stage
@@ -113,7 +115,9 @@ def _fan_out(calls: list[dict[str, Any]], deployment: str, finished) -> list[Sho
 
     # The children persist their outcome where this run can read it: the reel's own results block.
     slug = result_storage_slug(calls[0]["ref"])
-    env = {"PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true", "PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK": slug}
+    # (These job variables replace the deployment's `env`: its heartbeat setting comes along.)
+    env = {"PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true", "PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK": slug,
+           "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": heartbeat_setting()}
     outcomes: dict[int, ShotOutcome] = {}
 
     def collect_outcome(i: int, child) -> None:
@@ -149,6 +153,7 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
     else:
         parse_plan(plan)
     with_length(the_preset, len(plan["shots"]) if plan else n_shots, seconds, shot_seconds)  # fail fast
+    root = deployment_root(root)  # a deployment's caller writes only where this worker allows
     ref = ReelRef.for_request(prompt, plan, preset, reel_id, aspect, seed, root, n_shots)
     run_state.started(ref.reel_id, ref.root, flow_run.id)
     # What was asked, so `reel resume <id>` can run the same request again after a crash.
@@ -156,8 +161,13 @@ def reel_flow(prompt: str = "", plan: dict[str, Any] | None = None, preset: str 
                "backends": backends, "n_shots": n_shots, "loudness": loudness, "subtitles": subtitles,
                "seconds": seconds, "shot_seconds": shot_seconds, "review": review}
     # One writer per reel: a second run of it waits here.
-    with reel_lock(ref.store()), host.line(reel_line(ref)) as need:
-        return _make(ref, request, started, need)
+    store = ref.store()
+    with reel_lock(store), host.line(reel_line(ref)) as need:
+        store.sweep(keep=drills.MARKERS)  # what an earlier run left when it was cut off
+        try:
+            return _make(ref, request, started, need)
+        finally:  # scratch and partial files go, whether the reel was made or not
+            store.sweep(keep=drills.MARKERS)
 
 
 def reel_line(ref: ReelRef) -> str:
@@ -175,6 +185,8 @@ def _make(ref: ReelRef, request: dict[str, Any], started: float, need: host.Need
     delivery = delivery_for(request["aspect"], request["loudness"], request["subtitles"])
     asked = len(plan["shots"]) if plan else n_shots
     roles = choose_backends(the_preset.backends, backends)
+    if the_preset.turbo:
+        check_distilled("video", roles["video"])  # one line now, not after the keyframes
     ensure_gpu_limit()
     host.for_preset(the_preset)  # memory plan at its sizes, its declared pairs
     store = ref.store()

@@ -19,6 +19,7 @@ from reel.schema import Plan, Verdict
 from reel.stage import Ledger, NotCached, cached_only, run
 from reel.strategies import next_attempt
 from reel.verdict_log import record_attempts
+from reel.writable import deployment_root
 from tasks.critique import critique_stage
 from tasks.keyframes import keyframe_stage
 from tasks.render import first_knobs, render_stage
@@ -39,6 +40,7 @@ def shot_flow(ref: ReelRef, plan: Plan, shot_index: int, keyframe: StageRecord, 
     """next_keyframe: the next shot's keyframe when that shot continues this one (cut false): every
     attempt ends on it and is judged on meeting it."""
     opened()  # the next shot's subflow may be created now (flows/start_gate.py)
+    deployment_root(ref.root)  # a fanned-out shot run writes only where this worker allows
     host.for_preset(preset)  # a fanned-out shot runs in its own process
     return play_shot(run, ref, plan, shot_index, keyframe, masters, preset, seed, backends, next_keyframe)
 
@@ -95,7 +97,8 @@ def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_i
             if attempts[-1].passed or n == preset.attempts:
                 break
             knobs, attempts[-1].next_change = next_attempt(plan, shot_index,
-                                                           [(a.knobs, a.verdict) for a in attempts], seed)
+                                                           [(a.knobs, a.verdict) for a in attempts], seed,
+                                                           full=first_knobs(plan, shot_index, preset, seed, turbo=False))
             progress.say(f"shot {shot_index}: {attempts[-1].next_change}")
     shipped = pick_shipped(attempts)
     record_attempts(ref.store(), shot_index, attempts, shipped.attempt)
@@ -112,4 +115,6 @@ def _verdict_line(shot_index: int, a: Attempt) -> str:
     v = a.verdict
     score = f"{v.overall:.1f}" if v.scored and v.overall is not None else "unscored"
     labels = ", ".join(i.label.value for i in v.issues if i.label) or "no labels"
-    return f"shot {shot_index} attempt {a.attempt}: {score} {'PASS' if a.passed else 'FAIL'} ({labels}) [{v.critic}]"
+    weights = f", distilled {a.knobs.steps} steps" if a.knobs.distilled else ""
+    return (f"shot {shot_index} attempt {a.attempt}: {score} {'PASS' if a.passed else 'FAIL'} ({labels}) "
+            f"[{v.critic}{weights}]")

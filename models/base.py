@@ -76,6 +76,25 @@ class VoiceModel(Backend, Protocol):
         """Write a wav of `text` spoken in language code `lang`; return its duration in seconds."""
 
 
+# The two sets of weights a video backend that `distills` (Wan2.2) can run: its base experts, or
+# step-distilled ones (a turbo preset's first attempts). The model host switches between them.
+FULL, DISTILLED = "full", "distilled"
+NO_DISTILLED_WEIGHTS = ("a turbo preset renders first attempts with step-distilled Wan2.2 weights; set REEL_TURBO_LORA "
+                        "to the high- and low-noise LoRA files (comma-separated) or REEL_MODEL_VIDEO_TURBO to a "
+                        "distilled diffusers folder, or choose a preset without turbo")
+
+
+def check_distilled(role: str, name: str) -> None:
+    """Before a turbo reel starts: one clear line when its video backend takes distilled weights
+    and none are set (a backend that takes none, such as the preview's, ignores the steps anyway)."""
+    from reel.settings import get_settings
+
+    if not getattr(backend_class(role, name), "distills", False):
+        return
+    if not create(role, name, **get_settings().backend_options(role)).distilled_id:
+        raise UserError(NO_DISTILLED_WEIGHTS)
+
+
 # role -> backend name -> "module:Class". GPU backends are added by their own modules.
 REGISTRY: dict[str, dict[str, str]] = {
     "director": {"heuristic": "models.preview.director:HeuristicDirector",
@@ -140,13 +159,16 @@ def backend_class(role: str, name: str) -> type:
     return getattr(module, cls_name)
 
 
-def identity(role: str, name: str) -> str:
+def identity(role: str, name: str, weights: str = FULL) -> str:
     """Backend name, model revision and the digest of the prompt tables it reads, for cache keys,
-    without loading any weights."""
+    without loading any weights. weights DISTILLED: which step-distilled weights the backend
+    switches to (its `distilled_id`; '-' for a backend that takes none)."""
     from reel import prompts
     from reel.settings import get_settings
 
     cls = backend_class(role, name)
+    if weights == DISTILLED:
+        return getattr(create(role, name, **get_settings().backend_options(role)), "distilled_id", "") or "-"
     model_id = getattr(cls, "model_id", None)
     if not isinstance(model_id, str):  # set per instance (e.g. from the model path): constructors are cheap
         model_id = create(role, name, **get_settings().backend_options(role)).model_id

@@ -11,6 +11,10 @@ once. With every shot's subflow running at once, that renders all first attempts
 model is loaded, then critiques them all while the critic is loaded, then sends only the failures
 round again: the seed project reloaded the video model and the critic around every critique.
 
+A backend with two sets of weights (Wan2.2's base and step-distilled experts: `use_weights`) is
+one model asked for with the weights a request needs: only a waiter on the loaded weights is warm,
+and a switch is a model change, so a turbo reel renders its distilled first attempts together.
+
 Backends expose `load()`/`unload()`; GPU backends free their memory in `unload()` (del, gc,
 empty_cache; vLLM's worker process exits) and set `heavy = True`. Preview backends are cheap.
 
@@ -43,7 +47,7 @@ from reel.errors import BackendUnavailable
 
 _cond = threading.Condition(threading.RLock())
 _busy = False
-_waiting: list[tuple[int, tuple[str, str]]] = []
+_waiting: list[tuple[int, tuple[str, str], str | None]] = []  # (ticket, (role, name), weights)
 _ticket = itertools.count()
 _resident: dict[tuple[str, str], Any] = {}
 _fits_together: set[frozenset[str]] = set()
@@ -112,21 +116,12 @@ def _gib(role: str, backend, card) -> tuple[float, float]:
 
 
 def _apply_plan(role: str, backend, card) -> None:
-    """How this backend loads on this card: offload / FP8 for diffusers, engine knobs for vLLM."""
+    """How this backend loads on this card: every heavy backend takes its stage of the plan in
+    `apply_plan` (offload / FP8 for diffusers, engine knobs for vLLM), so a backend that lacks it
+    fails here rather than silently loading bf16 resident on any card."""
     if card is None or role not in card.stages:
         return
-    stage = card.stage(role)
-    if hasattr(backend, "offload"):
-        backend.offload = stage.mode == "offload"
-    if hasattr(backend, "fp8"):
-        backend.fp8 = stage.fp8
-    if hasattr(backend, "engine_options"):
-        knobs = stage.vllm
-        backend.engine_options = {"gpu_memory_utilization": knobs["gpu_memory_utilization"],
-                                  "max_model_len": knobs["max_model_len"], "max_num_seqs": knobs["max_num_seqs"],
-                                  "quantization": "fp8" if stage.fp8 else None}
-        if role == "critic":
-            backend.engine_options["max_images"] = backend.max_images = knobs["limit_mm_per_prompt"]["image"]
+    backend.apply_plan(card.stage(role))
 
 
 def _refuse_if_too_big(role: str, backend, card) -> None:
@@ -144,9 +139,22 @@ def _refuse_if_too_big(role: str, backend, card) -> None:
                                  "card (REEL_GPU), or a smaller checkpoint (REEL_MODEL_" + role.upper() + ")")
 
 
+def _ready(key: tuple[str, str], weights: str | None) -> bool:
+    """The model is loaded, with the weights asked for (None: any; a backend with one set: any)."""
+    backend = _resident.get(key)
+    return backend is not None and (weights is None or getattr(backend, "weights", weights) == weights)
+
+
+def _switch(role: str, backend, weights: str | None) -> None:
+    """Put a loaded two-weight backend on `weights` (recorded like a load: it is a model change)."""
+    if weights is not None and hasattr(backend, "use_weights") and backend.weights != weights:
+        backend.use_weights(weights)
+        events.append(("switch", role, weights))
+
+
 def _next_up() -> tuple[int | None, float]:
     """The ticket that may go now (None: wait), and how long to wait before asking again."""
-    warm = [w for w in _waiting if w[1] in _resident]
+    warm = [w for w in _waiting if _ready(w[1], w[2])]
     if warm:
         return min(warm)[0], 0.0
     from reel.settings import get_settings
@@ -229,9 +237,10 @@ def _release_on_request() -> None:
 _lease.on_request = _release_on_request
 
 
-def _load(role: str, name: str) -> Any:
+def _load(role: str, name: str, weights: str | None = None) -> Any:
     key = (role, name)
     if key in _resident:
+        _switch(role, _resident[key], weights)
         return _resident[key]
     from reel.settings import get_settings
 
@@ -260,6 +269,8 @@ def _load(role: str, name: str) -> Any:
             need = (card.stage(role).vllm.get("gpu_memory_utilization", 0) * card.gpu_gib
                     if card.stage(role).vllm else peak_new)
             wait_for_free(backend.device if hasattr(backend, "device") else s.gpu_device, need, role, events)
+    if weights is not None and hasattr(backend, "use_weights"):
+        backend.use_weights(weights)  # not loaded yet: only picks what the load brings in
     backend.load()
     events.append(("load", role))
     _resident[key] = backend
@@ -330,9 +341,10 @@ def _cpu_call(key: tuple[str, str], backend_class: type) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def use(role: str, name: str) -> Iterator[tuple[Any, Held]]:
-    """Wait for this model's turn on the GPU, hold the `gpu` slot, and yield the loaded backend.
-    A CPU backend (see the module's note) waits only for a free core and yields an empty Held."""
+def use(role: str, name: str, weights: str | None = None) -> Iterator[tuple[Any, Held]]:
+    """Wait for this model's turn on the GPU, hold the `gpu` slot, and yield the loaded backend
+    (on `weights`, for a backend with two sets: models.base.FULL or DISTILLED). A CPU backend (see
+    the module's note) waits only for a free core and yields an empty Held."""
     global _busy
     key = (role, base.resolve_name(role, name))
     backend_class = base.backend_class(*key)
@@ -342,19 +354,19 @@ def use(role: str, name: str) -> Iterator[tuple[Any, Held]]:
         return
     ticket = next(_ticket)
     with _cond:
-        _waiting.append((ticket, key))
+        _waiting.append((ticket, key, weights))
         while True:
             up, wait = (None, None) if _busy else _next_up()
             if up == ticket:
                 break
             _cond.wait(timeout=wait or None)
-        _waiting.remove((ticket, key))
+        _waiting.remove((ticket, key, weights))
         _busy = True
     try:
         with gpu_slot() as held:
             _lease.start_using()
             try:
-                backend = _load(*key)
+                backend = _load(*key, weights)
                 yield backend, held
             finally:
                 _lease.stop_using()

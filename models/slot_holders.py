@@ -91,7 +91,10 @@ def describe(slot: str, waited: float) -> str:
         who = "; ".join(f"{rec['what'] or 'a model task'} (pid {rec['pid']} on {rec['host']}, "
                         f"{time.time() - rec['since']:.0f}s)" for rec in held)
     else:
-        who = "a holder not on this host (another worker, or a run that died on another machine)"
+        # No record here: the lease is another machine's (or another REEL_GPU_LOCK's), or the slot
+        # was just given back and this waiter's next ask (Prefect backs off between asks) is pending.
+        who = (f"a holder with no record in {holders_dir()} (on another machine or another REEL_GPU_LOCK, "
+               "or it was just given back and this task asks again shortly)")
     return (f"waiting {waited:.0f}s for the {slot!r} slot, held by {who}; it frees when that task ends, "
             f"or when a dead holder's lease expires; to free it now: stop that process, or "
             f"`prefect gcl update {slot} --active-slots 0`")

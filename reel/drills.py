@@ -18,6 +18,9 @@ from reel.errors import BackendCrashed
 from reel.settings import get_settings
 
 
+MARKERS = "drill-*"  # a fail-once drill's note that it fired, kept in the reel's scratch across runs
+
+
 class InjectedFault(RuntimeError):
     """A render that fails on purpose (REEL_FAIL_AT)."""
 

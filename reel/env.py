@@ -17,7 +17,16 @@ DEFAULTS = {
     # time; a query waits this long for the lock before the client gets a 503. Ten seconds (Prefect's
     # default) ran out for a batch of ten reels in one process on a busy 2-core box.
     "PREFECT_SERVER_DATABASE_TIMEOUT": "30",
+    # A flow run's heartbeat every 30 s (Prefect's default is 180 s): a run whose process is gone
+    # is marked Crashed after a few silent beats by the automation `make deploy` creates (app/lost_runs.py).
+    # A worker's runs load Prefect before reel: prefect.yaml's job variables set it for them.
+    "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
 }
+
+
+def heartbeat_setting() -> str:
+    """This process's flow-run heartbeat (seconds), as its child runs must send it too."""
+    return os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY") or DEFAULTS["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"]
 
 
 def setdefaults(values: dict[str, str]) -> None:

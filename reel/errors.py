@@ -11,3 +11,7 @@ class BackendUnavailable(UserError):
 
 class BackendCrashed(RuntimeError):
     """A model backend died mid-task (worker exit, lost device): worth retrying as is."""
+
+
+class DiskFull(UserError):
+    """A write found no space left on its device; the message names the folder and the space needed."""

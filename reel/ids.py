@@ -28,6 +28,20 @@ def check_reel_id(reel_id: str) -> str:
     return reel_id
 
 
+def control_char_problem(text: str, where: str) -> str | None:
+    """None when `text` has no control character (tab and line breaks are whitespace, allowed),
+    else one line naming the first one, its position and where it is. Control characters are
+    refused, not cleaned: a NUL or a terminal escape in a prompt or plan is a mistake (or an
+    attack) the writer should see, and nothing downstream (ids, subtitles, speech) can use it."""
+    import unicodedata
+
+    for pos, ch in enumerate(text):
+        if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r":
+            return (f"{where} contains the control character {ch!r} (U+{ord(ch):04X}) at character {pos + 1}; "
+                    "remove it (terminal colour codes and NUL bytes are not text)")
+    return None
+
+
 def prompt_words(prompt: str | None) -> str:
     """The prompt as it is planned and named: its words, one space apart (a prompt with a doubled
     space or a trailing newline is the same reel)."""

@@ -36,10 +36,12 @@ def ebur128(path: Path, windows: list[tuple[float, float]] | None = None) -> dic
     log = run_ffmpeg(["-nostats", "-i", str(path), "-vn", "-af", f"{chain}ebur128=peak=true", "-f", "null", "-"],
                      "measuring loudness (ebur128)")
     summary = log[log.rindex("Summary:"):]
-    integrated = float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1))
+    integrated = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
     peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
-    return {"integrated_lufs": max(integrated, SILENT_LUFS),
-            "true_peak_dbtp": float(peak.group(1)) if peak else float("-inf")}
+    if integrated is None or peak is None:  # a reel whose peak was never measured must not pass as silent
+        raise RuntimeError(f"ebur128 printed no {'integrated loudness' if integrated is None else 'true peak'} "
+                           f"for {path}: {' '.join(summary.split())[:300]}")
+    return {"integrated_lufs": max(float(integrated.group(1)), SILENT_LUFS), "true_peak_dbtp": float(peak.group(1))}
 
 
 def speech_over_bed(voice: Path, bed: Path, windows: list[tuple[float, float]]) -> dict[str, float]:

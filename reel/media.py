@@ -28,6 +28,17 @@ def ffmpeg_exe() -> str:
 def run_ffmpeg(args: list[str], what: str) -> str:
     """Run ffmpeg with args; return its stderr. Raise with the tail of its log on failure."""
     proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", *args], capture_output=True, text=True)
+    if proc.returncode != 0 and "No space left on device" in proc.stderr:
+        from reel.store import disk_full
+
+        # Where: the folder of its (last) output; what it needed: about the size of what it reads (a
+        # mux or an encode writes that much again). Its cut-off output is in the run's scratch,
+        # which the run removes (ArtifactStore.sweep).
+        inputs = [a for flag, a in zip(args, args[1:]) if flag == "-i"]
+        outputs = [a for a in args if "/" in a and not a.startswith("-") and a not in inputs and Path(a).parent.is_dir()]
+        where = Path(outputs[-1]).parent if outputs else Path.cwd()
+        needed = sum(Path(a).stat().st_size for a in inputs if Path(a).is_file())
+        raise disk_full(where, needed, f"ffmpeg {what}", at_least=True) from None
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
         raise RuntimeError(f"ffmpeg failed while {what}:\n{tail}")

@@ -29,6 +29,28 @@ class Preset(BaseModel):
     image_steps: int = 4
     # Roles whose models may stay loaded together (e.g. [["image", "voice"]]); others swap.
     fits_together: tuple[tuple[str, str], ...] = ()
+    # Turbo: attempt 1 of every shot renders with step-distilled Wan2.2 experts (LoRAs on both, or
+    # distilled checkpoints: REEL_TURBO_LORA / REEL_MODEL_VIDEO_TURBO), without CFG and without
+    # FBCache; a shot the critic fails is rendered again at this preset's full steps with the
+    # undistilled experts (reel/strategies.py). turbo_heroes false: hero shots start at full steps.
+    turbo: bool = False
+    turbo_heroes: bool = True
+    # The distillers' own schedule for Wan2.2-I2V-A14B: LightX2V's configs/wan22/wan_moe_i2v_distill.json
+    # (and wan_moe_t2v_distill_lora.json for the 4-step LoRAs) run infer_steps 4, sample_shift 5.0,
+    # enable_cfg false, boundary_step_index 2 over denoising_step_list [1000, 750, 500, 250];
+    # Wan2.2-Lightning's README: "4 steps without the need of CFG". In diffusers the same four
+    # timesteps come from the checkpoint's flow scheduler at shift 5 (1000, 938, 833, 625), and the
+    # pipeline's boundary 0.9 hands steps 3-4 to the low-noise expert, as boundary_step_index 2 does.
+    turbo_steps: int = 4
+    turbo_shift: float = 5.0
+
+    @property
+    def spec(self) -> str:
+        """The preset as `--preset` names it: its name and the options set on it (`default+turbo`)."""
+        base = PRESETS.get(self.name)
+        changed = [] if base is None else [k for k in OPTIONS if getattr(self, k) != getattr(base, k)]
+        extra = ["turbo" if k == "turbo" and self.turbo else f"{k}={str(getattr(self, k)).lower()}" for k in changed]
+        return "+".join([self.name, *extra])
 
     @property
     def shot_seconds(self) -> float:
@@ -45,6 +67,9 @@ PRESETS: dict[str, Preset] = {
                pass_threshold=7, attempts=3, backends="gpu"),
         Preset(name="fast", frames=81, fps=16, hero_steps=20, broll_steps=18, fbcache=0.08,
                pass_threshold=6, attempts=2, backends="gpu"),
+        # default's look and retries, with a step-distilled first attempt for every shot.
+        Preset(name="turbo", frames=81, fps=16, hero_steps=30, broll_steps=24, fbcache=0.08,
+               pass_threshold=7, attempts=3, backends="gpu", turbo=True),
         Preset(name="draft", frames=81, fps=16, hero_steps=14, broll_steps=14, fbcache=0.10,
                pass_threshold=5, attempts=1, backends="gpu"),
         # Wiring check of the GPU backends at toy sizes (tiny models in tests, or a first smoke
@@ -59,11 +84,26 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def get_preset(name: str) -> Preset:
+# Options any preset takes after its name: `fast+turbo`, `turbo+turbo_heroes=false`.
+OPTIONS = ("turbo", "turbo_heroes")
+
+
+def get_preset(spec: str) -> Preset:
+    """A preset by name, with options after '+': `turbo` (or turbo=true|false), turbo_heroes=true|false."""
+    name, *options = spec.split("+")
     try:
-        return PRESETS[name]
+        preset = PRESETS[name]
     except KeyError:
         raise UserError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
+    update = {}
+    for option in options:
+        key, _, value = option.partition("=")
+        value = value.lower() or "true"
+        if key not in OPTIONS or value not in ("true", "false"):
+            raise UserError(f"unknown preset option {option!r} in {spec!r}; options: turbo, turbo_heroes=false "
+                            "(e.g. --preset fast+turbo)")
+        update[key] = value == "true"
+    return preset.model_copy(update=update) if update else preset
 
 
 # Width:height of each aspect a reel is composed for. 16:9 is the presets' own sizes, 9:16 turns

@@ -78,6 +78,27 @@ class Plan(BaseModel):
     vo_lang: VoLang
     scene: Scene | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_chars(cls, data):
+        """A NUL or a terminal escape anywhere in the plan's text is refused, naming its field."""
+        from reel.ids import control_char_problem
+
+        def walk(value, where: str):
+            if isinstance(value, str):
+                yield control_char_problem(value, where or "the plan")
+            elif isinstance(value, dict):
+                for k, v in value.items():
+                    yield from walk(v, f"{where}.{k}" if where else str(k))
+            elif isinstance(value, list):
+                for i, v in enumerate(value):
+                    yield from walk(v, f"{where}.{i}")
+
+        problems = [p for p in walk(data, "") if p]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return data
+
     @field_validator("characters")
     @classmethod
     def _character_keys(cls, v: dict[str, str]) -> dict[str, str]:
@@ -218,3 +239,10 @@ class RenderKnobs(BaseModel):
     fbcache: float | None = None
     keyframe_source: KeyframeSource = "chained"
     end_frame: bool = False  # first-last-frame conditioning (FLF2V)
+    # Rendered with the step-distilled experts (a turbo preset's first attempt), not the base ones.
+    distilled: bool = False
+
+    def key(self) -> dict:
+        """The knobs as cache keys hold them: `distilled` only when set, so keys made before the
+        field existed (every undistilled render) stay the same."""
+        return self.model_dump(exclude={"distilled"} if not self.distilled else set())

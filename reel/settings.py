@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REEL_", extra="ignore")
 
     root: str = "outputs"
+    # Where a deployment run may write (its `root` parameter): a comma-separated list of folders and
+    # s3:// prefixes, each with everything under it; empty: only this worker's own root above.
+    allowed_roots: str = ""
     preset: str = "preview"
     # Backend per role; empty means "the preset's family" (gpu or preview).
     backend_director: str = ""
@@ -51,6 +54,10 @@ class Settings(BaseSettings):
     model_video: str = "Wan-AI/Wan2.2-I2V-A14B-Diffusers"
     model_music: str = "ACE-Step/acestep-v15-xl-turbo-diffusers"  # ACE-Step 1.5 XL turbo, diffusers layout
     model_voice: str = "hexgrad/Kokoro-82M"
+    # Step-distilled Wan2.2 for a turbo preset's first attempts: the high- and low-noise LoRA files
+    # (comma-separated; lightx2v's 4-step LoRAs), or a distilled pipeline folder in diffusers layout.
+    turbo_lora: str = ""
+    model_video_turbo: str = ""
     # Any OpenAI-compatible server (vLLM serve, llama.cpp server, Ollama) for the `openai` director/critic.
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_model: str = ""
@@ -135,7 +142,7 @@ class Settings(BaseSettings):
         return {"device": self.device_for(role), "model": self.model_for(role),
                 "openai_base_url": self.openai_base_url, "openai_model": self.openai_model,
                 "openai_api_key": self.openai_api_key, "compile_video": self.compile_video,
-                "fbcache": self.fbcache,
+                "fbcache": self.fbcache, "turbo_lora": self.turbo_lora, "turbo_model": self.model_video_turbo,
                 "faults": self.video_faults}
 
 

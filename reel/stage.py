@@ -7,6 +7,7 @@ import time
 from typing import Any, Callable
 
 from prefect import Task, task
+from prefect._internal.compatibility.async_dispatch import async_dispatch
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 
 from reel import progress, run_state
@@ -29,41 +30,89 @@ def stage(name: str, version: str, key_parts: Callable[..., dict[str, Any]], **t
     return wrap
 
 
+class S3Results(RemoteFileSystem):
+    """Prefect result storage on S3 that holds no secret: the block keeps the bucket path and the
+    endpoint; the key and secret come from the environment of whichever process uses it (a worker's
+    REEL_S3_KEY and REEL_S3_SECRET, or botocore's own chain), so no API listing, UI page or
+    database row ever has them, and another caller's credentials cannot replace them."""
+
+    _block_type_name = "Reel S3 Results"
+
+    @property
+    def filesystem(self):
+        if not self._filesystem:
+            import fsspec
+
+            from reel.store import s3_credentials
+
+            self._filesystem = fsspec.filesystem("s3", **self.settings, **s3_credentials())
+        return self._filesystem
+
+
+class LocalResults(LocalFileSystem):
+    """Prefect result storage in a local folder that writes each record atomically (a temporary
+    name, then a rename): a full disk or a killed process leaves no cut-off record, and a full
+    disk is one line (reel.store.write_atomically)."""
+
+    _block_type_name = "Reel Local Results"
+
+    def _write(self, path: str, content: bytes) -> str:
+        from pathlib import Path
+
+        from reel.store import write_atomically
+
+        target = Path(self._resolve_path(path))
+
+        def write(tmp) -> None:
+            tmp.write_bytes(content)
+
+        write.size = len(content)
+        write_atomically(target, write)
+        return str(target)
+
+    async def awrite_path(self, path: str, content: bytes) -> str:
+        return self._write(path, content)
+
+    @async_dispatch(awrite_path)  # as LocalFileSystem's: Prefect calls write_path(..., _sync=True)
+    def write_path(self, path: str, content: bytes) -> str:
+        return self._write(path, content)
+
+
 _saved_blocks: dict[str, Any] = {}
 
 
 def result_storage(ref: ReelRef):
     """Prefect result storage inside the reel's own root (`<root>/<reel_id>/.results`).
 
-    Prefect only accepts storage blocks saved server-side, so one block per results folder is
-    saved under a name derived from its location (idempotent, any process may save it).
-    """
-    url = ref.store().results_url()
-    if url not in _saved_blocks:
-        block = _storage_block(url)
-        block.save(_block_name(url), overwrite=True)
-        _saved_blocks[url] = block
-    return _saved_blocks[url]
+    Prefect only accepts storage blocks saved server-side, so one block per results folder (and,
+    on S3, endpoint) is saved under a name derived from what it holds (idempotent, any process may
+    save it: the same name always holds the same thing)."""
+    block = _storage_block(ref.store().results_url())
+    name = _block_name(block)
+    if name not in _saved_blocks:
+        block.save(name, overwrite=True)
+        _saved_blocks[name] = block
+    return _saved_blocks[name]
 
 
-def _block_name(url: str) -> str:
+def _block_name(block) -> str:
     from reel.ids import digest
 
-    return f"reel-results-{digest(url, 16)}"
+    return f"reel-results-{digest([block.basepath, getattr(block, 'settings', {})], 16)}"
 
 
 def result_storage_slug(ref: ReelRef) -> str:
     """`<block type>/<block name>` of the reel's result storage, for PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK."""
     block = result_storage(ref)
-    return f"{block.get_block_type_slug()}/{_block_name(ref.store().results_url())}"
+    return f"{block.get_block_type_slug()}/{_block_name(block)}"
 
 
 def _storage_block(url: str):
     if url.startswith("s3://"):
-        from reel.store import s3_options
+        from reel.store import s3_settings
 
-        return RemoteFileSystem(basepath=url, settings=s3_options())
-    return LocalFileSystem(basepath=url)
+        return S3Results(basepath=url, settings=s3_settings())
+    return LocalResults(basepath=url)
 
 
 INFRA_ERRORS = ("BackendCrashed", "OutOfMemoryError", "ConnectionError", "TimeoutError", "BrokenPipeError")

@@ -7,6 +7,8 @@ a finished artifact from a missing, partial or edited one.
 
 from __future__ import annotations
 
+import errno
+import functools
 import hashlib
 import json
 import os
@@ -39,17 +41,27 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def s3_options() -> dict[str, Any]:
-    """s3fs options from settings, shared by the artifact store and Prefect's result storage block."""
+def s3_settings() -> dict[str, Any]:
+    """The s3fs options that are not secret: what Prefect's result storage block may hold."""
     s = get_settings()
     return {
-        "key": s.s3_key or None,
-        "secret": s.s3_secret or None,
         "client_kwargs": {"endpoint_url": s.s3_endpoint_url} if s.s3_endpoint_url else {},
         # rclone's and other S3 servers reject the newer default checksums on range reads.
         "config_kwargs": {"request_checksum_calculation": "when_required",
                           "response_checksum_validation": "when_required"},
     }
+
+
+def s3_credentials() -> dict[str, Any]:
+    """The S3 key and secret of this process (REEL_S3_KEY, REEL_S3_SECRET; None: botocore's own
+    chain, AWS_* variables, ~/.aws, an instance role). Read where they are used, never stored."""
+    s = get_settings()
+    return {"key": s.s3_key or None, "secret": s.s3_secret or None}
+
+
+def s3_options() -> dict[str, Any]:
+    """s3fs options for this process: the settings and this process's credentials."""
+    return {**s3_settings(), **s3_credentials()}
 
 
 def s3_root_problem(root: str) -> str | None:
@@ -78,6 +90,41 @@ def s3_root_problem(root: str) -> str | None:
         else:
             fix = f"{kind}: {exc}; check REEL_S3_ENDPOINT_URL, REEL_S3_KEY and REEL_S3_SECRET"
         return f"the output root {root} cannot be written: {fix}"
+
+
+def disk_full(folder: str | Path, needed: int, what: str, at_least: bool = False) -> "DiskFull":
+    """The one line for a write that found its device full: the folder, the space it needed
+    and the space there is. (The run's own partial files are removed before this is raised.)"""
+    from reel.errors import DiskFull
+
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = 0
+    mb = lambda n: f"{n / 1e6:.1f} MB"  # noqa: E731
+    return DiskFull(f"no space left in {folder}: {what} needed {'at least ' if at_least else ''}{mb(needed)}, "
+                    f"{mb(free)} is free there; free some "
+                    "space (or choose another root with --out or REEL_ROOT), then run the same command again")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+
+
+def write_atomically(path: Path, write) -> None:
+    """Write a file through a temporary name beside it (`write(tmp)`), then rename it into place; on
+    any failure the temporary file is removed, and a full disk is one DiskFull line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        needed = tmp.stat().st_size if tmp.exists() else 0
+        tmp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise disk_full(path.parent, getattr(write, "size", needed), f"writing {path.name}") from None
+        raise
 
 
 def _filesystem(root: str) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -123,19 +170,23 @@ class ArtifactStore:
         digest, size = sha256_file(local), os.path.getsize(local)
         full = self._full(rel)
         if self.is_local:
-            Path(full).parent.mkdir(parents=True, exist_ok=True)
-            tmp = f"{full}.tmp-{uuid.uuid4().hex[:8]}"
-            shutil.copyfile(local, tmp)
-            os.replace(tmp, full)
+            copy = functools.partial(shutil.copyfile, local)
+            copy.size = size  # what a full disk needed: the whole file
+            write_atomically(Path(full), copy)
         else:
             self.fs.put_file(str(local), full)
         return Artifact(path=rel, sha256=digest, size=size)
 
     def write_bytes(self, rel: str, data: bytes) -> Artifact:
-        with tempfile.NamedTemporaryFile(delete=False, dir=self.scratch()) as f:
-            f.write(data)
+        f = tempfile.NamedTemporaryFile(delete=False, dir=self.scratch())
         try:
+            with f:
+                f.write(data)
             return self.put_file(rel, f.name)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise disk_full(self.scratch(), len(data), f"writing {rel}") from None
+            raise
         finally:
             os.unlink(f.name)
 
@@ -173,10 +224,10 @@ class ArtifactStore:
         local = self.scratch() / "cache" / rel
         digest = artifact.sha256 if isinstance(artifact, Artifact) else None
         if not (local.exists() and (digest is None or sha256_file(local) == digest)):
-            local.parent.mkdir(parents=True, exist_ok=True)
-            tmp = local.with_name(local.name + f".tmp-{uuid.uuid4().hex[:8]}")
-            self.fs.get_file(self._full(rel), str(tmp))
-            os.replace(tmp, local)
+            download = lambda tmp: self.fs.get_file(self._full(rel), str(tmp))  # noqa: E731
+            if isinstance(artifact, Artifact):
+                download.size = artifact.size
+            write_atomically(local, download)
         return local
 
     def verify(self, artifact: Artifact) -> bool:
@@ -206,6 +257,34 @@ class ArtifactStore:
             d.mkdir(parents=True, exist_ok=True)
             self._cache_dir = d
         return self._cache_dir
+
+    def sweep(self, keep: str = "") -> None:
+        """Remove what an interrupted or failed run left in this reel's local folder: partial
+        `*.tmp-*` files, empty (cut-off) result records and the scratch folder `.work` (but its
+        files matching `keep`). Called under the reel's writer lock: no other run writes here.
+        (An S3 reel's store has no partial objects; its scratch is outside the output root.)"""
+        base = Path(self.base)
+        if not self.is_local or not base.is_dir():
+            return
+        for tmp in base.rglob("*.tmp-*"):
+            if tmp.is_file():
+                tmp.unlink(missing_ok=True)
+        results = base / ".results"
+        for rec in results.iterdir() if results.is_dir() else ():
+            if rec.is_file() and rec.stat().st_size == 0:
+                rec.unlink(missing_ok=True)
+        work = base / ".work"
+        kept = set(work.glob(keep)) if keep and work.is_dir() else set()
+        for p in work.iterdir() if work.is_dir() else ():
+            if p in kept:
+                continue
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+        if work.is_dir() and not kept:
+            work.rmdir()
+        self._cache_dir = None
 
     def results_url(self) -> str:
         """Where Prefect persists this reel's task results (cache records)."""

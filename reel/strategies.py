@@ -114,13 +114,32 @@ def apply_changes(knobs: RenderKnobs, changes: dict[str, Any], plan: Plan, shot_
     return update, notes
 
 
-def next_attempt(plan: Plan, shot_index: int, history: list[tuple[RenderKnobs, Verdict]], base_seed: int
-                 ) -> tuple[RenderKnobs, str]:
-    """Knobs for the attempt after the last one in `history`, and the record of why."""
+FULL_STEP_KNOBS = ("steps", "flow_shift", "guidance", "guidance_2", "fbcache")
+
+
+def undistilled(knobs: RenderKnobs, full: RenderKnobs) -> tuple[RenderKnobs, str]:
+    """After a failed step-distilled attempt: the preset's full steps, shift, CFG and cache on the
+    base experts (`full`: the shot's attempt-1 knobs without turbo), and the note saying so."""
+    update = {k: getattr(full, k) for k in FULL_STEP_KNOBS} | {"distilled": False}
+    note = (f"distilled attempt failed -> full render on the base experts ({full.steps} steps, shift "
+            f"{full.flow_shift:g}, CFG {full.guidance:g}/{full.guidance_2:g}, FBCache {full.fbcache or 'off'})")
+    return knobs.model_copy(update=update), note
+
+
+def next_attempt(plan: Plan, shot_index: int, history: list[tuple[RenderKnobs, Verdict]], base_seed: int,
+                 full: RenderKnobs | None = None) -> tuple[RenderKnobs, str]:
+    """Knobs for the attempt after the last one in `history`, and the record of why. A failed
+    step-distilled attempt goes to full steps first (`full`, see `undistilled`), then each label's
+    change applies on top."""
     knobs, verdict = history[-1]
     tried = {label for _, v in history[:-1] for label in labels_of(v)}
     table = prompts.table(TABLE)["labels"]
     parts = []
+    if knobs.distilled:
+        if full is None:
+            raise ValueError("a distilled attempt's retry needs the shot's full-step knobs (full=...)")
+        knobs, note = undistilled(knobs, full)
+        parts.append(note)
     for label in labels_of(verdict):
         form = "again" if label in tried else "first"
         update, notes = apply_changes(knobs, table[label][form], plan, shot_index)

@@ -16,6 +16,7 @@ def attempt_line(shot_index: int, a: Attempt, shipped: int) -> dict:
     v = a.verdict
     return {
         "shot": shot_index, "attempt": a.attempt, "seed": a.knobs.seed, "knobs": a.knobs.model_dump(),
+        "weights": "distilled" if a.knobs.distilled else "full",  # which experts rendered it (turbo presets)
         "critic": v.critic, "scored": v.scored,
         "scores": {k: getattr(v, k) for k in ("character_match", "scene_match", "composition", "artifact_free",
                                               "overall")},

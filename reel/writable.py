@@ -56,3 +56,28 @@ def require_writable(root: str | None) -> None:
     found = problems(root)
     if found:
         raise UserError("; ".join(found))
+
+
+def _inside(root: str, allowed: str) -> bool:
+    if root.startswith("s3://") or allowed.startswith("s3://"):
+        return root.rstrip("/") == allowed.rstrip("/") or root.startswith(allowed.rstrip("/") + "/")
+    return Path(root).expanduser().resolve().is_relative_to(Path(allowed).expanduser().resolve())
+
+
+def deployment_root(root: str | None) -> str:
+    """The root a run writes to (empty: this worker's REEL_ROOT). A run of a deployment, whose
+    parameters any API caller sets, may only write inside the roots this worker allows
+    (REEL_ALLOWED_ROOTS, default its REEL_ROOT); `reel make --out` is the local user's own choice."""
+    from prefect.runtime import deployment
+
+    from reel.settings import get_settings
+
+    s = get_settings()
+    chosen = root or s.root
+    if deployment.id is None:
+        return chosen
+    allowed = [r.strip() for r in s.allowed_roots.split(",") if r.strip()] or [s.root]
+    if not any(_inside(chosen, a) for a in allowed):
+        raise UserError(f"root {chosen!r} is not a root this worker writes to ({', '.join(allowed)}); leave root "
+                        "empty for the worker's own, or add it to the worker's REEL_ALLOWED_ROOTS (comma-separated)")
+    return chosen

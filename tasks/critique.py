@@ -78,7 +78,7 @@ def _key(ref, plan, shot_index, attempt, clip, keyframe, masters, knobs, thresho
     portraits = [masters[k] for k in plan.characters_in(shot) if k in masters]
     ends = [] if next_keyframe is None else [next_keyframe]
     return {"shot": shot.model_dump(), "attempt": attempt, "clip": artifact_digests(clip, keyframe, *portraits, *ends),
-            "knobs": knobs.model_dump(), "threshold": threshold, "tier1": base.identity("critic", TIER1),
+            "knobs": knobs.key(), "threshold": threshold, "tier1": base.identity("critic", TIER1),
             "backend": base.identity("critic", backend),
             "prompts": prompts.digest("critic_system.md", "critic_user.txt", "critic_reask.txt")}
 

@@ -4,6 +4,7 @@ in when asked, and mux one mp4; .srt and .vtt are always written beside it."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from pathlib import Path
 
@@ -141,6 +142,13 @@ def mix_reel(store: ArtifactStore, clips: list[StageRecord], music: StageRecord,
     starts = [i * preset.shot_seconds for i in range(len(clips))]
     work = store.scratch() / f"mix-{uuid.uuid4().hex[:8]}"
     work.mkdir(parents=True)
+    try:
+        return _mix(store, record, work, clips, music, voices, preset, delivery, total, starts)
+    finally:  # its premix, captions and master go, whether the mix made it or not
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _mix(store, record, work, clips, music, voices, preset, delivery, total, starts) -> StageRecord:
     premix = work / "premix.wav"
     balance = balanced_premix(store.local_path(music.artifact()), [store.local_path(v.artifact()) for v in voices],
                               starts, [v.meta["seconds"] for v in voices], total, premix, preset.shot_seconds)
@@ -160,9 +168,6 @@ def mix_reel(store: ArtifactStore, clips: list[StageRecord], music: StageRecord,
                                  "true_peak_ceiling_dbtp": loudness_table()["true_peak_dbtp"],
                                  "integrated_lufs": final["integrated_lufs"],
                                  "true_peak_dbtp": final["true_peak_dbtp"], "speech_over_bed": balance}}
-    for f in work.iterdir():
-        f.unlink()
-    work.rmdir()
     return record.finish()
 
 

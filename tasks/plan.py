@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from models import base
 from models import host
 from reel.errors import UserError
-from reel.ids import prompt_words
+from reel.ids import control_char_problem, prompt_words
 from reel.records import ReelRef, StageRecord
 from reel.schema import MAX_SHOTS, Plan
 from reel.stage import infra_retries, stage, timed
@@ -19,12 +19,15 @@ MAX_PROMPT_CHARS = 2000
 
 
 def check_prompt(prompt: str) -> str:
+    bad = control_char_problem(prompt or "", "the prompt")
+    if bad:
+        raise UserError(bad)
     prompt = prompt_words(prompt)
     if not prompt:
         raise UserError("the prompt is empty; describe the reel in one sentence, e.g. \"a violinist plays in a "
                         "Brooklyn subway station at midnight\"")
     if len(prompt) > MAX_PROMPT_CHARS:
-        raise UserError(f"the prompt is {len(prompt)} characters; keep it under {MAX_PROMPT_CHARS} (one or two "
+        raise UserError(f"the prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS} (one or two "
                         "sentences), or write the plan yourself and pass it with --plan")
     return prompt
 

@@ -15,13 +15,16 @@ from reel.store import ArtifactStore
 from tasks.model_output import model_output
 
 NEGATIVE_FILE = "wan_negative.txt"
+DISTILLED, FULL = base.DISTILLED, base.FULL
 
 
-def first_knobs(plan: Plan, shot_index: int, preset: Preset, seed: int) -> RenderKnobs:
-    """Attempt 1 of a shot: the preset's knobs, hero or b-roll."""
+def first_knobs(plan: Plan, shot_index: int, preset: Preset, seed: int, turbo: bool | None = None) -> RenderKnobs:
+    """Attempt 1 of a shot: the preset's knobs, hero or b-roll. With turbo (the preset's unless
+    given) a shot starts on the step-distilled experts at their authors' steps and shift, with
+    neither CFG (guidance 1) nor FBCache; hero shots only when the preset's turbo_heroes allows."""
     shot = plan.shots[shot_index]
     width, height = preset.render_size
-    return RenderKnobs(
+    knobs = RenderKnobs(
         seed=seed_for(seed, "render", shot_index, 1),
         prompt=shot.prompt,
         negative_prompt=prompts.text(NEGATIVE_FILE).strip(),
@@ -30,6 +33,16 @@ def first_knobs(plan: Plan, shot_index: int, preset: Preset, seed: int) -> Rende
         flow_shift=preset.flow_shift_hero if shot.is_hero else preset.flow_shift_broll,
         guidance=preset.guidance, guidance_2=preset.guidance_2, fbcache=preset.fbcache,
     )
+    turbo = preset.turbo if turbo is None else turbo
+    if not turbo or (shot.is_hero and not preset.turbo_heroes):
+        return knobs
+    return knobs.model_copy(update={"distilled": True, "steps": preset.turbo_steps, "flow_shift": preset.turbo_shift,
+                                    "guidance": 1.0, "guidance_2": 1.0, "fbcache": None})
+
+
+def weights_for(knobs: RenderKnobs) -> str:
+    """The video model's weights an attempt asks the host for: the distilled or the base experts."""
+    return DISTILLED if knobs.distilled else FULL
 
 
 def clip_path(shot_index: int, attempt: int) -> str:
@@ -53,7 +66,7 @@ def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int,
     else:
         end = start if knobs.end_frame else None
     with model_output(store, record, "video", backend, clip_path(shot_index, attempt), attempt=attempt,
-                      knobs=knobs.model_dump()) as (model, out):
+                      knobs=knobs.model_dump(), weights=weights_for(knobs)) as (model, out):
         model.render(plan, plan.shots[shot_index], start, end, knobs, out)
         if getattr(model, "last_accel", None):  # what the GPU backend ran with (cache threshold, compile)
             record.meta["accel"] = model.last_accel
@@ -62,7 +75,9 @@ def render_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int,
 
 def _key(ref, plan, shot_index, attempt, keyframe, knobs, backend, next_keyframe=None):
     key = {"shot": plan.shots[shot_index].model_dump(), "attempt": attempt, "keyframe": artifact_digests(keyframe),
-           "knobs": knobs.model_dump(), "backend": base.identity("video", backend)}
+           "knobs": knobs.key(), "backend": base.identity("video", backend)}
+    if knobs.distilled:  # which distilled weights: another LoRA or checkpoint is another clip
+        key["distilled"] = base.identity("video", backend, weights=DISTILLED)
     if next_keyframe is not None:  # the clip ends on the next shot: its keyframe and its planned camera
         key["continues_into"] = {"keyframe": artifact_digests(next_keyframe),
                                  "shot": plan.shots[shot_index + 1].model_dump()}

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from reel.env import DEFAULTS as _ENV_DEFAULTS
+
 ROOT = Path(__file__).resolve().parents[1]
 _HOME = Path(tempfile.mkdtemp(prefix="reel-tests-"))
 
@@ -39,6 +41,9 @@ os.environ.update({
     "REEL_GPU_LOCK": str(_HOME / "gpu.lock"),
     "REEL_ROOT": str(_HOME / "outputs"),
 })
+# Every flow run of the session sends heartbeats as often as reel's own processes do: once a test
+# deploys the lost-run automation (app/lost_runs.py), a run beating at Prefect's 180 s would be Crashed.
+os.environ.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", _ENV_DEFAULTS["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"])
 
 
 def _healthy() -> bool:

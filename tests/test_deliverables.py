@@ -12,14 +12,14 @@ from models.preview.espeak_voice import EspeakVoice
 from models.preview.midi_music import MidiMusic
 from reel.captions import ass, cues, split_lines, srt, vtt
 from reel.fonts import font_for
-from reel.delivery import delivery_for, subtitle_table
+from reel.delivery import delivery_for, loudness_table, subtitle_table
 from reel.errors import UserError
 from reel.media import ffmpeg_exe, probe, run_ffmpeg
 from reel.presets import ASPECTS, for_aspect, get_preset, with_length
 from reel.records import StageRecord
 from reel.store import ArtifactStore
-from tasks.mix import burn_captions, mix_reel
-from tests.media_checks import decode_audio, integrated_loudness, rms_db
+from tasks.mix import burn_captions, mix_reel, premix_audio
+from tests.media_checks import decode_audio, integrated_loudness, loudness_by_pyloudnorm, rms_db
 
 LINES = ["Rain falls.", "Then, goodbye."]
 # 2 s shots at a small final size: the same filters as a full reel, a fraction of the encode.
@@ -71,6 +71,34 @@ def _frame(mp4, t: float) -> np.ndarray:
     return np.frombuffer(out, np.uint8).reshape(h, w).astype(int)
 
 
+def test_the_bed_ducks_under_each_line_and_fades_out_with_the_picture(inputs, tmp_path):
+    """The premix on a steady bed (pink noise: any change in its level is the mix's doing), measured
+    on the ducked bed stem: lower while a line is spoken than between lines, and faded at the end.
+    (The General MIDI score ends quietly by itself and the bed is lowered until the narration stands
+    6 LU over it anyway, so the reel's own checks cannot tell whether either happened.)"""
+    d, spoken = inputs
+    shot, rate = 33 / 16, 16000
+    total = 2 * shot
+    music = tmp_path / "steady.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude=0.3:duration={total + 1}:sample_rate=48000",
+                str(music)], "making a steady bed")
+    starts = [0.0, shot]
+    _, bed_stem = premix_audio(music, [d / "vo0.wav", d / "vo1.wav"], starts, total, tmp_path / "premix.wav",
+                               shot_seconds=shot)
+    bed = decode_audio(bed_stem, rate)
+
+    def level(a: float, b: float) -> float:
+        return rms_db(bed[int(a * rate):int(b * rate)])
+
+    speaking = [level(s + 0.1, s + min(n, shot) - 0.05) for s, n in zip(starts, spoken)]
+    between = level(spoken[0] + 0.5, shot - 0.05)  # after the compressor's 400 ms release
+    ending = level(total - 0.1, total)
+    print(f"bed: {speaking} dB while speaking, {between:.1f} dB between lines, {ending:.1f} dB in the last 0.1 s")
+    assert spoken[0] + 0.5 < shot - 0.3, spoken  # a gap to measure
+    assert max(speaking) < between - 6
+    assert ending < between - 10
+
+
 @pytest.mark.parametrize("loudness,target", [(None, -14.0), ("broadcast", -23.0)])
 def test_vertical_reel_meets_its_platform_loudness_with_narration_over_the_bed(inputs, tmp_path, loudness, target):
     result, folder = _mix(inputs, tmp_path, "9:16", loudness=loudness, subtitles="srt")
@@ -80,7 +108,13 @@ def test_vertical_reel_meets_its_platform_loudness_with_narration_over_the_bed(i
           f"speech over bed {loud['speech_over_bed']['difference_lu']} LU")
     assert abs(measured - target) <= 1.0
     assert loud["target_lufs"] == target and abs(loud["integrated_lufs"] - measured) <= 0.2
-    assert loud["true_peak_dbtp"] <= -1.0
+    # The final reel measured apart from the mixer and from ffmpeg's meters: pyloudnorm's BS.1770
+    # loudness and the 4x-oversampled true peak, under the table's ceiling, and what the mix reports.
+    lufs, peak = loudness_by_pyloudnorm(folder / "reel.mp4")
+    print(f"pyloudnorm: {lufs:.2f} LUFS, 4x-oversampled true peak {peak:.2f} dBTP")
+    assert abs(lufs - target) <= 1.0
+    assert peak <= loudness_table()["true_peak_dbtp"] + 0.1
+    assert abs(loud["true_peak_dbtp"] - peak) <= 0.5, (loud["true_peak_dbtp"], peak)
     assert loud["speech_over_bed"]["difference_lu"] >= 6.0
     # Length: two shots of 33 frames at 16 fps, and the music fades out with the picture.
     assert abs(probe(folder / "reel.mp4").duration - 2 * 33 / 16) <= 0.1
@@ -220,6 +254,8 @@ def test_square_reel_from_the_command_line_is_composed_timed_captioned_and_recor
     assert (info.width, info.height) == (944, 944)
     assert abs(info.duration - 2 * 49 / 16) <= 0.1
     assert abs(integrated_loudness(reel_dir / "reel.mp4") - (-14.0)) <= 1.0
+    lufs, peak = loudness_by_pyloudnorm(reel_dir / "reel.mp4")  # apart from the mixer and ffmpeg's meters
+    assert abs(lufs - (-14.0)) <= 1.0 and peak <= loudness_table()["true_peak_dbtp"] + 0.1, (lufs, peak)
     keyframe = Image.open(reel_dir / "keyframes" / "keyframe_0.png")
     assert keyframe.size == (624, 624)  # painted square at the render size, not cropped from 16:9
     delivery = json.loads((reel_dir / "manifest.json").read_text())["delivery"]
@@ -227,6 +263,7 @@ def test_square_reel_from_the_command_line_is_composed_timed_captioned_and_recor
     assert delivery["caption_font"] == {"family": "Noto Sans", "file": "NotoSans[wdth,wght].ttf", "index": 0,
                                         "source": f"fontpkg-noto-sans {metadata.version('fontpkg-noto-sans')}"}
     assert delivery["loudness"]["target"] == "web" and delivery["loudness"]["speech_over_bed"]["difference_lu"] >= 6
+    assert abs(delivery["loudness"]["true_peak_dbtp"] - peak) <= 0.5, (delivery["loudness"], peak)
     assert [n["fit"] in ("fits", "faster", "shortened", "too_long") for n in delivery["narration"]] == [True, True]
     assert all(n["seconds"] <= 49 / 16 - 0.3 or n["fit"] == "too_long" for n in delivery["narration"])
     assert (reel_dir / "reel.srt").exists() and (reel_dir / "reel.vtt").exists()

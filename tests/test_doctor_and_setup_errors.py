@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.helpers import reel_cli
 
 
+# What a fix looks like in a doctor line: a command to run or a setting to change.
+FIX = re.compile(r"pip install|apt-get install|make \w+|set (REEL|PREFECT)_\w+|unset \w+|--subtitles srt")
+
+
+@pytest.mark.usefixtures("prefect_server")  # the session's PREFECT_API_URL points at it
 def test_doctor_reports_each_check_with_a_fix():
     proc = reel_cli("doctor")
     lines = proc.stdout.strip().splitlines()
@@ -14,6 +21,21 @@ def test_doctor_reports_each_check_with_a_fix():
     assert {"ffmpeg", "espeak-ng", "soundfont", "prefect", "gpu", "kokoro"} <= set(names), proc.stdout
     assert proc.returncode == 0, proc.stdout
     assert "libx264" not in proc.stdout or "missing" not in proc.stdout
+    problems = [line for line in lines if not line.startswith("[  ok]")]
+    assert all(FIX.search(line) for line in problems), problems
+
+
+def test_each_problem_the_doctor_finds_comes_with_its_fix(tmp_path):
+    """Problems made on purpose (a model folder that does not exist, a Prefect server nobody runs):
+    each line that is not ok names what to run or what to set."""
+    proc = reel_cli("doctor", env={"REEL_MODEL_VIDEO": str(tmp_path / "no-such-wan"),
+                                   "PREFECT_API_URL": "http://127.0.0.1:9/api"})
+    assert proc.returncode == 1, proc.stdout
+    problems = {line.split("]", 1)[1].split()[0]: line for line in proc.stdout.splitlines()
+                if not line.startswith("[  ok]")}
+    assert {"prefect", "gpu"} <= set(problems), proc.stdout
+    missing_fix = [line for line in problems.values() if not FIX.search(line)]
+    assert not missing_fix, missing_fix
 
 
 def test_doctor_names_a_missing_model_folder_and_its_setting(tmp_path):

@@ -54,3 +54,24 @@ def test_estimate_command_prints_json_and_rejects_bad_input():
     assert figures["stages"]["video"]["calls"] == [4, 8]
     bad = reel_cli("estimate", "x", "--shots", "20")
     assert bad.returncode == 2 and "1-12 shots" in bad.stderr
+
+
+def test_turbo_is_estimated_next_to_default_from_the_same_tables():
+    turbo, default = estimate(get_preset("turbo"), 6), estimate(get_preset("default"), 6)
+    video = turbo["stages"]["video"]
+    # best: six distilled clips (4 steps, one forward each, against the seed's 25 steps of two) plus
+    # the load and one switch of the LoRAs; worst: two full-step retries of every shot, LoRAs off.
+    assert video["gpu_minutes"][0] == pytest.approx((6 * 210 * 4 / 50 + 120 + 15) / 60, abs=0.1)
+    assert video["gpu_minutes"][1] == pytest.approx((6 * 210 * 4 / 50 + 2 * 6 * 210 * 25 / 25 + 3 * 120 + 2 * 15) / 60,
+                                                    abs=0.1)
+    assert video["weight_switches"] == [1, 2] and "weight_switches" not in default["stages"]["video"]
+    assert turbo["compared_with"] == {k: default[k] for k in ("preset", "gpu_minutes", "money_usd", "model_loads")}
+    assert turbo["gpu_minutes"][0] < default["gpu_minutes"][0] / 2
+    proc = reel_cli("estimate", "a violinist in a subway", "--preset", "turbo")
+    assert proc.returncode == 0, proc.stderr
+    line = [x for x in proc.stdout.splitlines() if x.startswith("- without turbo")][0]
+    assert f"(default): {default['gpu_minutes'][0]:g}-{default['gpu_minutes'][1]:g} GPU-minutes" in line
+    assert "these are estimates" in proc.stdout and "switching the distilled LoRAs on or off is assumed" in proc.stdout
+    # hero shots at full steps: one clip fewer distilled, so dearer than turbo, cheaper than default
+    heroes = estimate(get_preset("turbo+turbo_heroes=false"), 6)["gpu_minutes"][0]
+    assert turbo["gpu_minutes"][0] < heroes < default["gpu_minutes"][0]

@@ -169,7 +169,6 @@ def test_the_plan_keeps_what_the_prompt_says(plans):
     for field in total:
         print(f"{field:24} {passed[field]:3d} / {total[field]}")
     print("\n".join(["misses:", *misses]) if misses else "no misses")
-    assert len(DIRECTOR_TABLE) >= 30
     low = {f: f"{passed[f]}/{total[f]}" for f in total if passed[f] < BAR * total[f]}
     assert not low, f"fields under the {BAR:.0%} bar: {low}"
 
@@ -290,18 +289,30 @@ def test_the_animatic_draws_the_setting_weather_and_props():
             "setting": frames[0].setting == setting and describe(plan).setting == setting,
             "weather": all(f.weather == weather for f in frames),
             "props": props <= drawn,
-            "trumpet named, not dropped": "trumpet" not in prompt or "trumpet" in named,
         }
         for field, ok in checks.items():
             passed[field] += ok
             if not ok:
                 misses.append(f"{field}: {prompt} -> {frames[0]}")
     print("\nfield                         passed / rows")
-    for field in ("setting", "weather", "props", "trumpet named, not dropped"):
+    for field in ("setting", "weather", "props"):
         print(f"{field:30} {passed[field]:3d} / {len(PAINTER_TABLE)}")
     print("\n".join(["misses:", *misses]) if misses else "no misses")
-    assert len(PAINTER_TABLE) >= 12
     assert all(passed[f] >= BAR * len(PAINTER_TABLE) for f in passed), misses
+
+
+@pytest.mark.parametrize("prompt, thing", [
+    ("a trumpeter plays by the river at night", "trumpet"),
+    ("a jazz trumpeter plays on a New Orleans rooftop at sunset", "trumpet"),
+    ("an old man plays the accordion on a Paris bridge", "accordion"),
+    ("a girl carries her surfboard along the beach at dawn", "surfboard"),
+])
+def test_a_thing_the_animatic_cannot_draw_is_named_not_dropped(prompt, thing):
+    """Every row, not a share of them: a prop with no drawing is written in the frame's caption."""
+    plan = HeuristicDirector().plan(prompt)
+    frames = [describe(plan, s) for s in plan.shots]
+    assert any(thing in f.unnamed for f in frames), [f.unnamed for f in frames]
+    assert not any(thing in f.props for f in frames)
 
 
 # ------------------------------------------------------------------ prompts nobody tuned the tables for

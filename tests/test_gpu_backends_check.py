@@ -51,6 +51,14 @@ def test_gpu_check_runs_end_to_end_with_tiny_configs():
     assert [int(t) for _, t in forwards] == [4, 4, 8, 8]  # CFG: two expert forwards per step
     assert "video (1, 3, 9, 32, 64)" in done.stdout and "image (1, 64, 64, 3)" in done.stdout
     assert "GPU check on CPU (tiny configs)" in done.stdout
+    # The turbo comparison: same frames and size, full steps with CFG and the cache against 4 distilled
+    # steps without either (one forward a step, every block), and the line that sets them side by side.
+    turbo = [line for line in done.stdout.splitlines() if line.startswith("turbo check")]
+    assert [re.split(r"\s{2,}", r)[0] for r in turbo] == [
+        "turbo check: full 10 steps, CFG 3.5, FBCache 0.08", "turbo check: distilled 4 steps, no CFG, LoRA r4, no cache",
+        "turbo check: distilled vs full"]
+    assert re.search(r"\d+/20 forwards ran all blocks", turbo[0]) and "4/4 forwards ran all blocks" in turbo[1]
+    assert re.search(r"[\d.]+ s vs [\d.]+ s \([\d.]+x\), 64x32x9 both", turbo[2])
 
 
 def test_gpu_check_without_a_card_says_so_in_one_line():

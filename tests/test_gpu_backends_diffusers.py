@@ -117,6 +117,34 @@ def test_brief_parsing_and_frame_grid():
     assert [frames_to_render(n) for n in (81, 121, 9, 7, 1)] == [81, 121, 9, 9, 1]
 
 
+class PipelineCalls(list):
+    """A spy on a loaded pipeline: the real `__call__` runs, and each call's keyword arguments (a
+    dict, with the frames it returned as `.frames`) are recorded in order."""
+
+    class Call(dict):
+        frames = None
+
+    def __init__(self, pipe):
+        super().__init__()
+        self.cls, self.real = type(pipe), type(pipe).__call__
+
+    def __enter__(self):
+        real, calls = self.real, self
+
+        def spy(pipe, *args, **kwargs):
+            out = real(pipe, *args, **kwargs)
+            call = PipelineCalls.Call(kwargs)
+            call.frames = getattr(out, "frames", [None])[0]
+            calls.append(call)
+            return out
+
+        self.cls.__call__ = spy
+        return self
+
+    def __exit__(self, *exc):
+        self.cls.__call__ = self.real
+
+
 # --- FLUX.2 [klein] ----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -149,6 +177,15 @@ def test_flux2_keyframe_edits_from_references_and_is_seeded(flux2, tmp_path):
             assert (im.format, im.size) == ("PNG", (96, 64))
             outs.append(im.tobytes())
     assert outs[0] == outs[1] and outs[0] != outs[2]  # same seed, same picture
+    # The references reach the real pipeline call and change the picture: same seed, other references.
+    other = [_png(tmp_path / "other_A.png", (64, 96), (240, 240, 240))]
+    with PipelineCalls(flux2.pipe) as calls:
+        flux2.keyframe(plan, plan.shots[1], other, seed=5, size=(96, 64), out=tmp_path / "key_other.png")
+    (call,) = calls
+    images = call["image"]
+    assert (call["num_inference_steps"], call["prompt"]) == (2, plan.shots[1].prompt)
+    assert [im.getpixel((0, 0)) for im in images] == [(240, 240, 240)]
+    assert Image.open(tmp_path / "key_other.png").tobytes() != outs[0]
 
 
 def test_flux2_unload_frees_and_load_again_works(flux2, tmp_path):
@@ -193,13 +230,49 @@ def test_wan_a14b_renders_first_last_frame_clip(wan, tmp_path, caplog):
     key = _png(tmp_path / "key.png", (96, 48))  # other aspect than the render: cover-fitted
     end = _png(tmp_path / "end.png", (64, 32), (30, 30, 200))
     out = tmp_path / "clip.mp4"
-    wan.render(_plan(), _plan().shots[0], key, end, _knobs(), out)
+    with PipelineCalls(wan.pipe) as calls:
+        wan.render(_plan(), _plan().shots[0], key, end, _knobs(), out)
+        wan.render(_plan(), _plan().shots[0], key, None, _knobs(), tmp_path / "no_end.mp4")
+    with_end, without_end = calls
+    # The end frame reaches the real pipeline call as `last_image`, fitted to the render size, and
+    # changes the clip: the same seed and knobs without it give other frames.
+    assert with_end["last_image"].size == (64, 32) and with_end["last_image"].getpixel((10, 10)) == (30, 30, 200)
+    assert "last_image" not in without_end
+    knobs = _knobs()  # every knob of the attempt reaches the call, each to its own argument
+    assert (with_end["guidance_scale"], with_end["guidance_scale_2"], with_end["num_inference_steps"]) == (3.5, 3.0, 2)
+    assert (with_end["prompt"], with_end["negative_prompt"]) == (knobs.prompt, knobs.negative_prompt)
+    assert with_end["generator"].initial_seed() == knobs.seed
+    assert abs(with_end.frames - without_end.frames).max() > 1e-3
     wan.render(_plan(), _plan().shots[0], key, None, _knobs(flow_shift=8.0), tmp_path / "again.mp4")
     info = probe(out)
     assert (info.video_codec, info.pix_fmt, info.width, info.height, info.fps) == ("h264", "yuv420p", 64, 32, 16)
     assert _frame_count(out) == 9
     assert wan.pipe.scheduler.config.flow_shift == 8.0  # set per call: b-roll after hero
     assert wan.last_accel["fbcache"]["note"].startswith("off: 2 steps")  # a 2-step schedule never caches
+
+
+def test_the_memory_plan_of_a_small_card_loads_wan_in_fp8(wan, tmp_path, monkeypatch):
+    """The plan for a 24 GiB card (the real plan, from the real configs) handed to the real backend:
+    model CPU offload with FP8 weights. The tiny checkpoint loads with its experts stored in FP8 (on
+    the CPU; offload needs an accelerator to offload to, so it is only asked for) and still renders."""
+    import torch
+
+    from models import host
+
+    monkeypatch.setenv("REEL_GPU_GB", "24")
+    backend = Wan22Video(device="cpu", model=wan.model_id)
+    backend.apply_plan(host.plan().stage("video"))
+    assert backend.offload and backend.fp8
+    try:
+        backend.load()
+        for expert in (backend.pipe.transformer, backend.pipe.transformer_2):
+            stored = {p.dtype for p in expert.blocks.parameters()}
+            assert torch.float8_e4m3fn in stored, stored
+        backend.render(_plan(), _plan().shots[0], _png(tmp_path / "k.png", (64, 32)), None, _knobs(fbcache=None),
+                       tmp_path / "fp8.mp4")
+    finally:
+        backend.unload()
+    assert _frame_count(tmp_path / "fp8.mp4") == 9
 
 
 def test_wan_trims_to_any_frame_count_and_resizes_off_grid_sizes(wan, tmp_path):

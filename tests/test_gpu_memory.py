@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from models.gpu.flux2_image import Flux2KleinImage
+from models.gpu.kokoro_voice import KokoroVoice
+from models.gpu.vlm_critic import VllmCritic
+from models.gpu.wan_video import Wan22Video
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -58,14 +62,9 @@ EVENTS: list[tuple] = []
 
 
 class _Planned:
-    """Stands in for a GPU checkpoint that cannot exist here (tens of GB on a CUDA device); the host
-    only sees `heavy`, `device` and the attributes the plan sets, and the real backends share them."""
-
-    heavy = True
-    role = ""
-
-    def __init__(self, device: str = "cuda:0", model: str = ""):
-        self.device, self.model_id = device, model
+    """The real backend classes with only load() and unload() replaced: their checkpoints (tens of GB
+    on a CUDA device) cannot load here. What the memory plan sets goes through each class's own
+    apply_plan and lands on its own attributes, so renaming one of them fails these tests."""
 
     def load(self) -> None:
         EVENTS.append(("loaded", self.role))
@@ -74,8 +73,7 @@ class _Planned:
         EVENTS.append(("unloaded", self.role))
 
 
-class PlannedVideo(_Planned):
-    role, offload, fp8 = "video", False, False
+class PlannedVideo(_Planned, Wan22Video):
     compiled = None
 
     def load(self) -> None:
@@ -86,17 +84,16 @@ class PlannedVideo(_Planned):
             PlannedVideo.compiled(torch.ones(3))  # a real torch.compile graph from the last load
 
 
-class PlannedCritic(_Planned):
-    role, max_images = "critic", 16
-    engine_options: dict = {}
+class PlannedCritic(_Planned, VllmCritic):
+    role = "critic"
 
 
-class PlannedVoice(_Planned):
+class PlannedVoice(_Planned, KokoroVoice):
     role = "voice"
 
 
-class PlannedImage(_Planned):
-    role, offload, fp8 = "image", False, False
+class PlannedImage(_Planned, Flux2KleinImage):
+    pass
 
 
 @pytest.fixture

@@ -54,9 +54,10 @@ def test_full_reel_on_tiny_gpu_backends(tmp_path):
                       "critique": "openai", "music": "acestep", "voice": "kokoro", "mix": "ffmpeg"}
     renders = [a for a in manifest["artifacts"] if a["stage"] == "render"]
     assert renders and all(a["model_id"] == str(models / "wan") for a in renders)
-    # What each render ran with: the smoke preset asks no First-Block Cache and nothing is compiled.
+    # What each render ran with: the smoke preset asks no First-Block Cache, nothing is compiled, and
+    # the base experts rendered (no turbo).
     assert all(a["accel"] == {"fbcache": {"impl": None, "threshold": None, "experts": 0, "note": "off in the preset"},
-                              "compiled": None} for a in renders)
+                              "compiled": None, "weights": "base"} for a in renders)
     info = probe(reel_dir / "reel.mp4")
     assert (info.width, info.height) == (256, 144) and info.audio_codec == "aac"
     assert abs(info.duration - 2 * 9 / 8) < 0.2

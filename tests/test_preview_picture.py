@@ -332,16 +332,22 @@ def test_weather_is_drawn(tmp_path):
 
 @pytest.mark.parametrize("size", [(320, 180), (180, 320), (256, 256), (256, 320)])
 def test_frames_are_composed_for_their_aspect(tmp_path, size):
-    """In every aspect the lead stands inside the frame, feet above the caption, and the pier reaches them."""
-    plan = make_plan("a quiet harbour pier at noon")
+    """In every aspect the lead stands inside the frame, feet above the caption, and the pier reaches them:
+    under the lead's feet the boards (warm wood), while beside the pier, at the same height, the sea (blue)."""
+    plan = make_plan("a quiet pier at noon")
     out = tmp_path / "kf.png"
     AnimaticImage().keyframe(plan, plan.shots[0], [], seed=1, size=size, out=out)
-    img = rgb(out)
+    img = rgb(out).astype(int)
     strip = int(Image.open(out).info[CAPTION_KEY])
     ys, xs = np.nonzero(np.all(np.abs(img - np.array(MUSTARD)) <= 14, axis=-1))
     w, h = size
     assert len(xs) > 20, "the lead is not in the frame"
     assert 0.15 * w < xs.mean() < 0.85 * w and ys.max() < h - strip and ys.min() > 0.2 * h
+    feet = ys.max()
+    under = img[feet + 1:feet + 4, xs.min():xs.max() + 1].reshape(-1, 3).mean(axis=0)
+    beside = img[feet + 1:feet + 4, :max(2, int(0.04 * w))].reshape(-1, 3).mean(axis=0)
+    assert under[0] > under[2] + 30, f"no boards under the lead's feet: mean RGB {under.round()}"
+    assert beside[2] > beside[0] + 30, f"the frame's edge beside the pier is not the sea: mean RGB {beside.round()}"
 
 
 # ------------------------------------------------------------------------------ the plan's scene

@@ -95,6 +95,29 @@ def test_a_holder_past_its_patience_is_taken_over():
 
 
 def test_opened_outside_a_gate_is_a_no_op():
-    opened()
-    with one_at_a_time(patience_s=0.1):
-        pass
+    """A thread that holds no gate (a deployment run, a flow called directly) calling `opened` must
+    not open the gate another thread holds: the next creation still waits for the holder."""
+    held, release, second_in = threading.Event(), threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with one_at_a_time(patience_s=30):
+            held.set()
+            release.wait(10)
+
+    def second() -> None:
+        with one_at_a_time(patience_s=30):
+            second_in.set()
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert held.wait(5)
+    opened()  # this thread holds nothing
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    try:
+        assert not second_in.wait(0.5), "opened() outside a gate let the next creation in"
+    finally:
+        release.set()
+        first.join(5)
+    assert second_in.wait(5)  # the holder's own opening lets it in
+    waiter.join(5)

@@ -156,7 +156,7 @@ def test_a_killed_holder_frees_the_gpu_slot_for_the_next_task():
 def test_a_holder_that_died_on_another_machine_is_freed_when_its_lease_lapses(tmp_path, capsys, monkeypatch):
     """Its lock file and holder record are on that machine (here: another folder), so no waiter
     here can see it died: the server's repossessor frees the slot once the 60 s lease lapses,
-    and meanwhile the waiter says it waits for a holder not on this host."""
+    and meanwhile the waiter says it waits for a holder with no record here."""
     from models.gpu_slot import LEASE_S, gpu_slot
 
     monkeypatch.setenv("REEL_PROGRESS", "1")
@@ -170,7 +170,7 @@ def test_a_holder_that_died_on_another_machine_is_freed_when_its_lease_lapses(tm
     print(f"slot freed after {waited:.1f}s (lease {LEASE_S:.0f}s)")
     assert 5 < waited < LEASE_S + 30, waited
     said = capsys.readouterr().out
-    assert "held by a holder not on this host" in said and "prefect gcl update gpu --active-slots 0" in said, said
+    assert "held by a holder with no record in" in said and "prefect gcl update gpu --active-slots 0" in said, said
 
 
 @pytest.mark.usefixtures("prefect_server")

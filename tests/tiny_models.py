@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.gpu_check import SPECIAL_TOKENS, byte_tokenizer as tiny_tokenizer  # one home: the GPU check uses it too
+from benchmarks.gpu_check import LORA_MODULES, SPECIAL_TOKENS, byte_tokenizer as tiny_tokenizer  # one home: the GPU check uses them too
 
 VOCAB_SIZE = 256 + len(SPECIAL_TOKENS)
 TEXT_VOCAB = 264  # text encoders' embedding rows: the tokenizer's vocabulary, rounded up
@@ -57,7 +57,7 @@ def build_tiny_flux2(path: str | Path) -> Path:
     return _save(pipe, path)
 
 
-def build_tiny_wan(path: str | Path, ti2v: bool = False) -> Path:
+def build_tiny_wan(path: str | Path, ti2v: bool = False, seed: int = 0) -> Path:
     """Wan2.2: WanImageToVideoPipeline, A14B-style by default (transformer + transformer_2 +
     boundary_ratio, no CLIP image encoder), or TI2V-5B-style with ti2v=True (one transformer,
     expand_timesteps, the 48-channel VAE that patchifies 2x2 and downsamples 16x).
@@ -70,7 +70,7 @@ def build_tiny_wan(path: str | Path, ti2v: bool = False) -> Path:
     from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanImageToVideoPipeline
     from transformers import UMT5Config, UMT5EncoderModel
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     text_encoder = UMT5EncoderModel(UMT5Config(
         vocab_size=TEXT_VOCAB, d_model=32, d_kv=8, d_ff=32, num_layers=1, num_heads=4,
         relative_attention_num_buckets=8, relative_attention_max_distance=16, pad_token_id=256,
@@ -101,6 +101,36 @@ def _wan_transformer(in_channels: int, out_channels: int):
         patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=in_channels,
         out_channels=out_channels, text_dim=32, freq_dim=32, ffn_dim=32, num_layers=2, cross_attn_norm=True,
         qk_norm="rms_norm_across_heads", rope_max_seq_len=1024)  # positions up to 1024 patches per axis, as the real one
+
+
+def build_tiny_wan_loras(folder: str | Path, wan: str | Path, rank: int = 4) -> tuple[Path, Path]:
+    """A high-noise and a low-noise LoRA for the tiny Wan2.2 in `wan` (build_tiny_wan), made with
+    peft on its transformer's real modules (every attention projection and feed-forward layer, as
+    lightx2v's distill LoRAs cover), random weights (B not zero, so the output changes), saved as
+    safetensors in the original Wan layout with lora_down/lora_up/alpha keys, as the real files are."""
+    import torch
+    from diffusers import WanTransformer3DModel
+    from peft import LoraConfig, get_peft_model_state_dict
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, (expert, name) in enumerate((("transformer", "high_noise"), ("transformer_2", "low_noise"))):
+        torch.manual_seed(100 + i)
+        model = WanTransformer3DModel.from_pretrained(Path(wan) / expert)
+        model.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False,
+                                     target_modules=list(LORA_MODULES)))
+        state = {}
+        for key, tensor in get_peft_model_state_dict(model).items():  # blocks.0.attn1.to_q.lora_A.weight
+            module, kind = key.rsplit(".lora_", 1)
+            prefix, block, inner = module.split(".", 2)
+            original = f"diffusion_model.{prefix}.{block}.{LORA_MODULES[inner]}"
+            state[f"{original}.{'lora_down' if kind.startswith('A') else 'lora_up'}.weight"] = tensor.contiguous()
+            state[f"{original}.alpha"] = torch.tensor(float(rank))
+        paths.append(folder / f"wan2.2_tiny_{name}_lora_rank{rank}_4step.safetensors")
+        save_file(state, paths[-1])
+    return paths[0], paths[1]
 
 
 ACE_SAMPLE_RATE = 800  # tiny audio: 800 Hz, 32x down -> 25 latents per second like the real VAE

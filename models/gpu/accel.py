@@ -68,7 +68,7 @@ def load_pipeline(class_name: str, model: str, device: str, what: str, setting: 
         raise BackendUnavailable(f"cannot load the {what} model {model} ({reason}); "
                                  f"set {setting} to a downloaded diffusers folder") from exc
     pipe.set_progress_bar_config(disable=True)
-    if fp8 and not device.startswith("cpu"):  # the memory plan's choice for this card (models/memory_plan.py)
+    if fp8:  # the memory plan's choice for this card (models/memory_plan.py); on a CPU only when asked directly
         for name in ("transformer", "transformer_2", "text_encoder"):
             component = getattr(pipe, name, None)
             if component is not None and hasattr(component, "enable_layerwise_casting"):
@@ -101,15 +101,20 @@ class PipelineBackend:
     device: str
     model_id: str
     pipe = None
-    offload = False  # set by the model host from the memory plan
+    offload = False  # set from the memory plan (apply_plan)
     fp8 = False
 
+    def apply_plan(self, stage) -> None:
+        """This card's memory plan for the model (models/memory_plan.py `Stage`), before load():
+        the whole pipeline resident or model CPU offload, bf16 or FP8 weights."""
+        self.offload = stage.mode == "offload"
+        self.fp8 = stage.fp8
 
     def load(self) -> None:
         if self.pipe is not None:
             return
         apply_env()  # before torch is imported
-        self.pipe = load_pipeline(self.pipeline_class, self.model_id, self.device, self.role, self.setting,
+        self.pipe = load_pipeline(self.pipeline_class, self.folder(), self.device, self.role, self.setting,
                                   offload=self.offload, fp8=self.fp8)
         self._loaded()
 
@@ -120,6 +125,10 @@ class PipelineBackend:
         self.pipe = None
         self._unloaded()
         free(self.device)
+
+    def folder(self) -> str:
+        """The model folder or hub id load() reads (a backend with two checkpoints picks one)."""
+        return self.model_id
 
     def _loaded(self) -> None:
         """Called once the pipeline is in memory."""

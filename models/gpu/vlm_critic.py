@@ -14,7 +14,8 @@ import mimetypes
 from pathlib import Path
 
 from models import weights
-from models.gpu.llm_director import HTTP_TIMEOUT_S, NO_THINKING, chat_completion, strip_reasoning, vllm_unavailable
+from models.gpu.llm_director import (HTTP_TIMEOUT_S, NO_THINKING, chat_completion, plan_engine_options, strip_reasoning,
+                                     vllm_unavailable)
 from reel.errors import BackendUnavailable, UserError
 
 TEMPERATURE = 0.2  # a judge should be steady: the same clip asked twice should score alike
@@ -80,13 +81,18 @@ class VllmCritic:
 
     name = "vllm"
     heavy = True
-    engine_options: dict = {}  # the memory plan's vLLM knobs, set by the model host
+    engine_options: dict = {}  # the memory plan's vLLM knobs (apply_plan)
 
     def __init__(self, device: str = "cuda:0", model: str = "Qwen/Qwen3.5-35B-A3B", max_images: int = MAX_IMAGES,
                  max_model_len: int = 32768):
         self.device, self.model, self.max_images, self.max_model_len = device, model, max_images, max_model_len
         self.model_id = model
         self._worker = None
+
+    def apply_plan(self, stage) -> None:
+        """This card's memory plan for the model: vLLM's engine knobs and the images per question."""
+        self.max_images = stage.vllm["limit_mm_per_prompt"]["image"]
+        self.engine_options = {**plan_engine_options(stage), "max_images": self.max_images}
 
     def load(self) -> None:
         from models.gpu import vllm_worker

@@ -6,6 +6,10 @@ strategy changes exactly what it names. Accelerations from the seed project: Fir
 both experts at each call's threshold (models/gpu/fbcache.py: diffusers' own hook by default,
 ParaAttention's with REEL_FBCACHE=para-attn) and selective torch.compile of the low-noise expert
 (REEL_COMPILE_VIDEO). `last_accel` says what the last render ran with, for its record.
+
+Step-distilled experts for a turbo preset's first attempts (`use_weights`): LoRAs on both experts
+(REEL_TURBO_LORA) or a distilled checkpoint folder (REEL_MODEL_VIDEO_TURBO). The model host
+switches between them and the base experts as it plans any other model change (models/host.py).
 """
 
 from __future__ import annotations
@@ -13,14 +17,17 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from models import base
 from models.gpu import accel
 from models.gpu.fbcache import FirstBlockCache, check_impl
 from models.gpu.encode import write_mp4
+from reel.errors import BackendUnavailable
 from reel.schema import Plan, RenderKnobs, Shot
 
 log = logging.getLogger(__name__)
 
 SETTING = "REEL_MODEL_VIDEO"
+LORA_ADAPTER = "distilled"
 
 
 def frames_to_render(frames: int, temporal: int = 4) -> int:
@@ -45,7 +52,11 @@ class Wan22Video(accel.PipelineBackend):
       (logged, not fatal).
     - Step-distilled checkpoints in diffusers layout (AMD's Hummingbird-XT, distilled from
       TI2V-5B for 3 steps; lightx2v's 4-step A14B): point the setting at the folder and give the
-      preset their step count and guidance 1.0 (no CFG); nothing else changes.
+      preset their step count and guidance 1.0 (no CFG); nothing else changes. Or keep the base
+      model and name the distilled weights for a turbo preset's first attempts: `turbo_lora`
+      (REEL_TURBO_LORA: the high-noise and the low-noise LoRA files, comma-separated, e.g.
+      lightx2v's wan2.2_i2v_A14b_{high,low}_noise_lora_rank64_lightx2v_4step files; one file goes
+      into every expert) or `turbo_model` (REEL_MODEL_VIDEO_TURBO: a distilled pipeline folder).
 
     flow_shift is set per call (5 hero, 8 b-roll) by re-creating the checkpoint's own scheduler
     with it. Frame counts the VAE cannot decode (not 4k+1) are rendered up to the next one and
@@ -56,10 +67,19 @@ class Wan22Video(accel.PipelineBackend):
     name = "wan22"
     pipeline_class, role, setting = "WanImageToVideoPipeline", "video", SETTING
 
+    distills = True  # takes step-distilled weights (a turbo preset): see `use_weights`
+
     def __init__(self, device: str = "cuda:0", model: str = "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
-                 compile_video: bool = False, fbcache: str = "diffusers"):
+                 compile_video: bool = False, fbcache: str = "diffusers", turbo_lora: str = "",
+                 turbo_model: str = ""):
         self.device = device
         self.model_id = model
+        self.turbo_lora = [p.strip() for p in turbo_lora.split(",") if p.strip()]
+        if len(self.turbo_lora) > 2:
+            raise BackendUnavailable(f"REEL_TURBO_LORA names {len(self.turbo_lora)} files; give the high-noise "
+                                     "and the low-noise LoRA (two files, comma-separated) or one for both experts")
+        self.turbo_model = turbo_model.strip()
+        self.weights = base.FULL  # which experts the pipeline runs: base.FULL or base.DISTILLED
         self.compile_video = compile_video
         self.fbcache_impl = check_impl(fbcache)  # a wrong REEL_FBCACHE fails before anything loads
         self.pipe = None
@@ -68,9 +88,58 @@ class Wan22Video(accel.PipelineBackend):
         self._compiled = False
         self.last_accel: dict = {}  # what the last render ran with (cache, compile), for its record
 
+    @property
+    def distilled_id(self) -> str:
+        """The step-distilled weights this backend switches to, for cache keys ('' when none)."""
+        if self.turbo_lora:
+            return "lora:" + ",".join(self.turbo_lora)
+        return f"experts:{self.turbo_model}" if self.turbo_model else ""
+
+    def folder(self) -> str:
+        """What load() reads: the distilled checkpoint while it is the one in use."""
+        return self.turbo_model if self.weights == base.DISTILLED and not self.turbo_lora else self.model_id
+
+    def use_weights(self, which: str) -> None:
+        """Run the next renders on `which` experts (base.FULL or base.DISTILLED). LoRAs load into
+        both experts once (diffusers' load_lora_weights; load_into_transformer_2 for the low-noise
+        one) and unload (unload_lora_weights) when a render asks for the base again, leaving the
+        base weights untouched; a distilled checkpoint replaces the loaded pipeline (a model load).
+        Before the first load it only chooses what load() brings in."""
+        if which == self.weights:
+            return
+        if which == base.DISTILLED and not self.distilled_id:
+            raise BackendUnavailable(base.NO_DISTILLED_WEIGHTS)
+        loaded = self.pipe is not None
+        if not self.turbo_lora:  # the other checkpoint: load() reads the other folder
+            self.unload()
+        self.weights = which
+        if loaded and self.turbo_lora:
+            self._load_loras() if which == base.DISTILLED else self.pipe.unload_lora_weights()
+
+    def _load_loras(self) -> None:
+        high, low = (self.turbo_lora * 2)[:2]
+        try:
+            for path in (high, low):
+                if not Path(path).expanduser().is_file():
+                    raise OSError(f"no file {path}")
+            if self.pipe.transformer is not None:
+                self.pipe.load_lora_weights(str(Path(high).expanduser()), adapter_name=LORA_ADAPTER)
+            if self.pipe.transformer_2 is not None:
+                self.pipe.load_lora_weights(str(Path(low).expanduser()), adapter_name=LORA_ADAPTER,
+                                            load_into_transformer_2=True)
+        except (ValueError, KeyError, RuntimeError, OSError) as exc:
+            self.pipe.unload_lora_weights()  # a half-loaded pair leaves the base experts as they were
+            self.weights = base.FULL
+            reason = " ".join(str(exc).split())[:300]
+            raise BackendUnavailable(f"cannot load the distilled LoRAs {', '.join(self.turbo_lora)} into "
+                                     f"{self.model_id} ({reason}); REEL_TURBO_LORA wants the high- and low-noise "
+                                     "Wan2.2 LoRA .safetensors files made for this model") from exc
+
     def _loaded(self) -> None:
         self._scheduler_config = dict(self.pipe.scheduler.config)
         self._cache = FirstBlockCache(self.fbcache_impl)
+        if self.weights == base.DISTILLED and self.turbo_lora:
+            self._load_loras()
 
     def _unloaded(self) -> None:
         if self._compiled:  # dynamo's caches hold the compiled expert's graphs (and its weights) alive
@@ -83,6 +152,7 @@ class Wan22Video(accel.PipelineBackend):
                knobs: RenderKnobs, out: Path) -> None:
         import torch
 
+        self.use_weights(base.DISTILLED if knobs.distilled else base.FULL)  # the host switched already, if it planned
         self.load()
         pipe = self.pipe
         self._set_flow_shift(knobs.flow_shift)
@@ -112,7 +182,8 @@ class Wan22Video(accel.PipelineBackend):
                 generator=torch.Generator("cpu").manual_seed(knobs.seed),  # same noise on every device
                 output_type="np", **extra,
             ).frames[0][: knobs.frames]
-        self.last_accel = {"fbcache": cache_ran, "compiled": self._compiled_name()}
+        self.last_accel = {"fbcache": cache_ran, "compiled": self._compiled_name(),
+                           "weights": self.distilled_id if self.weights == base.DISTILLED else "base"}
         if (w, h) != (knobs.width, knobs.height):
             frames = _resized(frames, knobs.width, knobs.height)
         write_mp4(frames, knobs.width, knobs.height, knobs.fps, out)

@@ -18,6 +18,7 @@ import json
 import os
 import pickle
 import re
+import unicodedata
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
@@ -165,6 +166,27 @@ def _regions() -> dict[str, str]:
     return {p: lang for lang, places in _table()["regions"].items() for p in places}
 
 
+# Scripts written without spaces between words (Unicode script names): there a name is found by
+# the longest match at each spot; in every other script it must be a whole word.
+UNSPACED_SCRIPTS = frozenset({"CJK", "HIRAGANA", "KATAKANA", "THAI", "LAO", "KHMER", "MYANMAR", "TIBETAN"})
+
+
+def _spaced(ch: str) -> bool:
+    """True for a letter of a script that puts spaces between words (Arabic, Cyrillic, Devanagari ...)."""
+    return unicodedata.name(ch, "UNKNOWN").split()[0].split("-")[0] not in UNSPACED_SCRIPTS
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    """A name in a spaced script is not part of a longer word: "مان" (Man) inside "كمان" (violin)
+    and "ليل" (Lille) inside "الليل" (the night) are not places. A side of the name written in an
+    unspaced script (東京 in 東京の夜) needs no boundary."""
+    def joined(inner: str, outer: str) -> bool:
+        return _spaced(inner) and (outer.isalnum() or unicodedata.category(outer).startswith("M"))
+
+    return not ((start > 0 and joined(text[start], text[start - 1]))
+                or (end < len(text) and joined(text[end - 1], text[end])))
+
+
 def find_places(text: str) -> list[tuple[Match, Place]]:
     """Every place named in the text, in text order (longest name first at one spot)."""
     latin, other = _gazetteer()
@@ -194,10 +216,10 @@ def find_places(text: str) -> list[tuple[Match, Place]]:
         else:
             i += 1
     i = 0
-    while i < len(text):  # names in scripts written without spaces: the longest at each spot
+    while i < len(text):  # names in other scripts: the longest whole word (or run, unspaced) at each spot
         for n in range(min(MAX_CHARS, len(text) - i), 1, -1):
             place = other.get(text[i:i + n])
-            if place:
+            if place and _whole_word(text, i, i + n):
                 hits.append((Match(i, i + n, place.name, text[i:i + n]), place))
                 i += n - 1
                 break
