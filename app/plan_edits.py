@@ -16,7 +16,7 @@ def describe(old: dict[str, Any] | None, new: dict[str, Any]) -> str:
         return "no earlier plan in this reel: every shot is rendered"
     if old == new:
         return "the plan is unchanged: every shot is kept"
-    shared = [k for k in ("characters", "vo_lang", "music_style", "story_logline") if old.get(k) != new.get(k)]
+    shared = [k for k in ("characters", "vo_lang", "music_style", "story_logline", "scene") if old.get(k) != new.get(k)]
     changed, kept = [], []
     for i in range(len(new.get("shots", []))):
         a, b = _fields(old, i), _fields(new, i)

@@ -46,6 +46,27 @@ class Shot(BaseModel):
         return re.split(r"(?<=[.!?])\s", self.prompt.strip(), maxsplit=1)[0]
 
 
+class Person(BaseModel):
+    """One character as the prompt names them: the words a picture dresses and sizes them by."""
+    model_config = ConfigDict(extra="forbid")
+
+    role: str | None = Field(default=None, description='their trade or relation as said: "beekeeper", "brother"')
+    age: int | None = Field(default=None, ge=0, le=120)
+
+
+class Scene(BaseModel):
+    """What the reel shows, as data (written by the director; a plan without it gets one derived
+    from its text by models.preview.director.facts, in that one place)."""
+    model_config = ConfigDict(extra="forbid")
+
+    place: str = Field(min_length=1, description='the place as said, with its modifiers: "Provence lavender field"')
+    place_kind: str = Field(min_length=1, description='the place\'s head noun: "field", "gutter", "alley"')
+    time: str = Field(min_length=1, description="a time of day: dawn, morning, noon, afternoon, golden hour, sunset, dusk, night ...")
+    weather: str | None = Field(default=None, description="rain, snow, fog, wind, storm ... or none")
+    things: list[str] = Field(default_factory=list, description='every object or creature named: "honeycomb frame"')
+    people: dict[str, Person] = Field(default_factory=dict, description="by character key")
+
+
 class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -55,6 +76,7 @@ class Plan(BaseModel):
     music_style: str = Field(min_length=1)
     vo_script_per_shot: list[str]
     vo_lang: VoLang
+    scene: Scene | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -116,6 +138,9 @@ class Plan(BaseModel):
         from reel.plan_checks import narration_problems, verbatim_problems
 
         errors += verbatim_problems(self) + narration_problems(self.vo_script_per_shot, self.vo_lang)
+        if self.scene is not None:
+            errors += [f"scene.people.{k} is not a character key ({', '.join(sorted(self.characters))})"
+                       for k in self.scene.people if k not in self.characters]
         if len(self.vo_script_per_shot) != len(self.shots):
             errors.append(
                 f"vo_script_per_shot has {len(self.vo_script_per_shot)} lines for {len(self.shots)} shots; write one per shot"
@@ -170,6 +195,7 @@ class Verdict(BaseModel):
     critic: str = Field(description="which critic produced it (backend name and tier)")
     scored: bool = True
     measurements: dict[str, float] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list, description="checks not judged, and why")
 
     @model_validator(mode="after")
     def _unscored_has_no_overall(self) -> "Verdict":

@@ -44,7 +44,8 @@ def _key(ref, plan, shot_index, masters, preset, seed, backend, source="chained"
     return {"shot": plan.shots[shot_index].model_dump(), "logline": plan.story_logline,
             "characters": {k: plan.characters[k] for k in plan.characters_in(plan.shots[shot_index])},
             "refs": artifact_digests(*refs), "size": preset.render_size,
-            "seed": seed, "backend": base.identity("image", backend), "source": source}
+            "seed": seed, "backend": base.identity("image", backend), "source": source,
+            **({"scene": plan.scene.model_dump()} if plan.scene is not None else {})}  # what the painter draws from
 
 
 @stage("keyframe", version="1", key_parts=_key, role="image",

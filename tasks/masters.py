@@ -20,9 +20,11 @@ def master_inputs(plan: Plan, subject: str) -> dict:
     """The plan slice a master depends on."""
     if subject in plan.characters:
         return {"portrait": plan.characters[subject]}
+    # The painter draws the plan's scene (place, time, things) when it has one: it is part of the slice.
+    scene = {"scene": plan.scene.model_dump()} if plan.scene is not None else {}
     if subject == "group":
-        return {"characters": plan.characters, "logline": plan.story_logline}
-    return {"logline": plan.story_logline, "first_shot": plan.shots[0].prompt}
+        return {"characters": plan.characters, "logline": plan.story_logline, **scene}
+    return {"logline": plan.story_logline, "first_shot": plan.shots[0].prompt, **scene}
 
 
 def paint_master(store: ArtifactStore, plan: Plan, subject: str, size: tuple[int, int], seed: int,

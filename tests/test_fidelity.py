@@ -7,8 +7,11 @@ as a number, not a single red row.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -120,8 +123,10 @@ def plans() -> dict[str, Plan]:
 
 
 def _said(text: str, word: str) -> bool:
-    """A word (or its plural) said in the text, whole-word, any case."""
-    return re.search(rf"(?<!\w){re.escape(word.lower())}(?:e?s)?(?!\w)", text.lower()) is not None
+    """A word (or its plural: boats, boxes, leaves, knives) said in the text, whole-word, any case."""
+    word = word.lower()
+    forms = [rf"{re.escape(word)}(?:e?s)?"] + [re.escape(re.sub(r"fe?$", "ves", word))] * bool(re.search(r"fe?$", word))
+    return re.search(rf"(?<!\w)(?:{'|'.join(forms)})(?!\w)", text.lower()) is not None
 
 
 def _checks(plan: Plan, want: dict) -> dict[str, bool]:
@@ -308,3 +313,151 @@ def test_a_thing_the_animatic_cannot_draw_is_named_not_dropped(prompt, thing):
     frames = [describe(plan, s) for s in plan.shots]
     assert any(thing in f.unnamed for f in frames), [f.unnamed for f in frames]
     assert not any(thing in f.props for f in frames)
+
+
+# ------------------------------------------------------------------ prompts nobody tuned the tables for
+
+EVERYDAY = json.loads((Path(__file__).parent / "data" / "everyday_prompts.json").read_text())["prompts"]
+
+
+def _half(prompt: str) -> str:
+    """The split, fixed once: the first byte of the prompt's sha256, even for dev, odd for held-out."""
+    return "dev" if hashlib.sha256(prompt.encode()).digest()[0] % 2 == 0 else "held-out"
+
+
+_AGES = {"old": lambda a: a >= 60, "young": lambda a: a <= 30, "child": lambda a: a < 13}
+
+
+def _everyday_checks(plan: Plan, want: dict) -> dict[str, list[bool]]:
+    """For each field, one pass per named word ('things' has one per thing)."""
+    every = " ".join(s.prompt for s in plan.shots)
+    portraits = list(plan.characters.values())
+    ages = [int(m.group(1)) for p in portraits for m in [re.search(r"(\d+)-year-old", p)] if m]
+    inserts = [s.prompt for s in plan.shots if s.dominant_subject == "scene" and "insert" in s.shot_type.lower()]
+    got: dict[str, list[bool]] = {"who": [any(_said(p, want["who"]) for p in portraits)]}
+    if "age" in want:
+        got["age"] = [bool(ages) and _AGES[want["age"]](ages[0])]
+    if "people" in want:
+        got["people"] = [len(plan.characters) == want["people"]]
+    got["action"] = [_said(every, want["action"])]
+    if want.get("things"):
+        got["things"] = [_said(every, t) for t in want["things"]]
+        if inserts:
+            got["insert is a named thing"] = [any(_said(inserts[0], t) for t in want["things"])]
+    if "place" in want:
+        got["place"] = [_said(every, want["place"])]
+    if "city" in want:
+        got["city"] = [want["city"] in every]
+    if "time" in want:
+        got["time"] = [time_of_day(every) == want["time"]]
+    if "weather" in want:
+        got["weather"] = [detect_weather(every) == want["weather"]]
+    return got
+
+
+# Held-out figures measured on issue-18 (target: 90% of 198 words = 178, 90% of 32 prompts = 29).
+HELD_OUT_FLOOR = {"named words": 174, "prompts complete": 18}
+
+
+def test_everyday_prompts_dev_and_held_out():
+    """Both halves' pass counts per field; the held-out half (never tuned on) is printed against the
+    90% target (named words kept, prompts complete) and must not fall below the measured floor."""
+    director = HeuristicDirector()
+    passed = {h: Counter() for h in ("dev", "held-out")}
+    total = {h: Counter() for h in ("dev", "held-out")}
+    complete, count = Counter(), Counter()
+    misses: list[str] = []
+    for want in EVERYDAY:
+        half = _half(want["prompt"])
+        checks = _everyday_checks(director.plan(want["prompt"]), want)
+        for field, oks in checks.items():
+            total[half][field] += len(oks)
+            passed[half][field] += sum(oks)
+            if not all(oks):
+                misses.append(f"{half:8} {field}: {want['prompt']}")
+        count[half] += 1
+        complete[half] += all(all(o) for o in checks.values())
+    fields = list(dict.fromkeys(f for h in total for f in total[h]))
+    print(f"\n{'field':24} {'dev':>9} {'held-out':>9}")
+    for field in fields:
+        print(f"{field:24} " + " ".join(f"{passed[h][field]:4d}/{total[h][field]:<4d}" for h in ("dev", "held-out")))
+    words = {h: (sum(passed[h].values()), sum(total[h].values())) for h in passed}
+    print(f"{'named words':24} " + " ".join(f"{words[h][0]:4d}/{words[h][1]:<4d}" for h in ("dev", "held-out")))
+    print(f"{'prompts complete':24} " + " ".join(f"{complete[h]:4d}/{count[h]:<4d}" for h in ("dev", "held-out")))
+    print("\n".join(["misses:", *misses]) if misses else "no misses")
+    kept, named = words["held-out"]
+    print(f"target (issue 18): held-out keeps {BAR:.0%} of named words ({BAR * named:.0f}) and {BAR:.0%} of prompts "
+          f"complete ({BAR * count['held-out']:.0f}); measured {kept}/{named} and {complete['held-out']}/{count['held-out']}")
+    assert len(EVERYDAY) >= 60 and min(count.values()) >= 25
+    # The 90% target is NOT met yet. This asserts no regression below what was measured when the
+    # parser landed (issue 18, branch issue-18): raise HELD_OUT_FLOOR as the figures rise, never lower it.
+    assert kept >= HELD_OUT_FLOOR["named words"], f"held-out prompts keep {kept} of {named} named words"
+    assert complete["held-out"] >= HELD_OUT_FLOOR["prompts complete"], (
+        f"{complete['held-out']} of {count['held-out']} held-out prompts complete")
+
+
+# ------------------------------------------------------------------ the scene as data
+def test_the_plan_carries_the_scene_as_data():
+    """The director writes what it read as the plan's scene: the place with its modifiers and head
+    noun, the things in the prompt's words, each character's role and age."""
+    plan = HeuristicDirector().plan("a beekeeper lifts a honeycomb frame in a lavender field in Provence at noon")
+    scene = plan.scene
+    assert "lavender field" in scene.place and scene.place_kind == "field" and scene.time == "noon"
+    assert scene.things == ["honeycomb frame"] and scene.people["A"].role == "beekeeper"
+    plan = HeuristicDirector().plan("a carpenter and his apprentice lift a heavy beam in a barn")
+    assert [p.role for p in plan.scene.people.values()] == ["carpenter", "apprentice"]
+    plan = HeuristicDirector().plan("a shepherd leads his flock of sheep across a green valley in Wales at dawn")
+    assert plan.scene.things[0] == "flock of sheep" and "A flock of sheep" in plan.shots[2].prompt
+    # A bare noun the tagger calls an adverb; 'corn' is no part of 'street corner'.
+    assert HeuristicDirector().plan("a woman hangs laundry on a balcony in Naples on a windy morning").scene.things == ["laundry"]
+    assert "corn" in HeuristicDirector().plan("a vendor grills corn on a street corner in Mexico City at night").scene.things
+    insert = HeuristicDirector().plan("a postman delivers letters on a snowy village street in the morning").shots[2].prompt
+    assert re.search(r"Letters (rest|sit|lie) ", insert) and "snowy village street" in insert, insert
+
+
+@pytest.mark.parametrize("prompt", [
+    "an old fisherman mends his nets on a windy pier in Lisbon at dawn while gulls circle",
+    "a girl flies a red kite on a Nairobi hill in the wind",
+    "a violinist plays on a foggy Venice canal at dusk",
+])
+def test_a_plan_without_a_scene_gets_one_from_its_text(prompt):
+    """An LLM's plan has no scene: it is derived once from the plan's own text with the director's
+    readers, and agrees with what the director wrote on time, weather and the backdrop it gives."""
+    from models.preview.director import scene_of
+    from models.preview.painter.scene import setting_kind
+
+    plan = HeuristicDirector().plan(prompt)
+    derived = scene_of(plan.model_copy(update={"scene": None}))
+    written = scene_of(plan)
+    assert written is plan.scene
+    assert (derived.time, derived.weather, setting_kind(derived)) == (written.time, written.weather, setting_kind(written))
+    assert set(written.things) <= set(derived.things) and derived.people.keys() == written.people.keys()
+
+
+def test_a_scene_names_only_the_plans_characters():
+    plan = HeuristicDirector().plan("a girl flies a red kite on a Nairobi hill in the wind")
+    data = plan.model_dump()
+    data["scene"]["people"]["Z"] = {"role": "ghost"}
+    with pytest.raises(ValueError, match="scene.people.Z is not a character key"):
+        Plan.model_validate(data)
+
+
+def test_what_the_painter_draws_from_keys_its_stages():
+    """An edit to the plan's scene repaints the scene and group masters and every keyframe (their
+    cache keys hold it); a plan without a scene keys as before (old reels keep their pictures)."""
+    from tasks.keyframes import _key
+    from tasks.masters import master_inputs
+
+    plan = HeuristicDirector().plan("a farmer drives a red tractor across a wheat field at sunset")
+    dusk = plan.model_copy(update={"scene": plan.scene.model_copy(update={"time": "dusk"})})
+    bare = plan.model_copy(update={"scene": None})
+    for subject in ("scene", "group"):
+        assert master_inputs(plan, subject) != master_inputs(dusk, subject)
+        assert "scene" not in master_inputs(bare, subject)
+    assert master_inputs(plan, "A") == master_inputs(dusk, "A")  # a portrait does not read the scene
+    keys = [_key(None, p, 0, {}, _Preset(), 1, "animatic") for p in (plan, dusk, bare)]
+    assert keys[0] != keys[1] and "scene" not in keys[2]
+
+
+class _Preset:
+    render_size = (320, 180)

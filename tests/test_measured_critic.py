@@ -313,3 +313,34 @@ def test_thresholds_file_says_how_it_was_calibrated():
     weights = {k: v for k, v in table["weights"].items() if not k.startswith("_")}
     assert set(weights) == {"character_match", "scene_match", "composition", "artifact_free"}
     assert abs(sum(weights.values()) - 1.0) < 1e-6
+
+
+def calm_sea(n=N, seed=3) -> list[np.ndarray]:
+    """A low-structure picture (issue 18: a calm sea, an empty field): a smooth sky-to-water gradient
+    with faint, slowly drifting ripples, as the painter draws one, grain on top."""
+    rng = np.random.default_rng(seed)
+    ys = np.linspace(0, 1, H, dtype=np.float32)[:, None]
+    xs = np.linspace(0, 1, W, dtype=np.float32)[None, :]
+    out = []
+    for i in range(n):
+        ripple = 1.5 * np.sin(40 * ys + 6 * xs + i / 5)
+        base = np.stack([200 - 60 * ys + ripple + 0 * xs, 170 - 40 * ys + ripple + 0 * xs, 140 - 50 * ys + 0 * xs], -1)
+        out.append(np.clip(base + rng.normal(0, 2.0, base.shape), 0, 255).astype(np.uint8))
+    return out
+
+
+def test_low_structure_first_frame_is_not_judged_on_shapes(judge):
+    """A good clip of a picture with almost no shapes passes; the verdict says the structure check
+    was not judged and why, instead of failing it on an edge correlation of noise."""
+    v = judge(calm_sea(), "static")
+    assert v.measurements["first_frame_structure_keyframe_cells_with_shapes"] < 0.25
+    assert "first_frame_structure" not in v.measurements
+    assert any("first frame structure not judged" in n and "grid cells" in n for n in v.notes), v.notes
+    assert not any("not this shot" in i.detail for i in v.issues), v.issues
+
+
+def test_a_structured_keyframe_is_still_judged(judge):
+    """The skip is for flat keyframes only: a clip of another picture than a shaped keyframe still fails."""
+    v = judge(calm_sea(), "static", keyframe=camera_frames(n=1, seed=5)[0])
+    assert v.notes == [] and v.measurements["first_frame_structure"] < 0.7
+    assert any("not this shot" in i.detail for i in v.issues)

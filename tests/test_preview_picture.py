@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.preview.painter import CAPTION_KEY, AnimaticImage, camera_phrase, look_of, time_of_day
+from models.preview.director import time_of_day
+from models.preview.painter import CAPTION_KEY, AnimaticImage, camera_phrase, look_of
 from models.preview.camera_move import CameraMoveVideo
 from reel.media import ffmpeg_exe, probe
 from reel.schema import Plan, RenderKnobs, short_reference
@@ -347,3 +348,65 @@ def test_frames_are_composed_for_their_aspect(tmp_path, size):
     beside = img[feet + 1:feet + 4, :max(2, int(0.04 * w))].reshape(-1, 3).mean(axis=0)
     assert under[0] > under[2] + 30, f"no boards under the lead's feet: mean RGB {under.round()}"
     assert beside[2] > beside[0] + 30, f"the frame's edge beside the pier is not the sea: mean RGB {beside.round()}"
+
+
+# ------------------------------------------------------------------------------ the plan's scene
+def _ground(path: Path) -> np.ndarray:
+    """The mean colour of the ground band (above the caption strip) of a drawn frame."""
+    img = rgb(path)
+    strip = int(Image.open(path).info[CAPTION_KEY])
+    return img[int(img.shape[0] * 0.72):img.shape[0] - strip - 2].reshape(-1, 3).mean(axis=0)
+
+
+def test_the_painter_draws_the_scene_not_the_shot_prose(tmp_path):
+    """The plan's scene says midnight in a lavender field; the prose says noon on a street: the frame
+    is a dark field, its ground the colour the place's own words name."""
+    from reel.schema import Scene
+
+    prose = make_plan("a rainy city street at noon")
+    said = prose.model_copy(update={"scene": Scene(place="Provence lavender field", place_kind="field",
+                                                    time="night", things=["honeycomb frame", "paper boats", "red tractor"])})
+    model = AnimaticImage()
+    for name, plan in (("prose", prose), ("said", said)):
+        model.keyframe(plan, plan.shots[0], [], seed=1, size=(256, 144), out=tmp_path / f"{name}.png")
+    assert luma(rgb(tmp_path / "said.png")[:40]).mean() < luma(rgb(tmp_path / "prose.png")[:40]).mean() - 40
+    from models.preview.painter import describe
+
+    desc = describe(said)
+    assert (desc.setting, desc.time, desc.weather) == ("field", "night", None)
+    # By the table's synonyms head noun first, else Font Awesome's icon of that name, in the thing's own colour.
+    assert desc.props == ("boat", "tractor") and desc.unnamed == ("honeycomb frame",)
+    r, g, b = dict(desc.colours)["tractor"]
+    assert r > 150 and g < 80 and b < 80
+    assert desc.ground is not None and desc.ground[2] > desc.ground[1] + 30  # lavender: blue over green
+    assert describe(prose).ground is None and describe(prose).setting == "street"
+
+
+def test_a_colour_word_colours_the_place(tmp_path):
+    """'lavender field' is lavender, 'wheat field' wheat, a plain field stays green: the colour comes from
+    the place's words (the painter's colours, then Pillow's CSS names), not a row per place."""
+    from reel.schema import Scene
+
+    grounds = {}
+    for words in ("lavender field", "wheat field", "field"):
+        plan = make_plan().model_copy(update={"scene": Scene(place=words, place_kind="field", time="noon")})
+        AnimaticImage().keyframe(plan, plan.shots[0], [], seed=1, size=(256, 144), out=tmp_path / f"{words}.png")
+        grounds[words] = _ground(tmp_path / f"{words}.png")
+    r, g, b = grounds["lavender field"]
+    assert b > g + 15 and r > g  # violet
+    r, g, b = grounds["wheat field"]
+    assert r > b + 30 and g > b + 15  # straw
+    r, g, b = grounds["field"]
+    assert g > r and g > b  # grass
+
+
+def test_an_unknown_place_in_a_city_is_a_street():
+    from models.preview.painter.scene import setting_kind
+    from reel.schema import Scene
+
+    def kind(place: str) -> str:
+        return setting_kind(Scene(place=place, place_kind=place.split()[-1], time="noon"))
+
+    assert kind("Rio de Janeiro flooded gutter") == "street"
+    assert kind("flooded gutter") == "field"  # no city: open country, the default
+    assert kind("Naples alley shop") == "interior" and kind("Wales green valley") == "mountain"

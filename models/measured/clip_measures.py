@@ -236,6 +236,16 @@ def edges(bgr: np.ndarray) -> np.ndarray:
     return cv2.magnitude(cv2.Sobel(luma, cv2.CV_32F, 1, 0), cv2.Sobel(luma, cv2.CV_32F, 0, 1))
 
 
+def structured_cells(bgr: np.ndarray, floor: float, grid: tuple[int, int] = (6, 4)) -> float:
+    """The share of grid cells with shapes in them (edge magnitude spread over `floor`): a calm sea,
+    an empty field or fog has few, and nothing there to match a frame against."""
+    e = edges(bgr)
+    h, w = e.shape
+    cells = [e[r * h // grid[1]:(r + 1) * h // grid[1], c * w // grid[0]:(c + 1) * w // grid[0]].std()
+             for r in range(grid[1]) for c in range(grid[0])]
+    return float(np.mean([c > floor for c in cells]))
+
+
 def structure_match(key: np.ndarray, frame: np.ndarray, min_overlap: float, grid: tuple[int, int] = (6, 4)
                     ) -> float:
     """How well a frame shows the keyframe's shapes: the keyframe registered onto the frame (a renderer

@@ -21,7 +21,7 @@ import numpy as np
 
 from models.measured.clip_measures import (
     KeyView, clipped_fraction, content_steps, crosses, delta_e, global_motion, hue_presence, keyframe_views,
-    read_frames, read_keyframe, saturation, score, structure_match, subject_hue, view_move,
+    read_frames, read_keyframe, saturation, score, structure_match, structured_cells, subject_hue, view_move,
     weighted_harmonic_mean, worst_cut,
 )
 from reel import prompts
@@ -80,6 +80,7 @@ class MeasuredCritic(BackendBase):
 
         m: dict[str, float] = {"frames_decoded": float(len(frames)), "frames_judged_as_shot": float(own)}
         issues: list[Issue] = []
+        notes: list[str] = []
         artifact = [self._freeze(diffs, t, m, issues), self._black(lit, floor, t, m, issues),
                     self._flicker(gray, t, m, issues), self._cut(frames, t, m, issues)]
         black_score = artifact[1]
@@ -92,9 +93,9 @@ class MeasuredCritic(BackendBase):
             composition = black_score
         # Is the clip this shot (and does it hand over to the next): judged with the framing, on an
         # axis weighted enough (>= 0.23) that one failure sinks the overall score.
-        framing = [composition, self._first_frame(key, frames[0], t, m, issues)]
+        framing = [composition, self._first_frame(key, frames[0], t, m, issues, notes)]
         if end_key is not None:
-            framing.append(self._hand_over(end_key, frames[-1], t, m, issues))
+            framing.append(self._hand_over(end_key, frames[-1], t, m, issues, notes))
         composition = min(framing)
         if any(lit[:own]):
             first, last = lit.index(True), own - 1 - lit[:own][::-1].index(True)
@@ -108,7 +109,7 @@ class MeasuredCritic(BackendBase):
                   "composition": composition, "artifact_free": min(artifact)}
         m["elapsed_s"] = round(time.perf_counter() - started, 3)
         return Verdict(**scores, overall=weighted_harmonic_mean(scores, t["weights"]), issues=issues,
-                       critic=CRITIC, measurements=m)
+                       critic=CRITIC, measurements=m, notes=notes)
 
     # ---- one method per check: measure, record the number, score it, raise an issue past the threshold
 
@@ -157,22 +158,29 @@ class MeasuredCritic(BackendBase):
                 f"(and a change of at least {band['min_jump']})")))
         return score(ratio, band)
 
-    def _first_frame(self, key, first, t, m, issues) -> float:
+    def _first_frame(self, key, first, t, m, issues, notes) -> float:
         """Is this clip rendered from this keyframe: the keyframe's shapes in the first frame."""
-        return self._structure(key, first, "first_frame_structure", t, m, issues, lambda v: (
+        return self._structure(key, first, "first_frame_structure", t, m, issues, notes, lambda v: (
             f"not this shot: the first frame does not show the keyframe's shapes (edge correlation "
             f"{v:.2f} on a grid, after registering the keyframe)"))
 
-    def _hand_over(self, end_key, last, t, m, issues) -> float:
+    def _hand_over(self, end_key, last, t, m, issues, notes) -> float:
         """The next shot continues this one (cut false): the clip must end on the next keyframe."""
-        return self._structure(end_key, last, "last_frame_to_next_keyframe", t, m, issues, lambda v: (
+        return self._structure(end_key, last, "last_frame_to_next_keyframe", t, m, issues, notes, lambda v: (
             f"no continuity: the next shot continues this one (cut false) but the last frame does not "
             f"meet its keyframe (edge correlation {v:.2f})"))
 
     @staticmethod
-    def _structure(key, frame, measure: str, t, m, issues, says) -> float:
-        """Edge correlation of `frame` with the keyframe `key`, scored on the structure band."""
+    def _structure(key, frame, measure: str, t, m, issues, notes, says) -> float:
+        """Edge correlation of `frame` with the keyframe `key`, scored on the structure band; not judged
+        (a note says why) when the keyframe has too few shapes to match: a calm sea, an empty field, fog."""
         band = t["structure"]
+        shaped = structured_cells(key, band["cell_edge_floor"])
+        m[f"{measure}_keyframe_cells_with_shapes"] = shaped
+        if shaped < band["min_cells_with_shapes"]:
+            notes.append(f"{measure.replace('_', ' ')} not judged: the keyframe has shapes in {shaped:.0%} of its "
+                         f"grid cells (under {band['min_cells_with_shapes']:.0%}), too little to match a frame on")
+            return 10.0
         value = structure_match(key, frame, t["colour_drift"]["min_overlap"])
         m[measure] = value
         return judged(value, band, issues, lambda: f"{says(value)}; threshold {band['fail']}")

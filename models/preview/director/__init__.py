@@ -7,7 +7,8 @@ shots, narration (lines, music, logline) and backend (the Director the registry 
 
 from .backend import HeuristicDirector
 from .cast import find_cast
+from .facts import scene_of
 from .places import detect_language, detect_locale
 from .setting import time_of_day
 
-__all__ = ["HeuristicDirector", "detect_language", "detect_locale", "find_cast", "time_of_day"]
+__all__ = ["HeuristicDirector", "detect_language", "detect_locale", "find_cast", "scene_of", "time_of_day"]

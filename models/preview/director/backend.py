@@ -13,7 +13,10 @@ from reel.ids import prompt_words
 from reel.schema import MAX_SHOTS, Plan
 
 from .cast import Character, build_characters, find_cast
+from .facts import facts_of
 from .lexicon import read_prompt
+from .parsed import action_of, lead_mentions, place_of, said_thing, sun_time, things_of
+from .reading import read
 from .narration import logline, music_style, narration
 from .places import detect_locale
 from .setting import Action, detect_place, detect_things, detect_weather, lead_action, subject_end, time_of_day
@@ -51,15 +54,21 @@ class HeuristicDirector(BackendBase):
         text = reading.text
         locale = detect_locale(prompt)
         lang = locale.lang if locale.match or not reading.vo_lang else reading.vo_lang
-        people = build_characters(text, seed, lang)
-        mentions = find_cast(text)
-        action = _action(text, mentions)
-        things = detect_things(text + (" " + action.text if action else ""))
+        parsed = read(text) if reading.language is None else None  # the parse reads English; glosses use the tables
+        mentions = lead_mentions(parsed, find_cast(text), text)
+        people = build_characters(text, seed, lang, mentions)
+        action = action_of(parsed, mentions)
+        table_action = _action(text, mentions)  # the verb alone ('go' of 'go fishing'): the table's reading says more
+        if action is None or (table_action and len(action.text.split()) < 2 <= len(table_action.text.split())):
+            action = table_action
         weather = detect_weather(text)
-        place = detect_place(text, detect_locale(text) if reading.language else locale,  # the gloss says "in Tokyo"
-                             [(m.start, m.end) for m in mentions if m.role])
-        scene = Scene(text, seed, people, place, time_of_day(text, weather), weather, _story_object(things, people),
-                      things, action)
+        place = place_of(parsed, locale, text) or detect_place(
+            text, detect_locale(text) if reading.language else locale,  # the gloss says "in Tokyo"
+            [(m.start, m.end) for m in mentions if m.role])
+        things, said, story = _things(text, action, parsed, place, people)
+        scene = Scene(text, seed, people, place, sun_time(parsed) or time_of_day(text, weather), weather, None,
+                      things, action, said)
+        scene.story_object = story or _story_object(things, people, scene)
         slots = shot_slots(n_shots, len(people))
         extra = things_for_shots(scene, slots)
         shots, previous = [], None
@@ -73,6 +82,7 @@ class HeuristicDirector(BackendBase):
             music_style=music_style(text, scene.time, lang, rng_for(prompt, seed, "music")),
             vo_script_per_shot=narration(slots, people, scene.time, lang, rng_for(prompt, seed, "narration")),
             vo_lang=lang,
+            scene=facts_of(scene),
         )
 
 
@@ -89,11 +99,30 @@ def _action(text: str, mentions: list) -> Action | None:
     return action
 
 
-def _story_object(things: list[str], people: list[Character]) -> str | None:
+def _things(text: str, action, parsed, place: str, people: list[Character]) -> tuple[list[str], dict, str | None]:
+    """Every thing named: the table's (which know how they move) and, in the prompt's own words,
+    each noun phrase the parse found that no table lists. Also the verb's first object, which the
+    insert shows."""
+    things = detect_things(text + (" " + action.text if action else ""))
+    said: dict[str, dict] = {}
+    story = None
+    objects = {id(p) for p in (parsed.objects if parsed else [])}
+    roles = [p.role or "" for p in people] + [p.name for p in people]
+    for phrase in things_of(parsed, place, roles):
+        known = detect_things(phrase.text)
+        key = known[0] if known else phrase.text
+        if not known:
+            said[key] = said_thing(phrase, held=id(phrase) in objects)
+            things.append(key)
+        if story is None and id(phrase) in objects:
+            story = key
+    return things, said, story
+
+
+def _story_object(things: list[str], people: list[Character], scene: Scene) -> str | None:
     """What the insert shot is about: the first thing held that the prompt names, else the first thing it
     names, else the lead's own tool (a violinist's violin); None leaves the insert to the setting."""
-    objects = prompts.table(RULES)["objects"]
-    held = [t for t in things if objects[t]["kind"] == "held"]
+    held = [t for t in things if scene.obj(t)["kind"] == "held"]
     if held or things:
         return (held or things)[0]
     roles = prompts.table(CAST)["roles"]

@@ -232,9 +232,9 @@ def _climate(prompt: str) -> str:
     return next(c for c, ws in words.items() if hit.key in ws)
 
 
-def build_characters(prompt: str, seed: int, lang: str) -> list[Character]:
+def build_characters(prompt: str, seed: int, lang: str, mentions: list[Mention] | None = None) -> list[Character]:
     table = prompts.table(CAST)
-    mentions = find_cast(prompt) or [Mention(0, role=None)]
+    mentions = (find_cast(prompt) if mentions is None else mentions) or [Mention(0, role=None)]
     rng = rng_for(prompt, seed, "cast")
     climate = _climate(prompt)
     used_names = {m.name for m in mentions if m.name}
@@ -242,7 +242,8 @@ def build_characters(prompt: str, seed: int, lang: str) -> list[Character]:
     used_families: set[str] = set()
     people: list[Character] = []
     for key, m in zip(KEYS, mentions):
-        role = table["roles"].get(m.role or "", {})
+        # A role no table lists ('beekeeper', 'delivery rider') is a trade, carried as the prompt says it.
+        role = table["roles"].get(m.role or "") or ({"kind": "profession"} if m.role else {})
         # The noun says most; then a known name; then a pronoun after the mention; then the seed.
         gender = (role.get("gender") or (m.name and _gender_of_name(m.name)) or m.gender
                   or (m.name and gender_of(m.name)) or rng.choice("fm"))

@@ -8,6 +8,7 @@ clear UserError instead of an unrelated reel.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from reel import prompts
@@ -66,9 +67,14 @@ def read_prompt(prompt: str) -> Reading:
     table = prompts.table(LEXICON)
     english = _function_words(prompt, table["english_function"], False)
     best, best_score, best_hits = None, 0, []
+    # A place's own name votes for no language: "Rio de Janeiro" in an English prompt is not Portuguese.
+    voting = prompt
+    for match, _ in find_places(prompt):
+        if _whole_word(prompt, match.start, match.end):  # not "आरा" (Arrah) inside "मछुआरा" (fisherman)
+            voting = voting[:match.start] + " " * (match.end - match.start) + voting[match.end:]
     for code, lang in table["languages"].items():
-        hits = _hits(prompt, lang)
-        score = len(hits) + _function_words(prompt, lang["function"], bool(lang.get("unspaced")))
+        hits = _hits(voting, lang)
+        score = len(hits) + _function_words(voting, lang["function"], bool(lang.get("unspaced")))
         if score > best_score:
             best, best_score, best_hits = code, score, hits
     if best and best_score >= 2 and best_score > english:
@@ -80,6 +86,13 @@ def read_prompt(prompt: str) -> Reading:
             "keyword tables. Write the prompt in one of those (e.g. 'a violinist plays in Cairo at midnight'), "
             "or use the LLM director, which reads any language (reel make --backends gpu, reel plan --director vllm).")
     return Reading(prompt)
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    """No letter or combining mark joins the span to its neighbours."""
+    def joins(ch: str) -> bool:
+        return unicodedata.category(ch)[0] in "LM"
+    return not (start > 0 and joins(text[start - 1])) and not (end < len(text) and joins(text[end]))
 
 
 def _gloss(prompt: str, hits: list[tuple[int, str, str]]) -> str:

@@ -71,9 +71,8 @@ def music_style(prompt: str, time: str, lang: str, rng: random.Random) -> str:
 
 def _things_clause(scene: Scene, said: str = "") -> str:
     """', with circling gulls and a paper kite': things named that the action does not already say."""
-    rules = prompts.table(RULES)["objects"]
-    named = [rules[t]["a"] for t in scene.things
-             if t != "dance" and not find_phrases(said, rules[t]["keywords"], plural=True)][:2]
+    named = [scene.obj(t)["a"] for t in scene.things
+             if t != "dance" and not find_phrases(said, scene.obj(t)["keywords"], plural=True)][:2]
     return (", with " + " and ".join(named)) if named else ""
 
 
@@ -92,6 +91,6 @@ def logline(scene: Scene, rng: random.Random) -> str:
         return template.format(When=cap(when), A=labels[0], B=labels[1], C=labels[2], on_place=on_place,
                                action=action, things=_things_clause(scene, action), obj=lead.pronoun("obj"))
     template = rng.choice(rules["loglines"][size])
-    with_object = f" with {rules['objects'][scene.story_object]['a']}" if scene.story_object else ""
+    with_object = f" with {scene.obj(scene.story_object)['a']}" if scene.story_object else ""
     return template.format(When=cap(when), A=labels[0], B=labels[1], C=labels[2], place=scene.place,
                            with_object=with_object)

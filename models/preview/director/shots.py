@@ -30,11 +30,17 @@ class Scene:
     story_object: str | None  # None: the insert shows the setting itself
     things: list[str] = field(default_factory=list)  # every object and creature named, in order
     action: Action | None = None  # the lead's verb phrase, as the prompt says it
+    said: dict[str, dict] = field(default_factory=dict)  # things no table lists, in the prompt's words (parsed.py)
+
+    def obj(self, thing: str) -> dict:
+        """The objects-table entry of a thing, or the one built for a thing the prompt names in its own words."""
+        entry = self.said.get(thing) or prompts.table(RULES)["objects"][thing]
+        return {**entry, "ambient": entry["ambient"].replace("{place}", self.place)}
 
     def extra_things(self, shown: bool = True) -> list[str]:
         """Things that get an ambient sentence in shots with people: all named things but a held
         story object that an insert or climax shows (`shown`); a tram or gulls also pass through the wides."""
-        held = self.story_object and prompts.table(RULES)["objects"][self.story_object]["kind"] == "held"
+        held = self.story_object and self.obj(self.story_object)["kind"] == "held"
         return [t for t in self.things if not (held and shown and t == self.story_object)]
 
 
@@ -57,8 +63,11 @@ def _action(key: str, actor: Character, scene: Scene, cast: list[Character], var
     """(long, short) motion sentence for one character, opening with their head phrase."""
     rules = _rules()
     fill = _fill(actor, scene, cast)
-    if key == "object" and scene.story_object:
-        long, short = rules["objects"][scene.story_object]["action"]
+    if key == "object" and scene.story_object and scene.story_object in scene.said and scene.action \
+            and actor is scene.people[0] and scene.story_object in scene.action.text:
+        long, short = scene.action.text, scene.action.text  # the prompt's own verb says what is done with it
+    elif key == "object" and scene.story_object:
+        long, short = scene.obj(scene.story_object)["action"]
     elif key in ("hero_lead", "object", "travel") and scene.action and actor is scene.people[0]:
         # The prompt's own verb: "mends his nets", "rides a bicycle across Rotterdam bridges".
         said = scene.action.text
@@ -76,12 +85,14 @@ def _insert_sentences(scene: Scene, rng: random.Random) -> list[str]:
     rules = _rules()
     if scene.story_object is None:  # nothing named: a detail of the setting, not an invented prop
         lines = rules["setting_inserts"]
-        return [rng.choice(lines).format(place=scene.place), rng.choice(rules["insert_details"]).format(place=scene.place)]
-    thing = rules["objects"][scene.story_object]
+        return [rng.choice(lines).format(place=scene.place), rng.choice(rules["insert_details"]).format(place=scene.place, it="it")]
+    thing = scene.obj(scene.story_object)
     a_object = thing["a"]
     if thing["kind"] != "held":  # a creature or a vehicle is seen where it is, not laid on a bench
         return [f"A close view of {a_object} at the {scene.place}.", thing["ambient"]]
-    fill = {"a_object": a_object, "A_object": cap(a_object), "place": scene.place}
+    many = thing.get("plural", False)  # "Letters rest", "a loaf rests"
+    fill = {"a_object": a_object, "A_object": cap(a_object), "place": scene.place, "s": "" if many else "s",
+            "it": "them" if many else "it", "its": "their" if many else "its"}
     return [rng.choice(rules["inserts"]).format(**fill), rng.choice(rules["insert_details"]).format(**fill)]
 
 
@@ -164,7 +175,7 @@ def make_shot(index: int, slot_name: str, scene: Scene, previous: list[Character
     if weather:  # the weather is said outright: it must survive the word budget
         required.append(weather)
         extras = extras[:1]
-    prompt = _compose(camera, people, required, [rules["objects"][t]["ambient"] for t in things], extras, rules["fillers"], _boundary(cast, scene, rng), scene.place)
+    prompt = _compose(camera, people, required, [scene.obj(t)["ambient"] for t in things], extras, rules["fillers"], _boundary(cast, scene, rng), scene.place)
     cut = index == 0 or slot["cut"] or not (previous and set(c.key for c in cast) & set(c.key for c in previous))
     dominant = cast[0].key if cast and slot["dominant"] == "first" else SCENE
     return Shot(index=index, is_hero=index == 0, shot_type=shot_type, dominant_subject=dominant,

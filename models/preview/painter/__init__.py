@@ -10,6 +10,6 @@ from reel.media import CAPTION_KEY
 from .backend import AnimaticImage
 from .captions import camera_phrase
 from .looks import look_of
-from .scene import SceneDescription, describe, time_of_day
+from .scene import SceneDescription, describe
 
-__all__ = ["CAPTION_KEY", "AnimaticImage", "SceneDescription", "camera_phrase", "describe", "look_of", "time_of_day"]
+__all__ = ["CAPTION_KEY", "AnimaticImage", "SceneDescription", "camera_phrase", "describe", "look_of"]

