@@ -242,6 +242,13 @@ class ActionWords(Table):
 CODE_ACTIONS = {"object"}
 
 
+class SaidThing(Table):
+    """The sentences around a thing the prompt names in its own words (director/parsed.py)."""
+
+    held_action: Words
+    ambient: Words
+
+
 class DirectorRules(Table):
     lens_anchor: str
     prompt_words: tuple[int, int]
@@ -272,6 +279,9 @@ class DirectorRules(Table):
     weather_compounds: Words
     place_prepositions: Words
     on_places: Words
+    said_thing: SaidThing
+    not_places: Words
+    not_things: Words
 
     @model_validator(mode="after")
     def _slots_named(self) -> "DirectorRules":
@@ -331,6 +341,14 @@ class WeatherLook(Table):
     gusts: int | None = None
 
 
+class NamedIcon(Table):
+    """How a thing no props row lists is drawn: the Font Awesome icon its head noun names."""
+
+    where: str
+    colour: RGB
+    size: float
+
+
 class Animatic(Table):
     colours: dict[str, RGB]
     slots: dict[str, Words]
@@ -352,6 +370,8 @@ class Animatic(Table):
     interiors: Words
     props: dict[str, Prop]
     weather: dict[str, WeatherLook]
+    city_setting: str
+    named_icon: NamedIcon
 
 
 class Instrument(Table):
@@ -475,6 +495,14 @@ class Band(Table):
     worst: float
 
 
+class Structure(Band):
+    """The structure band, and when a keyframe has too few shapes to judge it on (edge-magnitude std
+    over cell_edge_floor in under min_cells_with_shapes of its cells)."""
+
+    cell_edge_floor: float
+    min_cells_with_shapes: Annotated[float, Field(ge=0, le=1)]
+
+
 class Sampling(Table):
     width: int
     motion_step: int
@@ -538,7 +566,7 @@ class QcThresholds(Table):
     colour_drift: ColourDrift
     wardrobe: Wardrobe
     stylized: Stylized
-    structure: Band
+    structure: Structure
     scene_cut: SceneCut
     continuity: Continuity
     weights: Weights
