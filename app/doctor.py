@@ -114,7 +114,7 @@ def check_platform() -> tuple[str, str]:
     vllm = _vllm_where()
     if not torch.cuda.is_available():
         return WARN, (f"torch {torch.__version__} ({build}), no GPU visible: the gpu preset's models cannot load "
-                      f"(the preview preset runs); {vllm}")
+                      f"(the preview preset runs); {vllm}; on a GPU machine: `make gpu-cuda` or `make gpu-rocm` (README)")
     from runtime import memory_plan
     from reel.settings import get_settings
 

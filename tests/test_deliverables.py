@@ -56,7 +56,8 @@ def _mix(inputs, tmp_path, aspect, loudness=None, subtitles=None):
         return r
 
     clips = [record("render", f"clips/clip_{i}.mp4", d / f"clip{i}.mp4") for i in range(2)]
-    voices = [record("voice", f"vo/vo_{i:02d}.wav", d / f"vo{i}.wav", text=LINES[i], lang="b", seconds=spoken[i])
+    voices = [record("voice", f"vo/vo_{i:02d}.wav", d / f"vo{i}.wav", text=LINES[i], lang="b", seconds=spoken[i],
+                     natural_seconds=spoken[i], tempo=1.0, max_seconds=spoken[i] + 1.0, take=0, fits=True)
               for i in range(2)]
     music = record("music", "music.wav", d / "music.wav")
     delivery = delivery_for(aspect, loudness, subtitles)

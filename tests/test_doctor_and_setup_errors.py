@@ -75,7 +75,8 @@ def test_unknown_backend_is_one_line(tmp_path):
     proc = reel_cli("make", "a quiet harbour at dawn", "--out", str(tmp_path), env={"REEL_BACKEND_VIDEO": "sora"})
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "reel: error: no video backend named 'sora'; available: camera-move, faulty, wan22 (or a family: cpu, gpu)"]
+        "reel: error: no video backend named 'sora'; available: bench, camera-move, faulty, wan22 "
+        "(or a family: cpu, gpu, bench)"]
 
 
 def test_a_setting_that_does_not_parse_is_one_line_naming_the_variable(tmp_path):

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models import base, host
+from models import base
+from runtime import host
 from models.gpu.wan_video import Wan22Video
 from reel.errors import UserError
 from reel.presets import get_preset
