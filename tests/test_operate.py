@@ -565,8 +565,16 @@ def test_the_s3_secret_is_in_no_block_parameter_artifact_log_event_or_file(ops, 
     # bucket's files) and the Prefect home (its database and the server log) beside them.
     files = [p for top in (ops.logs.parent.parent, Path(os.environ["PREFECT_HOME"]).parent)
              for p in top.rglob("*") if p.is_file()]
-    s3_files = [p for p in s3.data.rglob("*") if p.is_file()]
-    assert any(p.name == "reel.mp4" for p in s3_files) and any(".results" in p.parts for p in s3_files)
+    # rclone's VFS cache writes a finished upload to its folder up to --vfs-write-back (5 s) later.
+    deadline = time.time() + 30
+    while True:
+        s3_files = [p for p in s3.data.rglob("*") if p.is_file()]
+        if (any(p.name == "reel.mp4" for p in s3_files) and any(".results" in p.parts for p in s3_files)) \
+                or time.time() > deadline:
+            break
+        time.sleep(1)
+    assert any(p.name == "reel.mp4" for p in s3_files) and any(".results" in p.parts for p in s3_files), \
+        sorted(str(p.relative_to(s3.data)) for p in s3_files)
     found = [p for p in files if secret.encode() in p.read_bytes()]
     assert not found, f"the S3 secret is in {found}"
     print(f"S3 secret grep: {sum(map(len, listings.values()))} API items in {len(listings)} listings, "
