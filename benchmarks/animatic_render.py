@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from models.preview.camera_move import CameraMoveVideo, continues, encode_rgb
+from models.cpu.camera_move import CameraMoveVideo, continues, encode_rgb
 from reel.camera import camera_move
 from reel.presets import get_preset
 from reel.schema import Plan, RenderKnobs

@@ -19,10 +19,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from models.preview.camera_move import CameraMoveVideo, continues
-from models.preview.director import HeuristicDirector
-from models.preview.measured_critic import MeasuredCritic
-from models.preview.painter import AnimaticImage
+from models.cpu.camera_move import CameraMoveVideo, continues
+from models.cpu.director import HeuristicDirector
+from models.cpu.measured_critic import MeasuredCritic
+from models.cpu.painter import AnimaticImage
 from reel.presets import get_preset
 from tasks.render import first_knobs
 

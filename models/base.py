@@ -119,22 +119,22 @@ def check_distilled(role: str, name: str) -> None:
 
 # role -> backend name -> "module:Class". GPU backends are added by their own modules.
 REGISTRY: dict[str, dict[str, str]] = {
-    "director": {"heuristic": "models.preview.director:HeuristicDirector",
+    "director": {"heuristic": "models.cpu.director:HeuristicDirector",
                  "vllm": "models.gpu.llm_director:VllmDirector",
                  "openai": "models.gpu.llm_director:OpenAIDirector"},
-    "image": {"animatic": "models.preview.painter:AnimaticImage",
+    "image": {"animatic": "models.cpu.painter:AnimaticImage",
               "flux2": "models.gpu.flux2_image:Flux2KleinImage"},
-    "video": {"camera-move": "models.preview.camera_move:CameraMoveVideo",
-              "faulty": "models.preview.faulty_video:FaultyVideo",
+    "video": {"camera-move": "models.cpu.camera_move:CameraMoveVideo",
+              "faulty": "models.cpu.faulty_video:FaultyVideo",
               "wan22": "models.gpu.wan_video:Wan22Video"},
     # "measured" is the tier-1 critic alone; the others add a tier-2 vision-language model.
     "critic": {"measured": "models.measured.measured_critic:MeasuredCritic",
                "vllm": "models.gpu.vlm_critic:VllmCritic",
                "openai": "models.gpu.vlm_critic:OpenAICritic",
-               "scripted": "models.preview.scripted_critic:ScriptedCritic"},
-    "music": {"midi": "models.preview.midi_music:MidiMusic",
+               "scripted": "models.cpu.scripted_critic:ScriptedCritic"},
+    "music": {"midi": "models.cpu.midi_music:MidiMusic",
               "acestep": "models.gpu.acestep_music:AceStepMusic"},
-    "voice": {"espeak": "models.preview.espeak_voice:EspeakVoice",
+    "voice": {"espeak": "models.cpu.espeak_voice:EspeakVoice",
               "kokoro": "models.gpu.kokoro_voice:KokoroVoice"},
 }
 # The timed stand-ins of the GPU models (models/standin.py), for the benchmarks: one family like the others.

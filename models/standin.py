@@ -10,14 +10,14 @@ import threading
 import time
 from pathlib import Path
 
-from models.preview.director import HeuristicDirector
+from models.cpu.director import HeuristicDirector
 from models.base import DISTILLED, FULL
 from reel import prompts
 from reel.estimate import render_seconds
-from models.preview.painter import AnimaticImage
-from models.preview.midi_music import MidiMusic
-from models.preview.camera_move import CameraMoveVideo
-from models.preview.espeak_voice import EspeakVoice
+from models.cpu.painter import AnimaticImage
+from models.cpu.midi_music import MidiMusic
+from models.cpu.camera_move import CameraMoveVideo
+from models.cpu.espeak_voice import EspeakVoice
 from models.base import BackendBase
 
 # Seconds on one MI300X (StudioMI300's run times; load times assumed): configs/costs.json, the one

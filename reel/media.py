@@ -11,7 +11,7 @@ from pathlib import Path
 from reel.errors import BackendUnavailable
 
 # PNG text chunk on an animatic keyframe: the height in px of its caption strip at the bottom, which
-# the preview video and the measured critic leave out (written by models.preview.painter).
+# the preview video and the measured critic leave out (written by models.cpu.painter).
 CAPTION_KEY = "reel:caption_px"
 
 

@@ -56,7 +56,7 @@ class Person(BaseModel):
 
 class Scene(BaseModel):
     """What the reel shows, as data (written by the director; a plan without it gets one derived
-    from its text by models.preview.director.facts, in that one place)."""
+    from its text by models.cpu.director.facts, in that one place)."""
     model_config = ConfigDict(extra="forbid")
 
     place: str = Field(min_length=1, description='the place as said, with its modifiers: "Provence lavender field"')

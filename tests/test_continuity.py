@@ -14,7 +14,7 @@ import cv2
 import pytest
 from scenedetect import AdaptiveDetector, ContentDetector, detect
 
-from models.preview.camera_move import CameraMoveVideo
+from models.cpu.camera_move import CameraMoveVideo
 from models.measured.measured_critic import MeasuredCritic
 from reel import prompts
 from reel.schema import Plan, RenderKnobs

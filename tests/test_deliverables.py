@@ -8,8 +8,8 @@ import pytest
 import ffmpeg
 from PIL import Image
 
-from models.preview.espeak_voice import EspeakVoice
-from models.preview.midi_music import MidiMusic
+from models.cpu.espeak_voice import EspeakVoice
+from models.cpu.midi_music import MidiMusic
 from reel.captions import ass, cues, split_lines, srt, vtt
 from reel.fonts import font_for
 from reel.delivery import delivery_for, loudness_table, subtitle_table

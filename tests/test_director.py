@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from models.base import Backend, create
-from models.preview.director import HeuristicDirector, detect_language, find_cast, time_of_day
+from models.cpu.director import HeuristicDirector, detect_language, find_cast, time_of_day
 from reel import camera, prompts
 from reel.errors import UserError
 from reel.schema import UNSPACED_LANGS, Plan, short_reference

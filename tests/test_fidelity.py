@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from models.preview.director import HeuristicDirector
-from models.preview.director.places import find_places
-from models.preview.director.setting import detect_weather, time_of_day
-from models.preview.painter import describe
+from models.cpu.director import HeuristicDirector
+from models.cpu.director.places import find_places
+from models.cpu.director.setting import detect_weather, time_of_day
+from models.cpu.painter import describe
 from reel.errors import UserError
 from reel.schema import Plan
 
@@ -423,8 +423,8 @@ def test_the_plan_carries_the_scene_as_data():
 def test_a_plan_without_a_scene_gets_one_from_its_text(prompt):
     """An LLM's plan has no scene: it is derived once from the plan's own text with the director's
     readers, and agrees with what the director wrote on time, weather and the backdrop it gives."""
-    from models.preview.director import scene_of
-    from models.preview.painter.scene import setting_kind
+    from models.cpu.director import scene_of
+    from models.cpu.painter.scene import setting_kind
 
     plan = HeuristicDirector().plan(prompt)
     derived = scene_of(plan.model_copy(update={"scene": None}))

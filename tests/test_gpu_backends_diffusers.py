@@ -36,7 +36,7 @@ def _needs_stack():
 
 
 def _plan() -> Plan:
-    from models.preview.director import HeuristicDirector
+    from models.cpu.director import HeuristicDirector
 
     return HeuristicDirector().plan("two friends meet at a rainy Tokyo crossing at night", 6, 1)
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from models import base
-from models.preview.director import HeuristicDirector
+from models.cpu.director import HeuristicDirector
 from models.gpu.llm_director import DirectorError, VllmDirector, plan_schema
-from models.preview.scripted_critic import ScriptedCritic, log_path
+from models.cpu.scripted_critic import ScriptedCritic, log_path
 from models.gpu.vlm_critic import VllmCritic
 from reel import prompts
 from reel.errors import BackendUnavailable, UserError

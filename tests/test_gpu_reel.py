@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from models.preview.director import HeuristicDirector
+from models.cpu.director import HeuristicDirector
 from reel.media import probe
 from tests.chat_server import ChatServer
 from tests.helpers import reel_cli

@@ -59,7 +59,7 @@ def test_the_prompt_limit_message_says_what_the_limit_is():
 
 
 def test_place_names_match_whole_words_in_spaced_scripts_and_runs_in_unspaced_ones():
-    from models.preview.director.places import detect_locale, find_places
+    from models.cpu.director.places import detect_locale, find_places
 
     def names(text: str) -> list[str]:
         return [p.name for _, p in find_places(text)]

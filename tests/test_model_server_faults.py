@@ -14,7 +14,7 @@ import pytest
 from models import base
 from models.gpu import openai_chat
 from models.gpu.llm_director import plan_schema
-from models.preview.director import HeuristicDirector
+from models.cpu.director import HeuristicDirector
 from reel import prompts
 from reel.errors import BackendUnavailable, DirectorError
 from tests.chat_server import ChatServer, completion

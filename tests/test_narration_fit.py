@@ -7,7 +7,7 @@ import pytest
 from prefect import flow
 
 from flows.narration import fit_narration, max_line_seconds
-from models.preview.narration_cut import shorter_line
+from models.cpu.narration_cut import shorter_line
 from reel.presets import get_preset, with_length
 from reel.records import ReelRef
 from reel.stage import Ledger, run

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.preview.midi_music import MidiMusic, build_midi, parse_brief
-from models.preview.espeak_voice import EspeakVoice, to_kana
+from models.cpu.midi_music import MidiMusic, build_midi, parse_brief
+from models.cpu.espeak_voice import EspeakVoice, to_kana
 from reel.errors import UserError
 
 AMBIENT = "intimate ambient piano with warm pad and soft bells, 75 BPM, melancholic but hopeful, no drums"

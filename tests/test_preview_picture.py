@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.preview.director import time_of_day
-from models.preview.painter import CAPTION_KEY, AnimaticImage, camera_phrase, look_of
-from models.preview.camera_move import CameraMoveVideo
+from models.cpu.director import time_of_day
+from models.cpu.painter import CAPTION_KEY, AnimaticImage, camera_phrase, look_of
+from models.cpu.camera_move import CameraMoveVideo
 from reel.media import ffmpeg_exe, probe
 from reel.schema import Plan, RenderKnobs, short_reference
 
@@ -291,7 +291,7 @@ def test_odd_size_is_rejected(tmp_path, texture):
 
 
 def _director_plan(prompt: str) -> Plan:
-    from models.preview.director import HeuristicDirector
+    from models.cpu.director import HeuristicDirector
     return HeuristicDirector().plan(prompt)
 
 
@@ -370,7 +370,7 @@ def test_the_painter_draws_the_scene_not_the_shot_prose(tmp_path):
     for name, plan in (("prose", prose), ("said", said)):
         model.keyframe(plan, plan.shots[0], [], seed=1, size=(256, 144), out=tmp_path / f"{name}.png")
     assert luma(rgb(tmp_path / "said.png")[:40]).mean() < luma(rgb(tmp_path / "prose.png")[:40]).mean() - 40
-    from models.preview.painter import describe
+    from models.cpu.painter import describe
 
     desc = describe(said)
     assert (desc.setting, desc.time, desc.weather) == ("field", "night", None)
@@ -401,7 +401,7 @@ def test_a_colour_word_colours_the_place(tmp_path):
 
 
 def test_an_unknown_place_in_a_city_is_a_street():
-    from models.preview.painter.scene import setting_kind
+    from models.cpu.painter.scene import setting_kind
     from reel.schema import Scene
 
     def kind(place: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from flows.review import StoryboardReview, apply, decide, describe
-from models.preview.director import HeuristicDirector
+from models.cpu.director import HeuristicDirector
 from reel.errors import UserError
 from tests.helpers import ROOT
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.preview.director import HeuristicDirector
+from models.cpu.director import HeuristicDirector
 from reel.camera import camera_move
 from reel.presets import get_preset
 from reel.schema import FailureLabel, Issue, Verdict

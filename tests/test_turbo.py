@@ -25,7 +25,7 @@ STEPS = 2  # the tiny model's "full" render
 
 
 def _plan():
-    from models.preview.director import HeuristicDirector
+    from models.cpu.director import HeuristicDirector
 
     return HeuristicDirector().plan("two friends meet at a rainy Tokyo crossing at night", 3, 1)
 

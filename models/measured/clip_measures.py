@@ -56,7 +56,7 @@ def downscale(frame: np.ndarray, width: int) -> np.ndarray:
 
 def read_keyframe(path: Path) -> np.ndarray | None:
     """The keyframe as BGR without an animatic caption strip (PNG text CAPTION_KEY, written by
-    models.preview.painter): the renderer animates only the picture above it."""
+    models.cpu.painter): the renderer animates only the picture above it."""
     try:
         with Image.open(path) as im:
             strip = int(im.info.get(CAPTION_KEY, 0))

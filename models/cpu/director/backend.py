@@ -6,7 +6,7 @@ pipeline can run and be tested anywhere: the plan is a pure function of (prompt,
 
 from __future__ import annotations
 
-from models.preview.narration_cut import shorter_line
+from models.cpu.narration_cut import shorter_line
 from reel import prompts
 from reel.errors import UserError
 from reel.ids import prompt_words

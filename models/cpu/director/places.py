@@ -150,7 +150,7 @@ _NAMED = re.compile(r"\b(?:named|called)\s+$")
 
 
 def _reads_as_person(text: str, start: int, end: int) -> bool:
-    """A first name (models/preview/director/names.py) in a person's place in the sentence."""
+    """A first name (models/cpu/director/names.py) in a person's place in the sentence."""
     before, after = text[:start], text[end:]
     subject = _SUBJECT_BEFORE.search(before) and (
         _SUBJECT_AFTER.match(after) or (_SECOND_OF_PAIR[0].search(before) and _SECOND_OF_PAIR[1].match(after)))

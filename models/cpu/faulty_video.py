@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from models.preview.camera_move import CameraMoveVideo
+from models.cpu.camera_move import CameraMoveVideo
 from reel.camera import camera_move
 from reel.errors import UserError
 from reel.media import run_ffmpeg

@@ -1,5 +1,5 @@
 """What a frame will show, read from the plan's `scene` (the director's data; for a plan without
-one, models.preview.director.facts derives it once from the plan's text with the director's own
+one, models.cpu.director.facts derives it once from the plan's text with the director's own
 readers, so 'twilight' means the same to both).
 
 The scene description (setting type, time of day, weather, ground colour, props drawn, things
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from PIL import ImageColor
 
-from models.preview.director import detect_locale
-from models.preview.director.facts import scene_of
+from models.cpu.director import detect_locale
+from models.cpu.director.facts import scene_of
 from reel.schema import Plan, Scene, Shot
 
 from .common import RGB, table

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from reel import prompts
 from reel.errors import BackendUnavailable
-from models.preview.midi_render import finish, soundfont_path, synthesize, write_wav
+from models.cpu.midi_render import finish, soundfont_path, synthesize, write_wav
 from models.base import BackendBase
 
 TABLE = "music_preview.json"
