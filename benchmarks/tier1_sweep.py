@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from models.cpu.camera_move import CameraMoveVideo, continues
+from models.cpu.camera_move import continues
 from models.cpu.director import HeuristicDirector
 from models.cpu.faulty_video import FAULTS, FaultyVideo
 from models.cpu.painter import AnimaticImage
