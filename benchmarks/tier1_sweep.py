@@ -3,11 +3,14 @@ offline director, every shot's keyframe drawn by the animatic, its camera-move c
 (attempt 1, no fault injected) and with each fault the critic must catch, and the measured critic's
 verdicts counted per half of the prompts.
 
-    python -m benchmarks.tier1_sweep [N_PROMPTS] [insert] [dev|held-out] [save]
+    python -m benchmarks.tier1_sweep [N_PROMPTS] [skip=K] [insert] [untouched] [dev|held-out] [save] [clips=DIR]
 
-N_PROMPTS: how many prompts of each half (default all); insert: judge only the shots without a
-character (inserts and wide views, where low-structure pictures live); dev / held-out: one half only;
-save: write the figures to benchmarks/tier1_sweep.json, which later runs print beside theirs.
+N_PROMPTS: how many prompts of each half (default all), after the first K; insert: judge only the
+shots without a character (inserts and wide views, where low-structure pictures live); untouched: no
+faults injected (false alarms only, 4x quicker); dev / held-out: one half only;
+save: write the figures to benchmarks/tier1_sweep.json, which later runs print beside theirs;
+clips=DIR: keep every keyframe and clip under DIR and reuse them when there (a changed critic judged
+on the same clips: only the critique runs).
 
 An untouched clip shows its keyframe moved the way the shot asks, so every verdict should pass: a
 failing one is a false alarm (each costs a wasted render of minutes on a GPU). Each judged shot is
@@ -33,7 +36,7 @@ from models.cpu.director import HeuristicDirector
 from models.cpu.faulty_video import FAULTS, FaultyVideo
 from models.cpu.painter import AnimaticImage
 from models.measured.measured_critic import MeasuredCritic
-from reel.ids import half
+from reel.ids import digest, half
 from reel.presets import get_preset
 from tasks.render import first_knobs
 
@@ -42,12 +45,16 @@ SAVED = Path(__file__).resolve().with_suffix(".json")
 HALVES = ("dev", "held-out")
 
 
-def judge_prompt(prompt: str, inserts_only: bool, preset: str = "preview") -> dict[str, bool]:
-    """{'<shot> <case>': passed} for one prompt: case 'untouched' should pass, every fault should fail."""
+def judge_prompt(prompt: str, inserts_only: bool, clips: Path | None = None, faults: bool = True,
+                 preset: str = "preview") -> dict[str, bool]:
+    """{'<shot> <case>': passed} for one prompt: case 'untouched' should pass, every fault should fail.
+    clips: a folder to keep keyframes and clips in (one subfolder per prompt), reused when there."""
     director, painter, critic = HeuristicDirector(), AnimaticImage(), MeasuredCritic()
     the_preset = get_preset(preset)
     plan = director.plan(prompt)
-    work = Path(tempfile.mkdtemp(prefix="tier1-"))
+    work = Path(tempfile.mkdtemp(prefix="tier1-")) if clips is None else clips / digest(prompt, 12)
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "prompt.txt").write_text(prompt + "\n")
 
     def key(i: int) -> Path:  # drawn when first needed: a sweep of inserts needs few of them
         path = work / f"key_{i}.png"
@@ -63,9 +70,9 @@ def judge_prompt(prompt: str, inserts_only: bool, preset: str = "preview") -> di
         end = key(i + 1) if continues(plan, shot) else None
         knobs = first_knobs(plan, i, the_preset, seed=0)
         other = key(1 if i == 0 else 0)
-        for case in ("untouched", *FAULTS, "wrong_keyframe"):
+        for case in ("untouched", *FAULTS, "wrong_keyframe") if faults else ("untouched",):
             clip = work / f"clip_{i}_{case}.mp4"
-            if case != "wrong_keyframe":
+            if case != "wrong_keyframe" and not clip.exists():
                 FaultyVideo("" if case == "untouched" else f"{i}:{knobs.attempt}:{case}").render(
                     plan, shot, key(i), end, knobs, clip)
             else:
@@ -102,15 +109,16 @@ def tally(results: dict[str, dict[str, bool]]) -> Counter:
     return c
 
 
-def sweep(n_prompts: int | None, inserts_only: bool, halves: tuple[str, ...]) -> dict[str, dict]:
+def sweep(n_prompts: int | None, inserts_only: bool, halves: tuple[str, ...], clips: Path | None = None,
+          faults: bool = True, skip: int = 0) -> dict[str, dict]:
     rows = json.loads(PROMPTS.read_text())["prompts"]
     out = {}
     started = time.perf_counter()
     for h in halves:
-        prompts = [r["prompt"] for r in rows if half(r["prompt"]) == h][:n_prompts]
+        prompts = [r["prompt"] for r in rows if half(r["prompt"]) == h][skip:][:n_prompts]
         out[h] = {}
         for n, prompt in enumerate(prompts):
-            out[h][prompt] = judge_prompt(prompt, inserts_only)
+            out[h][prompt] = judge_prompt(prompt, inserts_only, clips, faults)
             c = tally(out[h])
             print(f"[{h} {n + 1}/{len(prompts)}] {c['clips']} untouched clips, {c['false alarms']} false alarms; "
                   f"{c['caught']}/{c['faults']} faults caught ({time.perf_counter() - started:.0f} s)", flush=True)
@@ -144,7 +152,9 @@ def main(argv: list[str]) -> int:
     n = next((int(a) for a in argv if a.isdigit()), None)
     halves = tuple(h for h in HALVES if h in argv) or HALVES
     inserts_only = "insert" in argv
-    results = sweep(n, inserts_only, halves)
+    clips = next((Path(a.split("=", 1)[1]) for a in argv if a.startswith("clips=")), None)
+    skip = next((int(a.split("=", 1)[1]) for a in argv if a.startswith("skip=")), 0)
+    results = sweep(n, inserts_only, halves, clips, "untouched" not in argv, skip)
     mode = "insert" if inserts_only else "all"
     saved = json.loads(SAVED.read_text()).get(mode, {}) if SAVED.exists() else {}
     print("\n" + "\n".join(report(results, saved)))
