@@ -16,7 +16,7 @@ An untouched clip shows its keyframe moved the way the shot asks, so every verdi
 failing one is a false alarm (each costs a wasted render of minutes on a GPU). Each judged shot is
 also spoiled four ways, and each spoiled clip must fail: frozen, ignore_camera and drift (as the
 faulty video backend renders them, models.cpu.faulty_video) and wrong_keyframe (the untouched clip
-judged against another shot's keyframe: the hero's, or shot 1's for the hero). Prints one line per
+judged against the keyframe of a shot framed unlike it). Prints one line per
 false alarm and per missed fault, then the counts per half beside the saved run's, and the notes the
 critic wrote (checks it skipped and why). The prompts are tests/data/everyday_prompts.json, split once
 by reel.ids.half (the split tests/test_fidelity.py prints).
@@ -69,14 +69,13 @@ def judge_prompt(prompt: str, inserts_only: bool, clips: Path | None = None, fau
         i = shot.index
         end = key(i + 1) if continues(plan, shot) else None
         knobs = first_knobs(plan, i, the_preset, seed=0)
-        other = key(1 if i == 0 else 0)
+        other = key(unlike(plan, i))
         for case in ("untouched", *FAULTS, "wrong_keyframe") if faults else ("untouched",):
-            clip = work / f"clip_{i}_{case}.mp4"
-            if case != "wrong_keyframe" and not clip.exists():
+            # wrong_keyframe: the untouched clip, judged against another shot's keyframe
+            clip = work / f"clip_{i}_{'untouched' if case == 'wrong_keyframe' else case}.mp4"
+            if not clip.exists():
                 FaultyVideo("" if case == "untouched" else f"{i}:{knobs.attempt}:{case}").render(
                     plan, shot, key(i), end, knobs, clip)
-            else:
-                clip = work / f"clip_{i}_untouched.mp4"
             verdict = critic.critique(plan, shot, clip, other if case == "wrong_keyframe" else key(i), {}, knobs,
                                       end)
             passed = verdict.passes(the_preset.pass_threshold)
@@ -88,6 +87,16 @@ def judge_prompt(prompt: str, inserts_only: bool, clips: Path | None = None, fau
             for note in verdict.notes:
                 results.setdefault(f"note | {note.split(':')[0]}", True)
     return results
+
+
+def unlike(plan, i: int) -> int:
+    """Another shot of the plan framed unlike shot i (no word of their shot types in common): its
+    keyframe is a different picture. Two wide shots of one setting are drawn near-identical by the
+    animatic (configs/qc_thresholds.json, structure), so a wide's clip on the other wide's keyframe
+    shows nothing wrong to catch."""
+    words = lambda s: set(s.shot_type.lower().split())  # noqa: E731
+    return next((s.index for s in plan.shots if s.index != i and not words(s) & words(plan.shots[i])),
+                1 if i == 0 else 0)
 
 
 def tally(results: dict[str, dict[str, bool]]) -> Counter:
