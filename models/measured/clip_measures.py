@@ -1,5 +1,5 @@
 """Plain measurements of a clip for the tier-1 critic (models.measured.measured_critic): frames in,
-numbers out. Motion (tracked corners, phase correlation), keyframe registration (models.measured.registration),
+numbers out. Motion (tracked corners, ECC or phase correlation in flat frames), keyframe registration (models.measured.registration),
 colour (grid deltaE, saturation, hue presence), structure (edge correlation on a grid), scene cuts
 (content jumps between consecutive frames), and the band scoring every check shares."""
 
@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from models.measured.registration import register
+from models.measured.registration import ecc_refine, plausible, register, small
 from reel.media import CAPTION_KEY
 
 # Score of an axis sitting exactly on its label threshold. With every labelled axis weighted
@@ -69,8 +69,10 @@ def read_keyframe(path: Path) -> np.ndarray | None:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
 
 
-def pair_motion(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """3x3 similarity taking frame a's pixels to frame b's: tracked corners, else phase correlation."""
+def pair_motion(a: np.ndarray, b: np.ndarray, band: dict) -> np.ndarray:
+    """3x3 similarity taking frame a's pixels to frame b's: tracked corners; in flat frames (a soft
+    insert has a handful) ECC on the low frequencies (band: the registration table), which sees a
+    zoom; else phase correlation (translation only)."""
     pts = cv2.goodFeaturesToTrack(a, maxCorners=120, qualityLevel=0.01, minDistance=8)
     if pts is not None and len(pts) >= 12:
         nxt, status, _ = cv2.calcOpticalFlowPyrLK(a, b, pts, None, winSize=(15, 15), maxLevel=2)
@@ -79,13 +81,16 @@ def pair_motion(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             sim, _ = cv2.estimateAffinePartial2D(pts[ok], nxt[ok], method=cv2.RANSAC, ransacReprojThreshold=1.0)
             if sim is not None:
                 return np.vstack([sim, [0.0, 0.0, 1.0]])
-    # Flat frames (few corners): translation only.
+    small_a, small_b, scale = small(a, b, band)
+    moved = ecc_refine(small_a, small_b, np.eye(3), scale)
+    if moved is not None and plausible(moved, band):
+        return moved
     window = cv2.createHanningWindow(a.shape[::-1], cv2.CV_32F)
     (sx, sy), _ = cv2.phaseCorrelate(np.float32(a), np.float32(b), window)
     return np.array([[1.0, 0.0, sx], [0.0, 1.0, sy], [0.0, 0.0, 1.0]])
 
 
-def global_motion(gray: list[np.ndarray], lit: list[bool], step: int) -> tuple[np.ndarray, int]:
+def global_motion(gray: list[np.ndarray], lit: list[bool], step: int, band: dict) -> tuple[np.ndarray, int]:
     """Chained similarity from the first frame to the last over every `step`-th frame; black pairs skipped."""
     idx = list(range(0, len(gray), step))
     if idx[-1] != len(gray) - 1:
@@ -93,7 +98,7 @@ def global_motion(gray: list[np.ndarray], lit: list[bool], step: int) -> tuple[n
     total, measured = np.eye(3), 0
     for i, j in zip(idx, idx[1:]):
         if lit[i] and lit[j]:
-            total = pair_motion(gray[i], gray[j]) @ total
+            total = pair_motion(gray[i], gray[j], band) @ total
             measured += 1
     return total, measured
 

@@ -84,7 +84,7 @@ class MeasuredCritic(BackendBase):
         artifact = [self._freeze(diffs, t, m, issues), self._black(lit, floor, t, m, issues),
                     self._flicker(gray, t, m, issues), self._cut(frames, t, m, issues)]
         black_score = artifact[1]
-        motion, measured_pairs = global_motion(gray[:own], lit[:own], t["sampling"]["motion_step"])
+        motion, measured_pairs = global_motion(gray[:own], lit[:own], t["sampling"]["motion_step"], t["registration"])
         if measured_pairs >= t["sampling"]["min_motion_pairs"]:
             # knobs, not shot: retries rewrite the camera sentence; a hand-over clip does its move by `own`
             composition = self._camera(knobs.prompt, motion, (w, h), own / len(frames) if end_key is not None

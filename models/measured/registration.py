@@ -7,7 +7,8 @@ affine; so the estimate is refined by OpenCV's ECC (intensity alignment on the p
 frequencies, which needs no corners), started from the feature estimate or, without one, from a
 coarse scale-and-offset search (normalized template matching). The refined affine is kept when it is
 a camera's view (no shear, scales in range) and fits the frame's blurred luma at least as well as the
-features' estimate. Identity when nothing fits.
+features' estimate. Identity when nothing fits. The camera's move between two flat frames is measured
+the same way (clip_measures.pair_motion).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def register(key: np.ndarray, frame: np.ndarray, band: dict) -> np.ndarray:
     """3x3 affine taking keyframe pixels to the frame's (both grey, the same size). band: the
     'registration' table of qc_thresholds.json."""
     found = feature_affine(key, frame)
-    small_key, small_frame, scale = _small(key, frame, band)
+    small_key, small_frame, scale = small(key, frame, band)
     down = np.diag([scale, scale, 1.0])
     start = found if found is not None else np.linalg.inv(down) @ coarse_search(small_key, small_frame, band) @ down
     refined = ecc_refine(small_key, small_frame, start, scale)
@@ -68,8 +69,8 @@ def low_frequency_fit(key: np.ndarray, frame: np.ndarray, affine: np.ndarray, ba
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def _small(key: np.ndarray, frame: np.ndarray, band: dict) -> tuple[np.ndarray, np.ndarray, float]:
-    """Both pictures at band['width'] wide, as float32 (ECC's input), and the factor taken."""
+def small(key: np.ndarray, frame: np.ndarray, band: dict) -> tuple[np.ndarray, np.ndarray, float]:
+    """Both pictures (grey, the same size) at band['width'] wide, as float32 (ECC's input), and the factor taken."""
     scale = min(1.0, band["width"] / frame.shape[1])
     resize = (lambda x: cv2.resize(x, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA).astype(np.float32))
     return resize(key), resize(frame), scale
