@@ -1,7 +1,7 @@
 """Role protocols every backend implements, and the registry that picks one per role.
 
 Backends import their heavy libraries (torch, diffusers, vllm, kokoro) inside their own
-module, so the preview profile never needs them. Each backend exposes `name` (registry key)
+module, so the CPU family (the preview preset's) never needs them. Each backend exposes `name` (registry key)
 and `model_id` (what made the artifact, recorded in the manifest), plus `load()`/`unload()`
 for the model host. A backend that reads tables from prompts/ lists them in `data_files`: their
 hashes join its identity in every cache key, so editing a table re-runs exactly its stages.
@@ -125,7 +125,7 @@ NO_DISTILLED_WEIGHTS = ("a turbo preset renders first attempts with step-distill
 
 def check_distilled(role: str, name: str) -> None:
     """Before a turbo reel starts: one clear line when its video backend takes distilled weights
-    and none are set (a backend that takes none, such as the preview's, ignores the steps anyway)."""
+    and none are set (a backend that takes none, such as the CPU family's, ignores the steps anyway)."""
     from reel.settings import get_settings
 
     if not backend_class(role, name).distills:
