@@ -188,7 +188,7 @@ def create(role: str, name: str, **kwargs) -> Backend:
     return cls(**kwargs)
 
 
-def backend_class(role: str, name: str) -> type:
+def backend_class(role: str, name: str) -> type[BackendBase]:
     name = resolve_name(role, name)
     known = REGISTRY.get(role, {})
     if name not in known:
