@@ -110,6 +110,13 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
     roles = [p.role or "" for p in people] + [p.name for p in people]
     for phrase in things_of(parsed, place, roles):
         known = detect_things(phrase.text)
+        if known and _renamed(phrase, known[0]):
+            # The table would say another thing ('desk lamp' -> 'a paper lantern', 'roses' -> 'a
+            # bouquet'): the prompt's words are kept, and the table's thing only if named elsewhere.
+            rest = text[:phrase.start] + " " * (phrase.end - phrase.start) + text[phrase.end:]
+            if known[0] not in detect_things(rest + (" " + action.text if action else "")):
+                things.remove(known[0])
+            known = []
         key = known[0] if known else phrase.text
         if not known:
             said[key] = said_thing(phrase, held=id(phrase) in objects)
@@ -117,6 +124,13 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
         if story is None and id(phrase) in objects:
             story = key
     return things, said, story
+
+
+def _renamed(phrase, key: str) -> bool:
+    """The objects table's words for `key` do not say the phrase's head noun (singular or as written)."""
+    said = " ".join([prompts.table(RULES)["objects"][key]["a"], key]).lower().split()
+    last = phrase.text.split()[-1].lower()
+    return phrase.head not in said and last not in said
 
 
 def _story_object(things: list[str], people: list[Character], scene: Scene) -> str | None:

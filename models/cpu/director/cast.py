@@ -243,7 +243,7 @@ def build_characters(prompt: str, seed: int, lang: str, mentions: list[Mention] 
     people: list[Character] = []
     for key, m in zip(KEYS, mentions):
         # A role no table lists ('beekeeper', 'delivery rider') is a trade, carried as the prompt says it.
-        role = table["roles"].get(m.role or "") or ({"kind": "profession"} if m.role else {})
+        role = table["roles"].get(m.role or "") or ({"kind": "profession", **_suffix_role(m.role)} if m.role else {})
         # The noun says most; then a known name; then a pronoun after the mention; then the seed.
         gender = (role.get("gender") or (m.name and _gender_of_name(m.name)) or m.gender
                   or (m.name and gender_of(m.name)) or rng.choice("fm"))
@@ -265,7 +265,9 @@ def _dress(key, name, gender, age, role_key, role, colour, garment, rng, table) 
         hair = rng.choice(table["hair"][("old_" if age >= table["old_from"] else "") + gender])
         build = rng.choice(table["builds"])
     noun = table["nouns"][gender]["child" if age < 18 else "adult"]
-    if table["child_below"] <= age < 18:
+    if kind_says_age(role):  # 'a kid', 'a child': the prompt's own word, not boy or girl
+        noun = role_key
+    elif table["child_below"] <= age < 18:
         noun = "teenage " + noun
     kind = role.get("kind", "person")
     role_name = role.get("as", role_key)
@@ -280,6 +282,23 @@ def _dress(key, name, gender, age, role_key, role, colour, garment, rng, table) 
         f"{cap(sub)} moves with {rng.choice(table['gaits'])}.",
     ]
     return Character(key, name, gender, age, role_name, kind, garment, head, " ".join(body))
+
+
+def kind_says_age(role: dict) -> bool:
+    """A person word that says an age and no gender ('kid', 'child', 'teenager')."""
+    return role.get("kind") == "person" and "age" in role and "gender" not in role
+
+
+def _suffix_role(word: str) -> dict:
+    """The gender and age a trade's last part says ('schoolgirl', 'fisherwoman', 'postman'): the
+    longest person word the table lists that ends it, after at least three letters of its own."""
+    roles = prompts.table(CAST)["roles"]
+    ends = [k for k, r in roles.items() if r.get("kind") == "person" and " " not in k and word.endswith(k)
+            and len(word) - len(k) >= 3 and " " not in word]
+    if not ends:
+        return {}
+    found = roles[max(ends, key=len)]
+    return {k: found[k] for k in ("gender", "age") if k in found}
 
 
 def _relate(people: list[Character], table: dict) -> list[Character]:

@@ -64,7 +64,12 @@ def _chunk_phrase(span, prep: str = "") -> Phrase:
     root = span.root if span.root in words or not words else words[-1]  # a split subject: its last word
     words = words or [root]
     return Phrase(" ".join(t.text for t in words), root.lemma_.lower(), words[0].idx, root.idx + len(root.text),
-                  plural=root.tag_ in ("NNS", "NNPS"), proper=root.pos_ == "PROPN", prep=prep)
+                  plural=_plural(root), proper=root.pos_ == "PROPN", prep=prep)
+
+
+def _plural(noun) -> bool:
+    """The tag says so, or the lemma does ('bubbles' -> 'bubble' where the tagger said NN)."""
+    return noun.tag_ in ("NNS", "NNPS") or (noun.lower_.endswith("s") and noun.lemma_.lower() != noun.lower_)
 
 
 def _prep_of(token) -> str:
@@ -82,7 +87,7 @@ def read(prompt: str) -> Reading:
     subject = next((t for t in verb.children if t.dep_ in ("nsubj", "nsubjpass")), None) if verb is not None else None
     lead_chunk = next((c for c in chunks if subject is not None and c.root == subject), None)
     predicate, shift, subject_span = doc, 0, None
-    if lead_chunk is None or lead_chunk.start > 2:
+    if lead_chunk is None or lead_chunk.start > 2 or _one_of_many(lead_chunk):
         split = _split(doc)
         if split is not None:  # "a mechanic repairs ...": the tagger read "mechanic repairs" as one noun
             subject_span, predicate, shift = split
@@ -131,6 +136,13 @@ def _split(doc):
             if root is not None and root.i == 1 and (root.pos_ == "VERB" or (third and not strict)):
                 return doc[_chunk_start(doc, i):i], predicate, word.idx - len(stand_in)
     return None
+
+
+def _one_of_many(chunk) -> bool:
+    """'a little girl chases': one article before a plural head is no noun phrase English writes; the
+    tagger took the verb for the head ('chases') and the object for the verb."""
+    first = chunk[0].lower_
+    return first in ("a", "an") and chunk.root.tag_ == "NNS" and len(chunk) > 2
 
 
 def _head_span(span):
@@ -215,7 +227,7 @@ def _action(doc, verb, chunks) -> tuple[str, list[Phrase]]:
                 words += list(prep.subtree)
             parts += [(t.i, t.text) for t in words]
             phrase = (_chunk_phrase(span) if span is not None else
-                      Phrase(child.text, child.lemma_.lower(), child.idx, child.idx + len(child.text)))
+                      Phrase(child.text, child.lemma_.lower(), child.idx, child.idx + len(child.text), _plural(child)))
             objects.append(_with_of(phrase, child))
         elif child.dep_ == "advmod" and child.i == verb.i + 1 and _noun_after(verb, child):
             # "hangs laundry": a bare noun the tagger read as an adverb; the verb's object all the same
