@@ -488,3 +488,16 @@ def test_the_prompts_own_words_survive_the_tables():
     assert all(p.age < 13 for p in kids.scene.people.values())
     assert director.plan("a schoolgirl waits for the bus").scene.people["A"].age < 13
     assert " woman" in director.plan("a fisherwoman guts fish on a dock").characters["A"]
+
+
+def test_the_parser_loads_without_torch_or_spacy_plugins():
+    """`reel plan` pays for the CNN pipeline only: thinc does not import torch and no spaCy plugin's
+    factories load (4-5 s each on two cores); torch imports as usual afterwards."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from models.cpu.director.reading import _nlp, read; _nlp(); "
+            "print(sorted(m for m in ('torch', 'spacy_curated_transformers', 'transformers') if m in sys.modules)); "
+            "print(read('a monk sweeps the steps of a mountain temple').verb); import torch; print(torch.__name__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:3] == ["[]", "sweeps", "torch"], done.stdout + done.stderr
