@@ -92,6 +92,8 @@ def _role_mentions(prompt: str, tokens: list[re.Match], table: dict) -> list[tup
         if plural and count == 1:
             count = 2
         age = _age_before(prompt[max(0, tokens[i].start() - 40):tokens[i].start()], before, ages)
+        if age is None and count > 1 and role in table["young_when_several"] and not found:
+            age = tuple(table["roles"]["child"]["age"])  # 'two brothers race paper boats': children
         mention = Mention(tokens[i].start(), role=role, age=age, end=tokens[last].end())
         if role is None:  # a group word: couple, family, twins...
             mention.role = groups[word][0]
@@ -244,6 +246,8 @@ def build_characters(prompt: str, seed: int, lang: str, mentions: list[Mention] 
     for key, m in zip(KEYS, mentions):
         # A role no table lists ('beekeeper', 'delivery rider') is a trade, carried as the prompt says it.
         role = table["roles"].get(m.role or "") or ({"kind": "profession", **_suffix_role(m.role)} if m.role else {})
+        if m.role and not role.get("garment"):
+            role = {**role, **work_dress(m.role)}
         # The noun says most; then a known name; then a pronoun after the mention; then the seed.
         gender = (role.get("gender") or (m.name and _gender_of_name(m.name)) or m.gender
                   or (m.name and gender_of(m.name)) or rng.choice("fm"))
@@ -299,6 +303,16 @@ def _suffix_role(word: str) -> dict:
         return {}
     found = roles[max(ends, key=len)]
     return {k: found[k] for k in ("gender", "age") if k in found}
+
+
+def work_dress(role: str) -> dict:
+    """{garment, colour} of the coarse class a trade belongs to ('beekeeper': veil, 'welder': overalls,
+    'blacksmith': apron by its ending); {} for a role in none."""
+    last = role.split()[-1].lower()
+    for dress in prompts.table(CAST)["work_dress"]["classes"].values():
+        if last in dress["roles"] or any(last.endswith(e) and len(last) > len(e) + 2 for e in dress["ends"]):
+            return {"garment": dress["garment"], "colour": dress["colour"]}
+    return {}
 
 
 def _relate(people: list[Character], table: dict) -> list[Character]:
