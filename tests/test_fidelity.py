@@ -501,3 +501,69 @@ def test_the_parser_loads_without_torch_or_spacy_plugins():
             "print(read('a monk sweeps the steps of a mountain temple').verb); import torch; print(torch.__name__)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split("\n")[:3] == ["[]", "sweeps", "torch"], done.stdout + done.stderr
+
+
+def _drawn(look):
+    """The figure on a plain canvas, through the painter's own drawer."""
+    from PIL import Image
+
+    from models.cpu.painter.figure import draw_figure
+
+    img = Image.new("RGB", (400, 400), (128, 128, 128))
+    draw_figure(img, look, 200, 390, 360)
+    return img
+
+
+def _figure_box(look) -> tuple[int, int, int, int]:
+    """The drawn figure's bounding box."""
+    from PIL import Image, ImageChops
+
+    return ImageChops.difference(_drawn(look), Image.new("RGB", (400, 400), (128, 128, 128))).getbbox()
+
+
+def test_roles_dress_for_the_work_and_the_figure_shows_it():
+    """A trade no roles row dresses takes its class's dress (a beekeeper's veil, a welder's overalls,
+    a blacksmith's apron by its ending), and the figure drawer draws the garment's words."""
+    import dataclasses
+
+    from models.cpu.painter.looks import look_of
+
+    director = HeuristicDirector()
+    want = {"a beekeeper lifts a honeycomb frame in a lavender field": ("veiled hat", "veil"),
+            "a nurse checks on a patient in a ward": ("scrubs", "one_colour"),
+            "a welder sparks a steel beam on a shipyard": ("overalls", "one_colour"),
+            "a miner climbs out of a coal pit": ("helmet", "helmet"),
+            "a security guard patrols an empty shopping mall": ("peaked cap", "cap"),
+            "a cook stirs a pot of soup in a soup kitchen": ("apron", "apron"),
+            "a monk sweeps the steps of a mountain temple": ("robe", None)}
+    for prompt, (garment, drawn) in want.items():
+        portrait = director.plan(prompt).characters["A"]
+        assert garment in portrait.split(")")[0], (prompt, portrait[:120])
+        look = look_of("A", portrait)
+        if drawn:
+            assert drawn in look.work, (prompt, look.work)
+            plain = dataclasses.replace(look, work=look.work - {drawn}, apron=None)
+            assert _drawn(look).tobytes() != _drawn(plain).tobytes(), prompt  # the drawer draws it
+    assert look.dress  # a robe is drawn long
+    assert "apron" in director.plan("a blacksmith shapes a horseshoe in a forge").characters["A"].split(")")[0]
+
+
+def test_children_are_counted_aged_and_drawn_smaller():
+    """'two brothers' are two children, 'kids' and 'a girl' children: the scene says their ages and
+    the painter draws them smaller than a grown-up, by age."""
+    from models.cpu.painter import AnimaticImage
+
+    director = HeuristicDirector()
+    brothers = director.plan("two brothers race paper boats down a flooded gutter after a storm")
+    assert len(brothers.characters) == 2 and all(p.age < 13 for p in brothers.scene.people.values())
+    assert all(p.age < 13 for p in director.plan("a girl feeds ducks at a pond").scene.people.values())
+    adult = director.plan("a woman feeds ducks at a pond")
+    looks = AnimaticImage().looks(brothers) | {"grown": AnimaticImage().looks(adult)["A"]}
+    heights = {k: (lambda b: b[3] - b[1])(_figure_box(look)) for k, look in looks.items()}
+    assert heights["A"] < 0.85 * heights["grown"] and heights["B"] < 0.85 * heights["grown"], heights
+    from models.cpu.painter.looks import look_of  # by age, not only by the word 'boy'
+
+    portrait = brothers.characters["A"]
+    age = re.search(r"(\d+)-year-old", portrait).group(0)
+    younger, older = (_figure_box(look_of("A", portrait.replace(age, f"{n}-year-old"))) for n in (4, 11))
+    assert younger[3] - younger[1] < 0.9 * (older[3] - older[1]), (younger, older)

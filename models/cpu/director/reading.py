@@ -101,7 +101,12 @@ def _chunk_phrase(span, prep: str = "") -> Phrase:
     root = span.root if span.root in words or not words else words[-1]  # a split subject: its last word
     words = words or [root]
     return Phrase(" ".join(t.text for t in words), root.lemma_.lower(), words[0].idx, root.idx + len(root.text),
-                  plural=_plural(root), proper=root.pos_ == "PROPN", prep=prep)
+                  plural=_plural(root), proper=_proper(root), prep=prep)
+
+
+def _proper(noun) -> bool:
+    """A name: tagged so and written with a capital ('blacksmith' tagged PROPN is a trade)."""
+    return noun.pos_ == "PROPN" and noun.text[:1].isupper()
 
 
 def _plural(noun) -> bool:
