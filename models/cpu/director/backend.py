@@ -21,7 +21,7 @@ from .narration import logline, music_style, narration
 from .places import detect_locale
 from .setting import Action, detect_place, detect_things, detect_weather, lead_action, subject_end, time_of_day
 from .shots import Scene, make_shot, shot_slots, things_for_shots
-from .text import CAST, RULES, rng_for
+from .text import CAST, RULES, fold, rng_for
 from models.base import BackendBase
 
 
@@ -65,6 +65,8 @@ class HeuristicDirector(BackendBase):
         place = place_of(parsed, locale, text) or detect_place(
             text, detect_locale(text) if reading.language else locale,  # the gloss says "in Tokyo"
             [(m.start, m.end) for m in mentions if m.role])
+        if locale.match and not locale.is_city and fold(locale.match.text) not in fold(place):
+            place = f"{locale.match.text} {place}"  # a country or region the place phrase did not say: 'Puerto Rico rooftop'
         things, said, story = _things(text, action, parsed, place, people)
         scene = Scene(text, seed, people, place, sun_time(parsed) or time_of_day(text, weather), weather, None,
                       things, action, said)

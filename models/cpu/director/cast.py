@@ -318,7 +318,12 @@ def work_dress(role: str) -> dict:
 def _relate(people: list[Character], table: dict) -> list[Character]:
     """Relatives say whose relative they are ('He is Mira's brother.'), after the first sentence."""
     for person in people:
-        if person.kind != "relation" or len(people) < 2:
+        if person.kind == "relation" and len(people) < 2:  # 'a grandmother rolls out dough': she is one
+            first_end = person.portrait.index(". ", len(person.head)) + 1
+            line = f" {cap(person.pronoun('sub'))} is {an(person.role)}."
+            person.portrait = person.portrait[:first_end] + line + person.portrait[first_end:]
+            continue
+        if person.kind != "relation":
             continue
         others = [p for p in people if p is not person]
         # A mother is the child's mother, a son his parent's son; friends and siblings relate to the lead.
