@@ -6,11 +6,12 @@ whose hours (prompts/day_periods.json) overlap its period's most. Names are foun
 gazetteer finds place names (places.py): whole words in scripts with spaces, the longest run in
 those without. CLDR lists the forms a clock uses; a sentence inflects them ("утром", "الليل"), so
 a word of another script than Latin whose stem is a name's stem, by the Snowball stemmer of the
-name's own language (Arabic, Russian, Greek, Hindi, Persian ...), reads as that name. A Latin-script name that is also an English word ("sore", Indonesian afternoon;
-"nag", Afrikaans night) stays English: the English pipeline's lemmatizer lists it and its
-vocabulary has seen it. The director's own English table reads English, so `in_english` puts the
-director's word for each name found in its place ("... عند midnight") and the rest of the director
-reads the time as it reads "at midnight" (and no longer carries the name as a thing).
+name's own language (Arabic, Russian, Greek, Hindi, Persian ...), reads as that name. A
+Latin-script name that is also an English word ("sore", Indonesian afternoon; "nag", Afrikaans
+night) stays English: the English pipeline's lemmatizer lists it and its vocabulary has seen it.
+The director's own English table reads English, so `in_english` puts the director's word for each
+name found in its place ("... عند midnight") and the rest of the director reads the time as it
+reads "at midnight" (and no longer carries the name as a thing).
 
 The index is built once per Babel version, table and this module's code (about 3 s: every
 locale's data) and kept in ~/.cache/reel.
@@ -33,7 +34,6 @@ from .text import Match
 
 TABLE = "day_periods.json"
 DAY = 24 * 60  # minutes
-
 
 
 def _table() -> dict:
@@ -197,6 +197,7 @@ def _words(text: str) -> list[tuple[int, int]]:
 
 
 def _stem_hits(text: str, index: dict, taken: list[tuple[int, int]]) -> list[tuple[Match, str]]:
+    """Runs of up to `most_words` side-by-side words outside `taken` whose stems are a name's."""
     words = [(s, e) for s, e in _words(text)
              if not _is_latin(text[s:e]) and _spaced(text[s]) and not any(a < e and s < b for a, b in taken)]
     hits: list[tuple[Match, str]] = []
