@@ -103,6 +103,12 @@ class LexiconLanguage(Table):
     thing: dict[str, str]
 
 
+class DayPeriods(Table):
+    hours: dict[str, list[Span]]
+    skip_periods: Words
+    skip_locales: Words
+
+
 class DirectorLexicon(Table):
     english_function: Words
     languages: dict[str, LexiconLanguage]

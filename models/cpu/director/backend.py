@@ -13,6 +13,7 @@ from reel.ids import prompt_words
 from reel.schema import MAX_SHOTS, Plan
 
 from .cast import Character, build_characters, find_cast
+from .day_periods import in_english
 from .facts import facts_of
 from .lexicon import read_prompt
 from .parsed import action_of, lead_mentions, place_of, said_thing, sun_time, things_of
@@ -31,7 +32,7 @@ class HeuristicDirector(BackendBase):
     name = "heuristic"
     cpu = True  # no GPU: takes no GPU turn (runtime/host.py)
     data_files = ("director_rules.json", "characters.json", "locales.json", "narration.json", "camera_verbs.json",
-                  "director_lexicon.json")
+                  "director_lexicon.json", "day_periods.json")
     model_id = "heuristic-director-v1"
 
     def load(self) -> None:
@@ -51,7 +52,7 @@ class HeuristicDirector(BackendBase):
         if not prompt:
             raise UserError("the prompt is empty: describe the reel in one sentence")
         reading = read_prompt(prompt)
-        text = reading.text
+        text = in_english(reading.text)  # "عند منتصف الليل" reads "عند midnight"
         locale = detect_locale(prompt)
         lang = locale.lang if locale.match or not reading.vo_lang else reading.vo_lang
         parsed = read(text) if reading.language is None else None  # the parse reads English; glosses use the tables
