@@ -10,7 +10,7 @@ from reel.schema import Plan
 from reel.settings import get_settings
 from reel.stage import infra_retries, stage, timed
 from reel.store import ArtifactStore
-from tasks.plan_input import MAX_PROMPT_CHARS, check_prompt, check_shots, direct, parse_plan  # noqa: F401 (re-exported)
+from tasks.plan_input import check_prompt, direct, parse_plan
 
 
 class PlanOutput(StageOutput):
