@@ -133,12 +133,14 @@ def look_of(key: str, portrait: str, age: int | None = None) -> Look:
     head = text.split(")", 1)[0]  # the garment as the portrait's head says it
     work = frozenset(k for k, words in t["work_garments"].items()
                      if any(re.search(rf"\b{re.escape(w)}\b", head) for w in words))
-    said = [tuple(colours[w]) for w, slot in _colour_mentions(_tokens(head)) if slot != "ignore"]
+    said = [w for w, slot in _colour_mentions(_tokens(head)) if slot != "ignore"]
     if work & {"one_colour", "apron"} and said:
-        c["main"] = said[0]  # 'navy blue work overalls', 'cream work apron': the head's colour is the garment's
+        # 'navy blue work overalls', 'cream work apron': the head's colour is the garment's (and the sheet says so)
+        c["main"], parts["main"] = tuple(colours[said[0]]), said[0]
     main = c.get("main") or main
     if "one_colour" in work:
         c["legs"] = main
+        parts["legs"] = parts.get("main", parts.get("legs", ""))
     apron = None
     if "apron" in work:  # the apron in the garment's colour over a shirt in the next one
         apron, main = main, c.get("secondary") or shade(main, 0.55)
