@@ -488,6 +488,10 @@ def test_the_prompts_own_words_survive_the_tables():
     assert all(p.age < 13 for p in kids.scene.people.values())
     assert director.plan("a schoolgirl waits for the bus").scene.people["A"].age < 13
     assert " woman" in director.plan("a fisherwoman guts fish on a dock").characters["A"]
+    pizzas = director.plan("a delivery boy cycles through a snowstorm with a stack of pizzas")
+    assert "cycles on a bicycle" in pizzas.shots[0].prompt  # the prompt's verb, and what it implies
+    insert = next(s.prompt for s in pizzas.shots if "insert" in s.shot_type.lower())
+    assert "stack of pizzas" in insert, insert  # 'with' after the verb: what the lead has, the insert's subject
 
 
 def test_the_parser_loads_without_torch_or_spacy_plugins():

@@ -259,6 +259,7 @@ def _action(doc, verb, chunks) -> tuple[str, list[Phrase]]:
     chunk_of = {c.root.i: c for c in chunks}
     parts: list[tuple[int, str]] = [(verb.i, verb.text)]
     objects: list[Phrase] = []
+    had: list[Phrase] = []
     for child in verb.children:
         if child.i > verb.i and (child.dep_ in ("dobj", "obj", "attr", "dative", "oprd") or (
                 child.pos_ in ("NOUN", "PROPN") and child.dep_ not in ("nsubj", "nsubjpass", "conj", "appos"))):
@@ -281,6 +282,10 @@ def _action(doc, verb, chunks) -> tuple[str, list[Phrase]]:
             parts += _without_setting(child)
         elif child.dep_ == "prep" and child.lower_ in (WAY - {"from", "to"}) | {"for", "with", "to"} and child.i > verb.i:
             parts += _without_setting(child)
+            if child.lower_ == "with":  # 'cycles ... with a stack of pizzas': what the lead has, after any object
+                had += [_with_of(_chunk_phrase(chunk_of[n.i]), n) for n in child.children
+                        if n.dep_ == "pobj" and n.i in chunk_of]
+    objects += had
     parts.sort()
     seen: set[int] = set()
     words = [text for i, text in parts if not (i in seen or seen.add(i))]
