@@ -55,6 +55,12 @@ def reel_id_for(prompt: str, **request: Any) -> str:
     return f"{slug}-{digest({'prompt': prompt, **request}, 8)}"
 
 
+def half(text: str) -> str:
+    """The dev / held-out split of examples that anything is tuned on, fixed once: the first byte of
+    the text's sha256, even for 'dev', odd for 'held-out'. Tune on dev, report both."""
+    return "dev" if hashlib.sha256(text.encode()).digest()[0] % 2 == 0 else "held-out"
+
+
 def seed_for(base: int, *parts: Any) -> int:
     """A 31-bit seed derived from the reel's base seed and a stage's coordinates."""
     return int(digest([base, *parts], 8), 16) & 0x7FFFFFFF

@@ -7,7 +7,6 @@ as a number, not a single red row.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections import Counter
@@ -20,6 +19,7 @@ from models.cpu.director.places import find_places
 from models.cpu.director.setting import detect_weather, time_of_day
 from models.cpu.painter import describe
 from reel.errors import UserError
+from reel.ids import half as split_half
 from reel.schema import Plan
 
 # prompt, then what the plan must contain: lang (vo_lang), place (setting noun in a shot prompt),
@@ -321,8 +321,8 @@ EVERYDAY = json.loads((Path(__file__).parent / "data" / "everyday_prompts.json")
 
 
 def _half(prompt: str) -> str:
-    """The split, fixed once: the first byte of the prompt's sha256, even for dev, odd for held-out."""
-    return "dev" if hashlib.sha256(prompt.encode()).digest()[0] % 2 == 0 else "held-out"
+    """The split, fixed once (reel.ids.half, which benchmarks.tier1_sweep shares)."""
+    return split_half(prompt)
 
 
 _AGES = {"old": lambda a: a >= 60, "young": lambda a: a <= 30, "child": lambda a: a < 13}

@@ -25,8 +25,9 @@ RED_COAT = (40, 40, 210)  # BGR: the character's bible colour, also drawn on its
 
 # ---------------------------------------------------------------- synthetic footage
 
-def draw_scene(w: int, h: int, seed: int = 0) -> np.ndarray:
-    """A BGR scene with a sky gradient, ground, random shapes, a red-coated figure and texture."""
+def draw_scene(w: int, h: int, seed: int = 0, defocus: float = 0.0) -> np.ndarray:
+    """A BGR scene with a sky gradient, ground, random shapes, a red-coated figure and texture;
+    defocus: a Gaussian blur of that sigma over it all (an insert's soft background: few corners)."""
     rng = np.random.default_rng(seed)
     ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
     sky = np.float32([230, 190, 140]) * (1 - ys) + np.float32([200, 170, 150]) * ys
@@ -45,7 +46,8 @@ def draw_scene(w: int, h: int, seed: int = 0) -> np.ndarray:
     cv2.rectangle(img, (cx - s, cy - 2 * s), (cx + s, cy + 2 * s), RED_COAT, -1)
     cv2.circle(img, (cx, cy - 3 * s), int(s * 0.8), (150, 180, 220), -1)
     texture = cv2.GaussianBlur(rng.normal(0, 40, (h, w)).astype(np.float32), (0, 0), 1.5)
-    return np.clip(img + texture[..., None], 0, 255).astype(np.uint8)
+    img = np.clip(img + texture[..., None], 0, 255).astype(np.uint8)
+    return cv2.GaussianBlur(img, (0, 0), defocus) if defocus else img
 
 
 def view(canvas: np.ndarray, scale: float, dx: float, dy: float, size=(W, H)) -> np.ndarray:
@@ -58,13 +60,14 @@ def view(canvas: np.ndarray, scale: float, dx: float, dy: float, size=(W, H)) ->
     return cv2.warpAffine(canvas, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-def camera_frames(zoom=0.0, dx=0.0, dy=0.0, grain=3.0, breathe=0.002, n=N, size=(W, H), seed=0) -> list[np.ndarray]:
+def camera_frames(zoom=0.0, dx=0.0, dy=0.0, grain=3.0, breathe=0.002, n=N, size=(W, H), seed=0,
+                  defocus=0.0) -> list[np.ndarray]:
     """A camera move over a scene 1.5x the frame, with per-frame grain and a slight scale 'breathing'.
 
     Breathing matters: x264 at crf 23 erases per-pixel grain of sigma <= 3 on a held frame, so grain
     alone decodes as a frozen clip; a 0.2% scale oscillation survives encoding like a living shot."""
     w, h = size
-    canvas = draw_scene(int(w * 1.5), int(h * 1.5), seed)
+    canvas = draw_scene(int(w * 1.5), int(h * 1.5), seed, defocus)
     rng = np.random.default_rng(seed + 1)
     out = []
     for i in range(n):
@@ -344,3 +347,28 @@ def test_a_structured_keyframe_is_still_judged(judge):
     v = judge(calm_sea(), "static", keyframe=camera_frames(n=1, seed=5)[0])
     assert v.notes == [] and v.measurements["first_frame_structure"] < 0.7
     assert any("not this shot" in i.detail for i in v.issues)
+
+
+def test_defocused_keyframe_is_found_without_corners(judge):
+    """Issue 18: a soft insert (a defocused picture) gives ORB too few matches, and the renderer starts
+    on a 1.5x crop of it; the critic still finds the keyframe in the first frame (ECC from a scale
+    search) and passes the good clip, where an identity registration measured -0.04."""
+    from models.measured.registration import feature_affine
+
+    keyframe = cv2.resize(draw_scene(int(W * 1.5), int(H * 1.5), defocus=6), (W, H), interpolation=cv2.INTER_AREA)
+    frames = camera_frames(dx=0.16, defocus=6)  # starts on the middle two-thirds of the picture, then pans
+    grey = [cv2.cvtColor(x, cv2.COLOR_BGR2GRAY) for x in (keyframe, frames[0])]
+    assert feature_affine(*grey) is None  # no corners to match: only the fallback can place it
+    v = judge(frames, "pan_right", keyframe=keyframe)
+    good = prompts.table("qc_thresholds.json")["structure"]["good"]
+    assert v.measurements["first_frame_structure"] >= good, v.measurements  # judged, not skipped
+    assert v.measurements["keyframe_to_first_scale"] == pytest.approx(1.5, abs=0.05)
+    assert v.labels == [] and v.issues == [] and v.passes(7), v.issues
+
+
+def test_another_defocused_picture_is_still_not_this_shot(judge):
+    """The fallback aligns what is there, it does not invent a match: a soft clip of another picture fails."""
+    other = cv2.resize(draw_scene(int(W * 1.5), int(H * 1.5), seed=5, defocus=6), (W, H), interpolation=cv2.INTER_AREA)
+    v = judge(camera_frames(dx=0.16, defocus=6), "pan_right", keyframe=other)
+    assert v.measurements["first_frame_structure"] < 0.3 and not v.passes(6), v.measurements
+    assert any(i.detail.startswith("not this shot") for i in v.issues), v.issues

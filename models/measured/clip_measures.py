@@ -1,5 +1,5 @@
 """Plain measurements of a clip for the tier-1 critic (models.measured.measured_critic): frames in,
-numbers out. Motion (tracked corners, phase correlation), keyframe registration (ORB + RANSAC),
+numbers out. Motion (tracked corners, ECC or phase correlation in flat frames), keyframe registration (models.measured.registration),
 colour (grid deltaE, saturation, hue presence), structure (edge correlation on a grid), scene cuts
 (content jumps between consecutive frames), and the band scoring every check shares."""
 
@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from models.measured.registration import ecc_refine, plausible, register, small
 from reel.media import CAPTION_KEY
 
 # Score of an axis sitting exactly on its label threshold. With every labelled axis weighted
@@ -68,30 +69,10 @@ def read_keyframe(path: Path) -> np.ndarray | None:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
 
 
-def register(key: np.ndarray, frame: np.ndarray) -> np.ndarray:
-    """3x3 affine taking keyframe pixels to a frame's (ORB matches + RANSAC): a renderer may start on
-    a crop, an offset or a differently shaped cover of its keyframe. Identity when unconvincing."""
-    orb = cv2.ORB_create(nfeatures=800, fastThreshold=10)
-    kp_a, des_a = orb.detectAndCompute(key, None)
-    kp_b, des_b = orb.detectAndCompute(frame, None)
-    if des_a is None or des_b is None:
-        return np.eye(3)
-    matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(des_a, des_b)
-    if len(matches) < 20:
-        return np.eye(3)
-    src = np.float32([kp_a[x.queryIdx].pt for x in matches])
-    dst = np.float32([kp_b[x.trainIdx].pt for x in matches])
-    aff, inliers = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=2.0)
-    if aff is None or inliers.sum() < 15:
-        return np.eye(3)
-    scales = np.linalg.norm(aff[:, :2], axis=0)
-    if not np.all((scales > 0.5) & (scales < 2.0)):
-        return np.eye(3)
-    return np.vstack([aff, [0.0, 0.0, 1.0]])
-
-
-def pair_motion(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """3x3 similarity taking frame a's pixels to frame b's: tracked corners, else phase correlation."""
+def pair_motion(a: np.ndarray, b: np.ndarray, band: dict) -> np.ndarray:
+    """3x3 similarity taking frame a's pixels to frame b's: tracked corners; in flat frames (a soft
+    insert has a handful) ECC on the low frequencies (band: the registration table), which sees a
+    zoom; else phase correlation (translation only)."""
     pts = cv2.goodFeaturesToTrack(a, maxCorners=120, qualityLevel=0.01, minDistance=8)
     if pts is not None and len(pts) >= 12:
         nxt, status, _ = cv2.calcOpticalFlowPyrLK(a, b, pts, None, winSize=(15, 15), maxLevel=2)
@@ -100,13 +81,16 @@ def pair_motion(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             sim, _ = cv2.estimateAffinePartial2D(pts[ok], nxt[ok], method=cv2.RANSAC, ransacReprojThreshold=1.0)
             if sim is not None:
                 return np.vstack([sim, [0.0, 0.0, 1.0]])
-    # Flat frames (few corners): translation only.
+    small_a, small_b, scale = small(a, b, band)
+    moved = ecc_refine(small_a, small_b, np.eye(3), scale)
+    if moved is not None and plausible(moved, band):
+        return moved
     window = cv2.createHanningWindow(a.shape[::-1], cv2.CV_32F)
     (sx, sy), _ = cv2.phaseCorrelate(np.float32(a), np.float32(b), window)
     return np.array([[1.0, 0.0, sx], [0.0, 1.0, sy], [0.0, 0.0, 1.0]])
 
 
-def global_motion(gray: list[np.ndarray], lit: list[bool], step: int) -> tuple[np.ndarray, int]:
+def global_motion(gray: list[np.ndarray], lit: list[bool], step: int, band: dict) -> tuple[np.ndarray, int]:
     """Chained similarity from the first frame to the last over every `step`-th frame; black pairs skipped."""
     idx = list(range(0, len(gray), step))
     if idx[-1] != len(gray) - 1:
@@ -114,7 +98,7 @@ def global_motion(gray: list[np.ndarray], lit: list[bool], step: int) -> tuple[n
     total, measured = np.eye(3), 0
     for i, j in zip(idx, idx[1:]):
         if lit[i] and lit[j]:
-            total = pair_motion(gray[i], gray[j]) @ total
+            total = pair_motion(gray[i], gray[j], band) @ total
             measured += 1
     return total, measured
 
@@ -146,10 +130,10 @@ def follow_camera(key: np.ndarray, total: np.ndarray, min_overlap: float) -> Key
 
 
 def keyframe_views(key: np.ndarray, first_gray: np.ndarray, motion: np.ndarray, min_overlap: float,
-                   m: dict[str, float]) -> tuple[KeyView, KeyView]:
+                   m: dict[str, float], registration: dict) -> tuple[KeyView, KeyView]:
     """Where the keyframe sits in the first frame (a renderer may start on a crop or offset of it),
     and where the measured camera move carries it by the last frame."""
-    to_first = register(cv2.cvtColor(key, cv2.COLOR_BGR2GRAY), first_gray)
+    to_first = register(cv2.cvtColor(key, cv2.COLOR_BGR2GRAY), first_gray, registration)
     m["keyframe_to_first_scale"] = float(np.sqrt(abs(np.linalg.det(to_first[:2, :2]))))
     return follow_camera(key, to_first, min_overlap), follow_camera(key, motion @ to_first, min_overlap)
 
@@ -246,16 +230,16 @@ def structured_cells(bgr: np.ndarray, floor: float, grid: tuple[int, int] = (6, 
     return float(np.mean([c > floor for c in cells]))
 
 
-def structure_match(key: np.ndarray, frame: np.ndarray, min_overlap: float, grid: tuple[int, int] = (6, 4)
-                    ) -> float:
+def structure_match(key: np.ndarray, frame: np.ndarray, min_overlap: float, registration: dict,
+                    grid: tuple[int, int] = (6, 4)) -> float:
     """How well a frame shows the keyframe's shapes: the keyframe registered onto the frame (a renderer
     may start on a crop of it), then the correlation of their edge maps per grid cell, averaged with
     each cell weighted by how much is drawn there (a flat sky cell has no shape to match). A cell the
     keyframe does not cover counts as unmatched: a frame showing the keyframe small, inside a wider
     picture, is not that keyframe's framing. 1 = the same drawing, about 0 = unrelated pictures.
     Colour plays no part: a recoloured frame of the right picture still matches."""
-    view = follow_camera(key, register(cv2.cvtColor(key, cv2.COLOR_BGR2GRAY), cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)),
-                         min_overlap)
+    grey = (cv2.cvtColor(x, cv2.COLOR_BGR2GRAY) for x in (key, frame))
+    view = follow_camera(key, register(*grey, registration), min_overlap)
     ek, ef = edges(view.image), edges(frame)
     mask = np.full(ek.shape, 255, np.uint8) if view.mask is None else view.mask
     h, w = ek.shape

@@ -84,7 +84,7 @@ class MeasuredCritic(BackendBase):
         artifact = [self._freeze(diffs, t, m, issues), self._black(lit, floor, t, m, issues),
                     self._flicker(gray, t, m, issues), self._cut(frames, t, m, issues)]
         black_score = artifact[1]
-        motion, measured_pairs = global_motion(gray[:own], lit[:own], t["sampling"]["motion_step"])
+        motion, measured_pairs = global_motion(gray[:own], lit[:own], t["sampling"]["motion_step"], t["registration"])
         if measured_pairs >= t["sampling"]["min_motion_pairs"]:
             # knobs, not shot: retries rewrite the camera sentence; a hand-over clip does its move by `own`
             composition = self._camera(knobs.prompt, motion, (w, h), own / len(frames) if end_key is not None
@@ -99,7 +99,8 @@ class MeasuredCritic(BackendBase):
         composition = min(framing)
         if any(lit[:own]):
             first, last = lit.index(True), own - 1 - lit[:own][::-1].index(True)
-            start, end = keyframe_views(key, gray[first], motion, t["colour_drift"]["min_overlap"], m)
+            start, end = keyframe_views(key, gray[first], motion, t["colour_drift"]["min_overlap"], m,
+                                        t["registration"])
             shown = [f for f, ok in zip(frames[:own], lit) if ok][:: t["sampling"]["motion_step"]]  # looks change slowly
             artifact.append(self._stylized(shown, start, t, m, issues))
             character, scene = self._colour(frames[first], frames[last], start, end, shot, portraits, t, m, issues)
@@ -181,7 +182,7 @@ class MeasuredCritic(BackendBase):
             notes.append(f"{measure.replace('_', ' ')} not judged: the keyframe has shapes in {shaped:.0%} of its "
                          f"grid cells (under {band['min_cells_with_shapes']:.0%}), too little to match a frame on")
             return 10.0
-        value = structure_match(key, frame, t["colour_drift"]["min_overlap"])
+        value = structure_match(key, frame, t["colour_drift"]["min_overlap"], t["registration"])
         m[measure] = value
         return judged(value, band, issues, lambda: f"{says(value)}; threshold {band['fail']}")
 

@@ -101,6 +101,19 @@ class Structure(Band):
     min_cells_with_shapes: Annotated[float, Field(ge=0, le=1)]
 
 
+class Registration(Table):
+    """How the keyframe is found in a frame (models.measured.registration): features refined by ECC,
+    kept when the refined affine is a camera's view and fits the low frequencies."""
+
+    width: int
+    blur: float
+    min_overlap: Annotated[float, Field(gt=0, le=1)]
+    min_fit: Annotated[float, Field(ge=-1, le=1)]
+    max_scale: Annotated[float, Field(gt=1)]
+    scale_steps: Annotated[int, Field(ge=1)]
+    max_shear: Annotated[float, Field(ge=0, le=1)]
+
+
 class Sampling(Table):
     width: int
     motion_step: int
@@ -165,6 +178,7 @@ class QcThresholds(Table):
     wardrobe: Wardrobe
     stylized: Stylized
     structure: Structure
+    registration: Registration
     scene_cut: SceneCut
     continuity: Continuity
     weights: Weights
