@@ -15,7 +15,7 @@ from reel.caching import artifact_digests
 from reel.captions import ass, cues, srt, vtt
 from reel.delivery import Delivery, loudness_table, narration_table
 from reel.fonts import font_for
-from reel.loudness import ebur128, loudnorm_pass1, speech_over_bed
+from reel.loudness import ebur128, is_silent, loudnorm_pass1, speech_over_bed
 from reel.media import decode_mono, ffmpeg_exe, rms_db, run_ffmpeg
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
@@ -98,7 +98,8 @@ def burn_captions(picture, script: Path):
 def master_and_mux(clips: list[Path], audio: Path, measured: dict[str, str], size: tuple[int, int], fps: int,
                    total: float, out: Path, target: float, captions: Path | None = None) -> None:
     """Pass 2: scale and concatenate the picture (captions burned in by libass when given),
-    normalise the audio to the target with the pass-1 figures, mux H.264 + AAC."""
+    normalise the audio to the target with the pass-1 figures (a silent premix is left as it is),
+    mux H.264 + AAC."""
     w, h = size
     loud = loudness_table()
     videos = [ffmpeg.input(str(c)).video
@@ -108,12 +109,13 @@ def master_and_mux(clips: list[Path], audio: Path, measured: dict[str, str], siz
     picture = ffmpeg.concat(*videos, n=len(videos), v=1, a=0)
     if captions is not None:
         picture = burn_captions(picture, captions)
-    sound = (ffmpeg.input(str(audio)).audio
-             .filter("loudnorm", I=target, TP=loud["true_peak_aim_dbtp"], LRA=loud["lra"], linear="true",
-                     measured_I=measured["input_i"], measured_TP=measured["input_tp"],
-                     measured_LRA=measured["input_lra"], measured_thresh=measured["input_thresh"],
-                     offset=measured["target_offset"])
-             .filter("aresample", SAMPLE_RATE))
+    sound = ffmpeg.input(str(audio)).audio
+    if not is_silent(measured):
+        sound = sound.filter("loudnorm", I=target, TP=loud["true_peak_aim_dbtp"], LRA=loud["lra"], linear="true",
+                             measured_I=measured["input_i"], measured_TP=measured["input_tp"],
+                             measured_LRA=measured["input_lra"], measured_thresh=measured["input_thresh"],
+                             offset=measured["target_offset"])
+    sound = sound.filter("aresample", SAMPLE_RATE)
     _compile(ffmpeg.output(picture, sound, str(out), vcodec="libx264", pix_fmt="yuv420p", crf=18,
                            preset="veryfast", acodec="aac", audio_bitrate="192k", ar=SAMPLE_RATE,
                            movflags="+faststart", t=f"{total:.3f}"), "encoding the reel")
@@ -162,6 +164,10 @@ def _mix(store, record, work, clips, music, voices, preset, delivery, total, sta
     master_and_mux([store.local_path(c.artifact()) for c in clips], premix, measured, preset.final_size,
                    preset.fps, total, out, delivery.target_lufs, captions)
     final = ebur128(out)
+    if is_silent(measured):
+        record.meta["warning"] = (f"the reel's audio is silent (music and narration measured {measured['input_i']} "
+                                  f"LUFS): it was not normalised to {delivery.target_lufs} LUFS; check the music "
+                                  "and voice stages' files")
     record.artifacts["main"] = store.put_file("reel.mp4", out)
     record.backend, record.model_id = "ffmpeg", "imageio-ffmpeg"
     record.meta |= {"seconds": total, "shots": len(clips), "frames": preset.frames, "fps": preset.fps,

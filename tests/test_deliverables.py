@@ -124,6 +124,26 @@ def test_vertical_reel_meets_its_platform_loudness_with_narration_over_the_bed(i
     assert rms_db(audio[-1600:]) < rms_db(audio[-16000:-8000]) - 10, "the music stops hard at the end"
 
 
+def test_a_silent_premix_is_mixed_without_normalising_and_the_manifest_says_so(inputs, tmp_path):
+    """Silent music and silent narration (a plan whose lines and score came out empty): loudnorm's
+    pass 1 measures -inf LUFS, which its pass 2 refuses as measured_I. The reel is still made, its
+    audio left silent, and the mix record carries the one warning the manifest shows."""
+    d, spoken = inputs
+    silent = tmp_path / "silent"
+    silent.mkdir()
+    for name, seconds in [("music.wav", 5.0), ("vo0.wav", spoken[0]), ("vo1.wav", spoken[1])]:
+        run_ffmpeg(["-f", "lavfi", "-i", f"anullsrc=r=24000:cl=mono:d={seconds}", str(silent / name)],
+                   "making a silent track")
+    for i in range(2):
+        (silent / f"clip{i}.mp4").symlink_to(d / f"clip{i}.mp4")
+    result, folder = _mix((silent, spoken), tmp_path, "16:9", subtitles="srt")
+    print("mix warning:", result.meta.get("warning"), "pass 1:", result.meta["loudness_pass1"]["input_i"])
+    assert result.meta["loudness_pass1"]["input_i"] == "-inf"
+    assert "audio is silent" in result.meta["warning"] and "not normalised" in result.meta["warning"]
+    assert probe(folder / "reel.mp4").duration > 4.0
+    assert result.meta["loudness"]["integrated_lufs"] <= -70.0
+
+
 def test_burned_captions_sit_in_the_safe_area_and_srt_vtt_follow_the_narration(inputs, tmp_path):
     _, spoken = inputs
     burned, folder = _mix(inputs, tmp_path, "9:16")  # vertical default: burn
