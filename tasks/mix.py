@@ -15,7 +15,7 @@ from reel.caching import artifact_digests
 from reel.captions import ass, cues, srt, vtt
 from reel.delivery import Delivery, loudness_table, narration_table
 from reel.fonts import font_for
-from reel.loudness import ebur128, is_silent, loudnorm_pass1, speech_over_bed
+from reel.loudness import SILENT_LUFS, ebur128, is_silent, loudnorm_pass1, speech_over_bed
 from reel.media import decode_mono, ffmpeg_exe, rms_db, run_ffmpeg
 from reel.presets import Preset
 from reel.records import ReelRef, StageRecord
@@ -75,14 +75,16 @@ def premix_audio(music: Path, voices: list[Path], starts: list[float], total: fl
 def balanced_premix(music: Path, voices: list[Path], starts: list[float], spoken: list[float], total: float,
                     out: Path, shot_seconds: float) -> dict:
     """Premix, measure the narration against the bed in its speech passages, and lower the bed
-    until the narration stands the table's margin (6 LU) over it."""
+    until the narration stands the table's margin (6 LU) over it. Narration below the gate (a line
+    that speaks nothing, as a weak director's "...") has nothing to stand over: the bed keeps its level
+    (lowering it by the measured gap would silence the reel)."""
     need = loudness_table()["speech_over_bed_lu"]
     windows = [(s, s + min(d, shot_seconds)) for s, d in zip(starts, spoken)]
     bed_db = MUSIC_RMS_DB
     for _ in range(3):
         voice_stem, bed_stem = premix_audio(music, voices, starts, total, out, bed_db, shot_seconds)
         measured = speech_over_bed(voice_stem, bed_stem, windows)
-        if measured["difference_lu"] >= need + 0.5:
+        if measured["difference_lu"] >= need + 0.5 or measured["speech_lufs"] <= SILENT_LUFS:
             break
         bed_db -= need + 1.0 - measured["difference_lu"]
     return measured | {"required_lu": need, "bed_rms_db": round(bed_db, 2)}
@@ -188,7 +190,7 @@ def _key(ref, clips, music, voices, preset, delivery):
             "font": font_for(voices[0].meta["lang"]).record() if delivery.subtitles == "burn" and voices else None}
 
 
-@stage("mix", version="2", key_parts=_key, task_run_name="mix")
+@stage("mix", version="3", key_parts=_key, task_run_name="mix")
 def mix_stage(ref: ReelRef, clips: list[StageRecord], music: StageRecord, voices: list[StageRecord],
               preset: Preset, delivery: Delivery) -> StageRecord:
     return mix_reel(ref.store(), clips, music, voices, preset, delivery)

@@ -105,7 +105,7 @@ def test_a_context_too_small_is_one_line_saying_how_much_the_plan_needs(tmp_path
     small, said = plan_on(1024)
     assert said.count("\n") == 0 and "has a 1024-token context" in said and "a 1-shot plan needs about" in said
     prompt_tokens = int(said.split(" tokens of prompt")[0].rsplit("(", 1)[1])
-    assert "-c 2048" in said and "exceeds the available context size" in small.answered()[-1]
+    assert "(llama.cpp: -c " in said and "exceeds the available context size" in small.answered()[-1]
 
     tight, said = plan_on(prompt_tokens + 48)
     assert f"has a {prompt_tokens + 48}-token context" in said and f"({prompt_tokens} tokens of prompt" in said
