@@ -24,6 +24,9 @@ from tests.llama_server import FALLBACK, MODEL, LlamaServer, planned_on_the_serv
 pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.model_server]
 
 PROMPT = "a fisherman mends his nets on a windy pier at dawn"
+# Seeds whose 270M plans close their JSON on this machine: with seed 1 `reel plan` looped to the
+# 4096-token window twice (two 2,279-token replies, 10 min on two busy cores) before the fallback.
+# Another CPU may sample otherwise; the window bounds it, and each test accepts either director.
 SEED = 0
 
 
@@ -53,7 +56,7 @@ def test_the_director_plans_with_the_json_schema_the_server_honours_and_a_weak_p
 
 def test_reel_plan_uses_the_configured_server(llama_server, tmp_path):
     before = len(llama_server.answered())
-    proc = reel_cli("plan", PROMPT, "--shots", "1", "--seed", "1", "--director-fallback", "heuristic",
+    proc = reel_cli("plan", PROMPT, "--shots", "1", "--seed", "2", "--director-fallback", "heuristic",
                     env=llama_server.env(REEL_ROOT=str(tmp_path)))
     assert proc.returncode == 0, proc.stderr
     assert len(Plan.model_validate(json.loads(proc.stdout)).shots) == 1
@@ -107,8 +110,9 @@ def test_a_context_too_small_is_one_line_saying_how_much_the_plan_needs(tmp_path
     prompt_tokens = int(said.split(" tokens of prompt")[0].rsplit("(", 1)[1])
     assert "(llama.cpp: -c " in said and "exceeds the available context size" in small.answered()[-1]
 
-    tight, said = plan_on(prompt_tokens + 48)
-    assert f"has a {prompt_tokens + 48}-token context" in said and f"({prompt_tokens} tokens of prompt" in said
+    tight, said = plan_on(prompt_tokens + 48)  # llama.cpp rounds the window up to a multiple of 256
+    window = int(said.split("-token context")[0].rsplit("has a ", 1)[1])
+    assert prompt_tokens + 48 <= window < prompt_tokens + 48 + 256 and f"({prompt_tokens} tokens of prompt" in said
     assert tight.answered()[-1] == "200"  # the server answered: it was the reply that did not fit
 
 
