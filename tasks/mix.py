@@ -186,10 +186,6 @@ def _mix(store, record, work, clips, music, voices, preset, delivery, total, sta
     master_and_mux([store.local_path(c.artifact()) for c in clips], premix, measured, preset.final_size,
                    preset.fps, total, out, delivery.target_lufs, captions)
     final = ebur128(out)
-    if is_silent(measured):
-        record.meta["warning"] = (f"the reel's audio is silent (music and narration measured {measured['input_i']} "
-                                  f"LUFS): it was not normalised to {delivery.target_lufs} LUFS; check the music "
-                                  "and voice stages' files")
     record.artifacts["main"] = store.put_file("reel.mp4", out)
     record.backend, record.model_id = "ffmpeg", "imageio-ffmpeg"
     record.meta = MixOutput(seconds=total, shots=len(clips), frames=preset.frames, fps=preset.fps,
@@ -199,6 +195,10 @@ def _mix(store, record, work, clips, music, voices, preset, delivery, total, sta
                                       "true_peak_ceiling_dbtp": loudness_table()["true_peak_dbtp"],
                                       "integrated_lufs": final["integrated_lufs"],
                                       "true_peak_dbtp": final["true_peak_dbtp"], "speech_over_bed": balance}).meta()
+    if is_silent(measured):
+        record.meta["warning"] = (f"the reel's audio is silent (music and narration measured {measured['input_i']} "
+                                  f"LUFS): it was not normalised to {delivery.target_lufs} LUFS; check the music "
+                                  "and voice stages' files")
     return record.finish()
 
 
