@@ -31,9 +31,11 @@ reel: $(STAMP)
 # libraries those backends use (the `gpu-test` extra: the `gpu` extra minus vLLM and torch).
 # vLLM's wheel goes in without its dependencies (they would pull the CUDA torch and an older
 # fastapi), with the modules its Python classes import: the tests build its real request objects.
+# The `server-test` extra: llama.cpp's server (the xllamacpp wheel) and a small GGUF, on which the
+# openai director and critic are tested (tests marked model_server).
 $(TEST_STAMP): $(STAMP) install/vllm-test.txt install/vllm-cuda.txt
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[dev,s3,gpu-test]"
+	$(BIN)/pip install -q -e ".[dev,s3,gpu-test,server-test]"
 	$(BIN)/pip install -q --no-deps -r install/vllm-test.txt
 	touch $(TEST_STAMP)
 
@@ -67,20 +69,12 @@ install-check: $(TEST_STAMP)
 # built once; each worker has its own Prefect server from tests/conftest.py); the slowest 15 print.
 TEST_WORKERS ?= 2
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15 -m "not model_server" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
-# The director and critic against a real OpenAI-compatible server (tests marked model_server):
-# llama-cpp-python's server and a small GGUF (the `server-test` extra). pip compiles llama.cpp on
-# the first install (about an hour on two busy shared cores) and keeps the wheel; CMAKE_ARGS makes
-# it a portable AVX2 build (a -march=native build died on AMX instructions this VM does not run).
-SERVER_STAMP := $(VENV)/.installed-server
-$(SERVER_STAMP): $(TEST_STAMP)
-	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" \
-	  $(BIN)/pip install -q -e ".[dev,s3,gpu-test,server-test]"
-	touch $(SERVER_STAMP)
-
-test-server: $(SERVER_STAMP)
-	$(BIN)/python -m pytest -q -p no:xdist -s -m model_server tests/test_model_server.py tests/test_operate.py
+# The director and critic against a real OpenAI-compatible server alone (tests marked model_server:
+# llama.cpp's server from the xllamacpp wheel with Gemma 3 270M), timings printed; `make test` runs them too.
+test-server: $(TEST_STAMP)
+	$(BIN)/python -m pytest -q -p no:xdist -s --durations=0 -m model_server tests/test_model_server.py tests/test_operate.py
 
 # One-line breaks in a copy of the tree (tests/mutations.toml) and whether the named tests catch
 # them; minutes per break, so not part of `make test`. MUTATIONS="critic: mix:" picks some by name.

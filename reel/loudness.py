@@ -4,6 +4,7 @@ the whole file or over chosen passages (the narration's speech windows)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -21,6 +22,13 @@ def loudnorm_pass1(audio: Path, target: float, true_peak: float, lra: float) -> 
     if not match:
         raise RuntimeError("loudnorm printed no measurement")
     return json.loads(match.group(0))
+
+
+def is_silent(measured: dict[str, str]) -> bool:
+    """Pass 1 found nothing to normalise: digital silence measures -inf LUFS (pass 2 refuses it as
+    measured_I), and anything under ebur128's gate has no loudness to bring to a target."""
+    level = float(measured["input_i"])
+    return not math.isfinite(level) or level < SILENT_LUFS
 
 
 def _select(windows: list[tuple[float, float]]) -> str:

@@ -16,7 +16,7 @@ from reel.caching import artifact_digests
 from reel.captions import ass, cues, srt, vtt
 from reel.delivery import Delivery, loudness_table, narration_table
 from reel.fonts import font_for
-from reel.loudness import ebur128, loudnorm_pass1, speech_over_bed
+from reel.loudness import SILENT_LUFS, ebur128, is_silent, loudnorm_pass1, speech_over_bed
 from reel.media import decode_mono, ffmpeg_exe, rms_db, run_ffmpeg
 from reel.presets import Preset
 from reel.records import ReelRef, StageOutput, StageRecord
@@ -95,14 +95,16 @@ def premix_audio(music: Path, voices: list[Path], starts: list[float], total: fl
 def balanced_premix(music: Path, voices: list[Path], starts: list[float], spoken: list[float], total: float,
                     out: Path, shot_seconds: float) -> dict:
     """Premix, measure the narration against the bed in its speech passages, and lower the bed
-    until the narration stands the table's margin (6 LU) over it."""
+    until the narration stands the table's margin (6 LU) over it. Narration below the gate (a line
+    that speaks nothing, as a weak director's "...") has nothing to stand over: the bed keeps its level
+    (lowering it by the measured gap would silence the reel)."""
     need = loudness_table()["speech_over_bed_lu"]
     windows = [(s, s + min(d, shot_seconds)) for s, d in zip(starts, spoken)]
     bed_db = MUSIC_RMS_DB
     for _ in range(3):
         voice_stem, bed_stem = premix_audio(music, voices, starts, total, out, bed_db, shot_seconds)
         measured = speech_over_bed(voice_stem, bed_stem, windows)
-        if measured["difference_lu"] >= need + 0.5:
+        if measured["difference_lu"] >= need + 0.5 or measured["speech_lufs"] <= SILENT_LUFS:
             break
         bed_db -= need + 1.0 - measured["difference_lu"]
     return measured | {"required_lu": need, "bed_rms_db": round(bed_db, 2)}
@@ -118,7 +120,8 @@ def burn_captions(picture, script: Path):
 def master_and_mux(clips: list[Path], audio: Path, measured: dict[str, str], size: tuple[int, int], fps: int,
                    total: float, out: Path, target: float, captions: Path | None = None) -> None:
     """Pass 2: scale and concatenate the picture (captions burned in by libass when given),
-    normalise the audio to the target with the pass-1 figures, mux H.264 + AAC."""
+    normalise the audio to the target with the pass-1 figures (a silent premix is left as it is),
+    mux H.264 + AAC."""
     w, h = size
     loud = loudness_table()
     videos = [ffmpeg.input(str(c)).video
@@ -128,12 +131,13 @@ def master_and_mux(clips: list[Path], audio: Path, measured: dict[str, str], siz
     picture = ffmpeg.concat(*videos, n=len(videos), v=1, a=0)
     if captions is not None:
         picture = burn_captions(picture, captions)
-    sound = (ffmpeg.input(str(audio)).audio
-             .filter("loudnorm", I=target, TP=loud["true_peak_aim_dbtp"], LRA=loud["lra"], linear="true",
-                     measured_I=measured["input_i"], measured_TP=measured["input_tp"],
-                     measured_LRA=measured["input_lra"], measured_thresh=measured["input_thresh"],
-                     offset=measured["target_offset"])
-             .filter("aresample", SAMPLE_RATE))
+    sound = ffmpeg.input(str(audio)).audio
+    if not is_silent(measured):
+        sound = sound.filter("loudnorm", I=target, TP=loud["true_peak_aim_dbtp"], LRA=loud["lra"], linear="true",
+                             measured_I=measured["input_i"], measured_TP=measured["input_tp"],
+                             measured_LRA=measured["input_lra"], measured_thresh=measured["input_thresh"],
+                             offset=measured["target_offset"])
+    sound = sound.filter("aresample", SAMPLE_RATE)
     _compile(ffmpeg.output(picture, sound, str(out), vcodec="libx264", pix_fmt="yuv420p", crf=18,
                            preset="veryfast", acodec="aac", audio_bitrate="192k", ar=SAMPLE_RATE,
                            movflags="+faststart", t=f"{total:.3f}"), "encoding the reel")
@@ -191,6 +195,10 @@ def _mix(store, record, work, clips, music, voices, preset, delivery, total, sta
                                       "true_peak_ceiling_dbtp": loudness_table()["true_peak_dbtp"],
                                       "integrated_lufs": final["integrated_lufs"],
                                       "true_peak_dbtp": final["true_peak_dbtp"], "speech_over_bed": balance}).meta()
+    if is_silent(measured):
+        record.meta["warning"] = (f"the reel's audio is silent (music and narration measured {measured['input_i']} "
+                                  f"LUFS): it was not normalised to {delivery.target_lufs} LUFS; check the music "
+                                  "and voice stages' files")
     return record.finish()
 
 
@@ -202,7 +210,7 @@ def _key(ref, clips, music, voices, preset, delivery):
             "font": font_for(VoiceOutput.of(voices[0]).lang).record() if delivery.subtitles == "burn" and voices else None}
 
 
-@stage("mix", version="2", key_parts=_key, task_run_name="mix")
+@stage("mix", version="3", key_parts=_key, task_run_name="mix")
 def mix_stage(ref: ReelRef, clips: list[StageRecord], music: StageRecord, voices: list[StageRecord],
               preset: Preset, delivery: Delivery) -> StageRecord:
     return mix_reel(ref.store(), clips, music, voices, preset, delivery)

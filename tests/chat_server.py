@@ -1,10 +1,11 @@
 """A scripted OpenAI-compatible chat server for tests: real HTTP on 127.0.0.1, replies chosen by the test.
 
 The director and critic are tested against a real server with a real model in
-tests/test_model_server.py (llama-cpp-python's server and a small GGUF). This one stays for what that
-server cannot be made to do on cue: refuse images, refuse `chat_template_kwargs` or a field it does
-not know, answer vLLM's context-length error, stop at finish_reason "length", send exact replies
-(a plan with given slips, garbage twice, a verdict outside the label set)."""
+tests/test_model_server.py (llama.cpp's server and a small GGUF). This one stays for what that
+server cannot be made to do on cue: refuse `response_format` json_schema (as llama-cpp-python's
+does), `chat_template_kwargs` or a field it does not know, answer vLLM's context-length error, stop at
+finish_reason "length", send exact replies (a plan with given slips, garbage twice, a verdict outside
+the label set)."""
 
 from __future__ import annotations
 

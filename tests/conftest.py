@@ -84,7 +84,7 @@ def reel_root(tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory):
-    """llama-cpp-python's OpenAI-compatible server with a real small model (tests/llama_server.py)."""
+    """llama.cpp's OpenAI-compatible server (xllamacpp) with a real small model (tests/llama_server.py)."""
     from tests.llama_server import LlamaServer
 
     server = LlamaServer.start(tmp_path_factory.mktemp("llama"))

@@ -1,28 +1,49 @@
-"""`python -m llama_cpp.server`, with llama.cpp's extra weight buffers (repacking, AMX) turned off.
+"""llama.cpp's own HTTP server (`llama-server`), from the `xllamacpp` wheel, in this process until
+SIGTERM: `python -m tests.llama_server_main --model M.gguf --alias NAME --ctx N --port P`
+(what `llama-server -m M.gguf --alias NAME -c N --port P --jinja --chat-template chatml -t 1` runs).
 
-Why: a llama.cpp built with -march=native on a machine whose CPU advertises AMX but whose VM does
-not enable the AMX tile state dies on its first matrix product (SIGILL in libggml-cpu's AMX
-kernels; seen on this project's machines). The Makefile builds llama-cpp-python without native
-flags so its wheel runs anywhere; this guards a wheel built natively before that (pip keeps built
-wheels). llama-cpp-python does not expose the model parameter, so its default is changed here."""
+xllamacpp builds the server from llama.cpp's CommonParams, the same fields `llama-server`'s flags
+set (`-m`, `--alias`, `-c`, `-t`, `--host`, `--port`, `--jinja`, `--chat-template`); `Server(...)`
+returns once the model is loaded and the port listens, and serves until the object is dropped."""
 
-import sys
+from __future__ import annotations
 
-import llama_cpp.llama_cpp as lib
-
-_defaults = lib.llama_model_default_params
-
-
-def _model_params():
-    params = _defaults()
-    params.use_extra_bufts = False
-    return params
+import argparse
+import signal
+import threading
 
 
-lib.llama_model_default_params = _model_params
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--alias", required=True)
+    ap.add_argument("--ctx", type=int, required=True)
+    ap.add_argument("--port", type=int, required=True)
+    # One thread: llama.cpp's threads wait for each other at every matrix product, and on two cores
+    # that the other test workers keep busy two threads generated 0.4 tokens/s against one thread's
+    # 4.7 (measured on this project's shared machine: a ~200-token prompt, a 25-token reply).
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--chat-template", default="chatml")
+    args = ap.parse_args()
+
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = args.model
+    params.model_alias = {args.alias}
+    params.n_ctx = args.ctx
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = args.threads
+    params.hostnames = ["127.0.0.1"]
+    params.port = args.port
+    params.use_jinja = True  # as `llama-server --jinja`: chat_template_kwargs and tool templates are read
+    params.chat_template = args.chat_template  # the GGUF has none; ChatML keeps the system prompt
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    server = xllamacpp.Server(params)
+    print(f"serving {args.alias} at {server.listening_address}", flush=True)
+    stop.wait()
+    del server  # its destructor stops the HTTP threads and the main loop
+
 
 if __name__ == "__main__":
-    from llama_cpp.server.__main__ import main
-
-    sys.argv[0] = "llama_cpp.server"
     main()

@@ -124,6 +124,45 @@ def test_vertical_reel_meets_its_platform_loudness_with_narration_over_the_bed(i
     assert rms_db(audio[-1600:]) < rms_db(audio[-16000:-8000]) - 10, "the music stops hard at the end"
 
 
+def _silent_inputs(inputs, folder, music_too: bool):
+    """The test clips, narration that speaks nothing (espeak given "...", as a weak director writes
+    it), and the test music or silence."""
+    d, spoken = inputs
+    folder.mkdir()
+    silent = [("vo0.wav", spoken[0]), ("vo1.wav", spoken[1])] + ([("music.wav", 5.0)] if music_too else [])
+    for name, seconds in silent:
+        run_ffmpeg(["-f", "lavfi", "-i", f"anullsrc=r=24000:cl=mono:d={seconds}", str(folder / name)],
+                   "making a silent track")
+    for name in ["clip0.mp4", "clip1.mp4"] + ([] if music_too else ["music.wav"]):
+        (folder / name).symlink_to(d / name)
+    return folder, spoken
+
+
+def test_silent_narration_leaves_the_music_at_the_delivery_loudness(inputs, tmp_path):
+    """Nothing spoken: the bed is not lowered to stand under it (it was lowered by the measured gap,
+    three times, to digital silence), and the reel meets its target."""
+    result, folder = _mix(_silent_inputs(inputs, tmp_path / "quiet", music_too=False), tmp_path, "16:9",
+                          subtitles="srt")
+    balance = result.meta["loudness"]["speech_over_bed"]
+    print("silent narration: bed", balance["bed_rms_db"], "dB; reel", result.meta["loudness"]["integrated_lufs"], "LUFS")
+    assert balance["speech_lufs"] <= -70.0 and balance["bed_rms_db"] == -28.0
+    assert abs(integrated_loudness(folder / "reel.mp4") - result.meta["loudness"]["target_lufs"]) <= 1.0
+    assert "warning" not in result.meta
+
+
+def test_a_silent_premix_is_mixed_without_normalising_and_the_manifest_says_so(inputs, tmp_path):
+    """Silent music and silent narration: loudnorm's pass 1 measures -inf LUFS, which its pass 2
+    refuses as measured_I. The reel is still made, its audio left silent, and the mix record
+    carries the one warning the manifest shows."""
+    result, folder = _mix(_silent_inputs(inputs, tmp_path / "silent", music_too=True), tmp_path, "16:9",
+                          subtitles="srt")
+    print("mix warning:", result.meta.get("warning"), "pass 1:", result.meta["loudness_pass1"]["input_i"])
+    assert result.meta["loudness_pass1"]["input_i"] == "-inf"
+    assert "audio is silent" in result.meta["warning"] and "not normalised" in result.meta["warning"]
+    assert probe(folder / "reel.mp4").duration > 4.0
+    assert result.meta["loudness"]["integrated_lufs"] <= -70.0
+
+
 def test_burned_captions_sit_in_the_safe_area_and_srt_vtt_follow_the_narration(inputs, tmp_path):
     _, spoken = inputs
     burned, folder = _mix(inputs, tmp_path, "9:16")  # vertical default: burn

@@ -1,5 +1,5 @@
 """The openai director and critic on a real OpenAI-compatible server with a real model, set up as a
-new user would: llama-cpp-python's server on 127.0.0.1 serving Gemma 3 270M (tests/llama_server.py).
+new user would: llama.cpp's server (the xllamacpp wheel) on 127.0.0.1 serving Gemma 3 270M (tests/llama_server.py).
 One test per command that plans (`reel plan`, `reel make`, a batch; a deployment in
 tests/test_operate.py), what this server really refuses (a `json_schema` response format, a context
 too small), `reel doctor`, and a weak model's plan. The entry points run with the heuristic fallback:
@@ -21,10 +21,12 @@ from reel.schema import Plan
 from tests.helpers import reel_cli
 from tests.llama_server import FALLBACK, MODEL, LlamaServer, planned_on_the_server
 
-# opt-in (`make test-server`): llama.cpp is compiled on first install, which `make test` does not do
 pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.model_server]
 
 PROMPT = "a fisherman mends his nets on a windy pier at dawn"
+# Seeds whose 270M plans close their JSON on this machine: with seed 1 `reel plan` looped to the
+# 4096-token window twice (two 2,279-token replies, 10 min on two busy cores) before the fallback.
+# Another CPU may sample otherwise; the window bounds it, and each test accepts either director.
 SEED = 0
 
 
@@ -32,10 +34,10 @@ def director(server):
     return base.create("director", "openai", model="unused", openai_base_url=server.url, openai_model=MODEL)
 
 
-def test_the_director_asks_in_json_mode_after_json_schema_is_refused_and_a_weak_plan_is_reported(llama_server):
-    """llama-cpp-python answers HTTP 500 to response_format json_schema; JSON mode with the schema
-    (which it turns into a grammar) is what it honours, and is used from then on. Every reply then
-    parses as JSON; a plan that still breaks a rule is reported with the rule and both replies."""
+def test_the_director_plans_with_the_json_schema_the_server_honours_and_a_weak_plan_is_reported(llama_server):
+    """llama-server honours response_format json_schema (it turns the schema into a grammar): the
+    first form is kept, and every reply parses as JSON; a plan that still breaks a rule is reported
+    with the rule and both replies."""
     before = len(llama_server.answered())
     started = time.time()
     try:
@@ -43,8 +45,8 @@ def test_the_director_asks_in_json_mode_after_json_schema_is_refused_and_a_weak_
     except DirectorError as exc:
         outcome = exc
     print(f"one 1-shot plan on the real server: {time.time() - started:.1f}s ({type(outcome).__name__})")
-    assert llama_server.answered()[before:before + 2] == ["500 Internal Server Error", "200 OK"]
-    assert openai_chat.traits(llama_server.url, MODEL).structured == "json_object"
+    assert llama_server.answered()[before:before + 1] == ["200"]
+    assert openai_chat.traits(llama_server.url, MODEL).structured == "json_schema"
     if isinstance(outcome, DirectorError):
         assert outcome.rule and len(outcome.replies) == 2 and "still failing after the re-ask" in str(outcome)
         assert all(isinstance(json.loads(reply), dict) for reply in outcome.replies)  # decoding held to JSON
@@ -54,11 +56,11 @@ def test_the_director_asks_in_json_mode_after_json_schema_is_refused_and_a_weak_
 
 def test_reel_plan_uses_the_configured_server(llama_server, tmp_path):
     before = len(llama_server.answered())
-    proc = reel_cli("plan", PROMPT, "--shots", "1", "--seed", "1", "--director-fallback", "heuristic",
+    proc = reel_cli("plan", PROMPT, "--shots", "1", "--seed", "2", "--director-fallback", "heuristic",
                     env=llama_server.env(REEL_ROOT=str(tmp_path)))
     assert proc.returncode == 0, proc.stderr
     assert len(Plan.model_validate(json.loads(proc.stdout)).shots) == 1
-    assert "200 OK" in llama_server.answered()[before:]
+    assert "200" in llama_server.answered()[before:]
     assert any(tmp_path.glob("*/director/reply-2.txt")) == ("wrote no valid plan" in proc.stderr)
 
 
@@ -73,7 +75,7 @@ def test_reel_make_plans_on_the_server_and_renders_on_the_preview_backends(llama
     manifest = json.loads((reel / "manifest.json").read_text())
     print("plan by", planned_on_the_server(manifest))
     assert (reel / "reel.mp4").stat().st_size > 0
-    assert "200 OK" in llama_server.answered()[before:]
+    assert "200" in llama_server.answered()[before:]
 
 
 def test_a_batch_plans_each_reel_on_the_server(llama_server, tmp_path, monkeypatch):
@@ -87,7 +89,7 @@ def test_a_batch_plans_each_reel_on_the_server(llama_server, tmp_path, monkeypat
     assert state.is_completed() and state.message.startswith("1/1 reels made"), state.message
     (reel,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     planned_on_the_server(json.loads((reel / "manifest.json").read_text()))
-    assert "200 OK" in llama_server.answered()[before:]
+    assert "200" in llama_server.answered()[before:]
 
 
 def test_a_context_too_small_is_one_line_saying_how_much_the_plan_needs(tmp_path):
@@ -106,19 +108,36 @@ def test_a_context_too_small_is_one_line_saying_how_much_the_plan_needs(tmp_path
     small, said = plan_on(1024)
     assert said.count("\n") == 0 and "has a 1024-token context" in said and "a 1-shot plan needs about" in said
     prompt_tokens = int(said.split(" tokens of prompt")[0].rsplit("(", 1)[1])
-    assert "--n_ctx" in said and small.answered()[-1].startswith("400")
+    assert "(llama.cpp: -c " in said and "exceeds the available context size" in small.answered()[-1]
 
-    tight, said = plan_on(prompt_tokens + 48)
-    assert f"has a {prompt_tokens + 48}-token context" in said and f"({prompt_tokens} tokens of prompt" in said
-    assert tight.answered()[-1] == "200 OK"  # the server answered: it was the reply that did not fit
+    tight, said = plan_on(prompt_tokens + 48)  # llama.cpp rounds the window up to a multiple of 256
+    window = int(said.split("-token context")[0].rsplit("has a ", 1)[1])
+    assert prompt_tokens + 48 <= window < prompt_tokens + 48 + 256 and f"({prompt_tokens} tokens of prompt" in said
+    assert tight.answered()[-1] == "200"  # the server answered: it was the reply that did not fit
 
 
 def test_doctor_checks_the_configured_server(llama_server):
-    proc = reel_cli("doctor", env=llama_server.env(REEL_OPENAI_MODEL="no-such-model"))
+    proc = reel_cli("doctor", env=llama_server.env(REEL_OPENAI_MODEL="no-such-model", REEL_BACKEND_CRITIC="openai"))
     lines = [line for line in proc.stdout.splitlines() if " server " in line[:20]]
     said = "\n".join(lines)
-    assert proc.returncode == 1 and len(lines) >= 4, proc.stdout
-    assert f"[  ok] server     {llama_server.url} answers for the director" in said
+    assert proc.returncode == 1 and len(lines) >= 5, proc.stdout
+    assert f"[  ok] server     {llama_server.url} answers for the director and critic" in said
     assert "[FAIL] server     REEL_OPENAI_MODEL='no-such-model' is not among the models" in said and MODEL in said
-    assert "refuses json_schema: JSON mode (json_object)" in said
-    assert "does not say its context window: a 6-shot plan needs about" in said
+    assert f"[  ok] server     {llama_server.url} honours response_format json_schema" in said
+    assert "[  ok] server     context window 4096 tokens; a 6-shot plan needs about" in said  # from /props
+    assert "[FAIL] server     the critic server" in said and "refused images" in said
+
+
+def test_a_critic_on_a_server_without_vision_stops_at_its_first_question_in_one_line(llama_server, tmp_path):
+    """llama-server without --mmproj refuses image parts (HTTP 500 "image input is not supported"):
+    `reel make` with the openai critic stops at the critic's first question, once, with one line
+    naming the setting to change; the offline director plans, so no plan is asked of the server."""
+    before = len(llama_server.answered())
+    proc = reel_cli("make", PROMPT, "--shots", "1", "--seed", "4", "--out", str(tmp_path),
+                    env={**llama_server.env(REEL_BACKEND_CRITIC="openai"), "REEL_BACKEND_DIRECTOR": "heuristic"})
+    said = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert said[-1].startswith("reel: error: the critic server") and "refused images" in said[-1], said[-3:]
+    assert "REEL_BACKEND_CRITIC=measured" in said[-1] and "--mmproj" in said[-1]
+    asked = llama_server.answered()[before:]
+    assert len(asked) == 1 and asked[0].startswith("500 image input is not supported"), asked  # no retry

@@ -148,6 +148,14 @@ def test_a_reply_cut_by_the_context_is_told_apart_from_a_model_that_never_stops(
     assert len(reask[2]["content"]) < len(looped["choices"][0]["message"]["content"])  # the runaway text cut short
     assert "ran past 8192 tokens" in reask[-1]["content"]
 
+    # a runaway stopped by a window that held the plan's room (4096 > 1900 + a 2-shot plan's 1000),
+    # as a small model on llama-server loops: asked again, not told to enlarge a context it has
+    filled = completion('{"characters": {"A": "' + "and " * 500, finish_reason="length",
+                        usage={"prompt_tokens": 1900, "completion_tokens": 2196})
+    replies = iter([filled, good_plan])
+    server = serve(lambda body: next(replies))
+    assert len(director(server.url).plan(SENTENCE, 2, 0).shots) == 2 and len(server.requests) == 2
+
 
 def test_a_weak_model_fails_with_the_rule_and_its_saved_replies(serve, good_plan, tmp_path):
     from reel.store import ArtifactStore

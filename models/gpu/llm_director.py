@@ -248,10 +248,11 @@ class OpenAIDirector(ChatDirector):
         if reply.finish_reason == "length":
             asked = self.chat.payload(messages, None, 0, self.max_tokens, 0)["max_tokens"]
             used = (reply.prompt_tokens or 0) + (reply.completion_tokens or 0)
-            if reply.completion_tokens is not None and reply.completion_tokens < asked:
-                # stopped before the asked budget: the context window filled up, not a bad reply
-                raise context_too_small(self.base_url, used or None, reply.prompt_tokens,
-                                        (reply.prompt_tokens or 0) + max(need, 256), what)
+            needed = (reply.prompt_tokens or 0) + max(need, 256)
+            if reply.completion_tokens is not None and reply.completion_tokens < asked and used < needed:
+                # stopped before the asked budget and before the plan's room: the window is too small
+                raise context_too_small(self.base_url, used or None, reply.prompt_tokens, needed, what)
+            # ran past the asked budget, or filled a window that held the plan's room: a runaway reply
             self.cut_off = True
         return reply.text
 
