@@ -113,7 +113,7 @@ class PipelineBackend(BackendBase):
     def apply_plan(self, stage) -> None:
         """This card's memory plan for the model (runtime/memory_plan.py `Stage`), before load():
         the whole pipeline resident or model CPU offload, bf16 or FP8 weights."""
-        self.offload = stage.mode == "offload"
+        self.offload = stage.mode in ("offload", "does not fit")  # the latter: its smallest form, as the host says
         self.fp8 = stage.fp8
 
     def load(self) -> None:
