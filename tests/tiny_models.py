@@ -18,7 +18,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.gpu_check import LORA_MODULES, SPECIAL_TOKENS, byte_tokenizer as tiny_tokenizer  # one home: the GPU check uses them too
+from benchmarks.gpu_check import LORA_MODULES  # one home: the GPU check uses it too
+from benchmarks.offline_tokenizer import SPECIAL_TOKENS, byte_tokenizer as tiny_tokenizer
 
 VOCAB_SIZE = 256 + len(SPECIAL_TOKENS)
 TEXT_VOCAB = 264  # text encoders' embedding rows: the tokenizer's vocabulary, rounded up
