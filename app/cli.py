@@ -27,7 +27,7 @@ def _load_plan_file(path: str) -> dict:
                         "`reel plan \"PROMPT\" > plan.json` writes, saved as UTF-8") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"plan file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
-    from tasks.plan import parse_plan
+    from tasks.plan_input import parse_plan
 
     parse_plan(data, source=f"plan file {path}")
     return data
@@ -99,7 +99,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from models import base
     from reel.settings import get_settings
     from reel.store import ArtifactStore
-    from tasks.plan import check_prompt, check_shots, direct
+    from tasks.plan_input import check_prompt, check_shots, direct
 
     from flows.request import ReelRequest
 
@@ -126,7 +126,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     plan = _load_plan_file(args.plan) if args.plan else None
     n = len(plan["shots"]) if plan else args.shots
     if plan is None:
-        from tasks.plan import check_shots
+        from tasks.plan_input import check_shots
 
         check_shots(n)
     preset = with_length(for_aspect(get_preset(args.preset), args.aspect), n, args.seconds, args.shot_seconds)
@@ -227,11 +227,12 @@ def parser() -> argparse.ArgumentParser:
     est.set_defaults(func=cmd_estimate)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
-    bench.add_argument("which", choices=["schedule", "memory", "preview", "batch"],
+    bench.add_argument("which", choices=["schedule", "memory", "preview", "batch", "plan"],
                        help="schedule: model loads and GPU time, ours vs StudioMI300's; "
                             "memory: the GPU memory plan (--gpu-gb 80 141 192); preview: where a preview reel's "
                             "time goes, beside an empty flow and a bare encode (--server: on a worker); "
-                            "batch: model loads of a batch in one process vs reel after reel (--reels N)")
+                            "batch: model loads of a batch in one process vs reel after reel (--reels N); "
+                            "plan: `reel plan` from a cold start beside python -c pass and the parser's load")
     bench.add_argument("rest", nargs=argparse.REMAINDER,
                        help="options of the benchmark (memory: --gpu-gb N ...; preview: --server, --shots N)")
     bench.set_defaults(func=cmd_bench)

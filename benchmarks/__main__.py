@@ -9,7 +9,9 @@ import sys
 from reel.env import configure
 from reel.errors import UserError
 
-WHICH = ("schedule", "memory", "preview", "batch")
+WHICH = ("schedule", "memory", "preview", "batch", "plan")
+# module per name; "plan" is plan_speed (a module called plan would read as the plan stage)
+MODULES = {"plan": "plan_speed"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         if not argv or argv[0] not in WHICH:
             raise UserError(f"name a benchmark: {', '.join(WHICH)} (got {' '.join(argv) or 'nothing'})")
         which, rest = argv[0], argv[1:]
-        code = importlib.import_module(f"benchmarks.{which}").main(rest)
+        code = importlib.import_module(f"benchmarks.{MODULES.get(which, which)}").main(rest)
     except UserError as exc:
         print(f"reel-bench: error: {exc}", file=sys.stderr)
         return 2

@@ -61,7 +61,7 @@ class ReelRequest(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> "ReelRequest":
         """Everything that can be judged from the request alone, with one line for each mistake."""
-        from tasks.plan import check_prompt, check_shots, parse_plan  # imports Prefect: not at CLI start
+        from tasks.plan_input import check_prompt, check_shots, parse_plan
 
         if self.reel_id is not None:
             check_reel_id(self.reel_id)

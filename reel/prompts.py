@@ -27,6 +27,7 @@ CONFIGS_DIR = ROOT / "configs"
 # Each JSON table and its schema; where the file lives follows from which folder holds it.
 SCHEMAS: dict[str, type[BaseModel]] = {
     "animatic.json": ts.Animatic, "camera_verbs.json": ts.CameraVerbs, "characters.json": ts.Characters,
+    "day_periods.json": ts.DayPeriods,
     "director_lexicon.json": ts.DirectorLexicon, "director_rules.json": ts.DirectorRules,
     "image_prompts.json": ts.ImagePrompts, "locales.json": ts.Locales, "music_preview.json": ts.MusicPreview,
     "narration.json": ts.Narration,

@@ -103,6 +103,12 @@ class LexiconLanguage(Table):
     thing: dict[str, str]
 
 
+class DayPeriods(Table):
+    hours: dict[str, list[Span]]
+    skip_periods: Words
+    skip_locales: Words
+
+
 class DirectorLexicon(Table):
     english_function: Words
     languages: dict[str, LexiconLanguage]
@@ -116,6 +122,17 @@ class Role(Table):
     object: str | None = None
     garment: str | None = None
     colour: str | None = None
+
+
+class DressClass(Table):
+    roles: Words  # a role's last word, as said
+    ends: Words  # endings of a role word: 'smith', 'monger'
+    garment: str
+    colour: str
+
+
+class WorkDress(Table):
+    classes: dict[str, DressClass]
 
 
 class Pronouns(Table):
@@ -141,6 +158,8 @@ class Characters(Table):
     default_age: Years
     child_below: int
     roles: dict[str, Role]
+    work_dress: WorkDress
+    young_when_several: Words
     relations_to_youngest: Words
     relations_to_eldest: Words
     plurals: dict[str, str | None]  # None: a plural that names no one role ('people')
@@ -354,6 +373,8 @@ class Animatic(Table):
     slots: dict[str, Words]
     hair_only_colours: Words
     beard_words: Words
+    growth: dict[Literal["cm_at_one", "cm_per_year", "adult_cm"], float]
+    work_garments: dict[Literal["veil", "one_colour", "apron", "helmet", "cap"], Words]
     skin: dict[str, RGB]
     default_skins: list[RGB]
     default_hairs: list[RGB]

@@ -355,28 +355,36 @@ def _everyday_checks(plan: Plan, want: dict) -> dict[str, list[bool]]:
     return got
 
 
-# Held-out figures measured on issue-18 (target: 90% of 198 words = 178, 90% of 32 prompts = 29).
-HELD_OUT_FLOOR = {"named words": 174, "prompts complete": 18}
+# Held-out figures measured on branch i18 over rounds 1-3 (target: 90% of 507 words = 456, 90% of 80
+# prompts = 72). Round 1 alone had been 174/198 and 18/32 on issue-18.
+HELD_OUT_FLOOR = {"named words": 479, "prompts complete": 63}
 
 
 def test_everyday_prompts_dev_and_held_out():
     """Both halves' pass counts per field; the held-out half (never tuned on) is printed against the
-    90% target (named words kept, prompts complete) and must not fall below the measured floor."""
+    90% target (named words kept, prompts complete), per round of prompts and together, and must not
+    fall below the measured floor. Only the development half's misses are printed: the held-out
+    half's are not for reading (tuning on them would make its figures meaningless)."""
     director = HeuristicDirector()
     passed = {h: Counter() for h in ("dev", "held-out")}
     total = {h: Counter() for h in ("dev", "held-out")}
-    complete, count = Counter(), Counter()
+    complete, count, kept_by, named_by = Counter(), Counter(), Counter(), Counter()
     misses: list[str] = []
     for want in EVERYDAY:
-        half = _half(want["prompt"])
+        half, batch = _half(want["prompt"]), (_half(want["prompt"]), want.get("round", 1))
         checks = _everyday_checks(director.plan(want["prompt"]), want)
         for field, oks in checks.items():
             total[half][field] += len(oks)
             passed[half][field] += sum(oks)
-            if not all(oks):
-                misses.append(f"{half:8} {field}: {want['prompt']}")
+            if not all(oks) and half == "dev":
+                misses.append(f"{field}: {want['prompt']}")
+        ok = all(all(o) for o in checks.values())
         count[half] += 1
-        complete[half] += all(all(o) for o in checks.values())
+        complete[half] += ok
+        count[batch] += 1
+        complete[batch] += ok
+        kept_by[batch] += sum(sum(o) for o in checks.values())
+        named_by[batch] += sum(len(o) for o in checks.values())
     fields = list(dict.fromkeys(f for h in total for f in total[h]))
     print(f"\n{'field':24} {'dev':>9} {'held-out':>9}")
     for field in fields:
@@ -384,13 +392,15 @@ def test_everyday_prompts_dev_and_held_out():
     words = {h: (sum(passed[h].values()), sum(total[h].values())) for h in passed}
     print(f"{'named words':24} " + " ".join(f"{words[h][0]:4d}/{words[h][1]:<4d}" for h in ("dev", "held-out")))
     print(f"{'prompts complete':24} " + " ".join(f"{complete[h]:4d}/{count[h]:<4d}" for h in ("dev", "held-out")))
-    print("\n".join(["misses:", *misses]) if misses else "no misses")
+    for batch in sorted(b for b in count if isinstance(b, tuple)):
+        print(f"{batch[0]} round {batch[1]}: named words {kept_by[batch]}/{named_by[batch]}, "
+              f"prompts complete {complete[batch]}/{count[batch]}")
+    print("\n".join(["dev misses:", *misses]) if misses else "no dev misses")
     kept, named = words["held-out"]
     print(f"target (issue 18): held-out keeps {BAR:.0%} of named words ({BAR * named:.0f}) and {BAR:.0%} of prompts "
           f"complete ({BAR * count['held-out']:.0f}); measured {kept}/{named} and {complete['held-out']}/{count['held-out']}")
-    assert len(EVERYDAY) >= 60 and min(count.values()) >= 25
-    # The 90% target is NOT met yet. This asserts no regression below what was measured when the
-    # parser landed (issue 18, branch issue-18): raise HELD_OUT_FLOOR as the figures rise, never lower it.
+    assert len(EVERYDAY) >= 60 and min(count[h] for h in ("dev", "held-out")) >= 25
+    # No regression below what was measured (raise HELD_OUT_FLOOR as the figures rise, never lower it).
     assert kept >= HELD_OUT_FLOOR["named words"], f"held-out prompts keep {kept} of {named} named words"
     assert complete["held-out"] >= HELD_OUT_FLOOR["prompts complete"], (
         f"{complete['held-out']} of {count['held-out']} held-out prompts complete")

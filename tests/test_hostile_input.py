@@ -74,9 +74,12 @@ def test_place_names_match_whole_words_in_spaced_scripts_and_runs_in_unspaced_on
     assert detect_locale(MIXED).lang == "a"
 
 
-def test_the_arabic_and_english_prompt_is_narrated_in_english_in_brooklyn(tmp_path):
+def test_the_arabic_and_english_prompt_is_narrated_in_english_in_brooklyn_at_midnight(tmp_path):
     proc = reel_cli("plan", MIXED, "--shots", "3")
     assert proc.returncode == 0, proc.stderr[-2000:]
     plan = json.loads(proc.stdout)
     assert plan["vo_lang"] == "a"
     assert "Brooklyn" in plan["story_logline"] and all("Brooklyn" in s["prompt"] for s in plan["shots"])
+    # "منتصف الليل" is CLDR's Arabic midnight: the scene's time and every shot's light, never a thing
+    assert plan["scene"]["time"] == "midnight" and all("midnight" in s["prompt"] for s in plan["shots"]), plan
+    assert not any("الليل" in t for t in plan["scene"]["things"]) and "الليل" not in json.dumps(plan["shots"])

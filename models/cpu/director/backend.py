@@ -13,6 +13,7 @@ from reel.ids import prompt_words
 from reel.schema import MAX_SHOTS, Plan
 
 from .cast import Character, build_characters, find_cast
+from .day_periods import in_english
 from .facts import facts_of
 from .lexicon import read_prompt
 from .parsed import action_of, lead_mentions, place_of, said_thing, sun_time, things_of
@@ -21,7 +22,7 @@ from .narration import logline, music_style, narration
 from .places import detect_locale
 from .setting import Action, detect_place, detect_things, detect_weather, lead_action, subject_end, time_of_day
 from .shots import Scene, make_shot, shot_slots, things_for_shots
-from .text import CAST, RULES, rng_for
+from .text import CAST, RULES, fold, rng_for
 from models.base import BackendBase
 
 
@@ -31,7 +32,7 @@ class HeuristicDirector(BackendBase):
     name = "heuristic"
     cpu = True  # no GPU: takes no GPU turn (runtime/host.py)
     data_files = ("director_rules.json", "characters.json", "locales.json", "narration.json", "camera_verbs.json",
-                  "director_lexicon.json")
+                  "director_lexicon.json", "day_periods.json")
     model_id = "heuristic-director-v1"
 
     def load(self) -> None:
@@ -51,7 +52,7 @@ class HeuristicDirector(BackendBase):
         if not prompt:
             raise UserError("the prompt is empty: describe the reel in one sentence")
         reading = read_prompt(prompt)
-        text = reading.text
+        text = in_english(reading.text)  # "عند منتصف الليل" reads "عند midnight"
         locale = detect_locale(prompt)
         lang = locale.lang if locale.match or not reading.vo_lang else reading.vo_lang
         parsed = read(text) if reading.language is None else None  # the parse reads English; glosses use the tables
@@ -65,6 +66,8 @@ class HeuristicDirector(BackendBase):
         place = place_of(parsed, locale, text) or detect_place(
             text, detect_locale(text) if reading.language else locale,  # the gloss says "in Tokyo"
             [(m.start, m.end) for m in mentions if m.role])
+        if locale.match and not locale.is_city and fold(locale.match.text) not in fold(place):
+            place = f"{locale.match.text} {place}"  # a country or region the place phrase did not say: 'Puerto Rico rooftop'
         things, said, story = _things(text, action, parsed, place, people)
         scene = Scene(text, seed, people, place, sun_time(parsed) or time_of_day(text, weather), weather, None,
                       things, action, said)
@@ -110,6 +113,13 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
     roles = [p.role or "" for p in people] + [p.name for p in people]
     for phrase in things_of(parsed, place, roles):
         known = detect_things(phrase.text)
+        if known and _renamed(phrase, known[0]):
+            # The table would say another thing ('desk lamp' -> 'a paper lantern', 'roses' -> 'a
+            # bouquet'): the prompt's words are kept, and the table's thing only if named elsewhere.
+            rest = text[:phrase.start] + " " * (phrase.end - phrase.start) + text[phrase.end:]
+            if known[0] not in detect_things(rest + (" " + action.text if action else "")):
+                things.remove(known[0])
+            known = []
         key = known[0] if known else phrase.text
         if not known:
             said[key] = said_thing(phrase, held=id(phrase) in objects)
@@ -117,6 +127,13 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
         if story is None and id(phrase) in objects:
             story = key
     return things, said, story
+
+
+def _renamed(phrase, key: str) -> bool:
+    """The objects table's words for `key` do not say the phrase's head noun (singular or as written)."""
+    said = " ".join([prompts.table(RULES)["objects"][key]["a"], key]).lower().split()
+    last = phrase.text.split()[-1].lower()
+    return phrase.head not in said and last not in said
 
 
 def _story_object(things: list[str], people: list[Character], scene: Scene) -> str | None:

@@ -92,6 +92,8 @@ def _role_mentions(prompt: str, tokens: list[re.Match], table: dict) -> list[tup
         if plural and count == 1:
             count = 2
         age = _age_before(prompt[max(0, tokens[i].start() - 40):tokens[i].start()], before, ages)
+        if age is None and count > 1 and role in table["young_when_several"] and not found:
+            age = tuple(table["roles"]["child"]["age"])  # 'two brothers race paper boats': children
         mention = Mention(tokens[i].start(), role=role, age=age, end=tokens[last].end())
         if role is None:  # a group word: couple, family, twins...
             mention.role = groups[word][0]
@@ -243,7 +245,9 @@ def build_characters(prompt: str, seed: int, lang: str, mentions: list[Mention] 
     people: list[Character] = []
     for key, m in zip(KEYS, mentions):
         # A role no table lists ('beekeeper', 'delivery rider') is a trade, carried as the prompt says it.
-        role = table["roles"].get(m.role or "") or ({"kind": "profession"} if m.role else {})
+        role = table["roles"].get(m.role or "") or ({"kind": "profession", **_suffix_role(m.role)} if m.role else {})
+        if m.role and not role.get("garment"):
+            role = {**role, **work_dress(m.role)}
         # The noun says most; then a known name; then a pronoun after the mention; then the seed.
         gender = (role.get("gender") or (m.name and _gender_of_name(m.name)) or m.gender
                   or (m.name and gender_of(m.name)) or rng.choice("fm"))
@@ -265,7 +269,9 @@ def _dress(key, name, gender, age, role_key, role, colour, garment, rng, table) 
         hair = rng.choice(table["hair"][("old_" if age >= table["old_from"] else "") + gender])
         build = rng.choice(table["builds"])
     noun = table["nouns"][gender]["child" if age < 18 else "adult"]
-    if table["child_below"] <= age < 18:
+    if kind_says_age(role):  # 'a kid', 'a child': the prompt's own word, not boy or girl
+        noun = role_key
+    elif table["child_below"] <= age < 18:
         noun = "teenage " + noun
     kind = role.get("kind", "person")
     role_name = role.get("as", role_key)
@@ -282,10 +288,42 @@ def _dress(key, name, gender, age, role_key, role, colour, garment, rng, table) 
     return Character(key, name, gender, age, role_name, kind, garment, head, " ".join(body))
 
 
+def kind_says_age(role: dict) -> bool:
+    """A person word that says an age and no gender ('kid', 'child', 'teenager')."""
+    return role.get("kind") == "person" and "age" in role and "gender" not in role
+
+
+def _suffix_role(word: str) -> dict:
+    """The gender and age a trade's last part says ('schoolgirl', 'fisherwoman', 'postman'): the
+    longest person word the table lists that ends it, after at least three letters of its own."""
+    roles = prompts.table(CAST)["roles"]
+    ends = [k for k, r in roles.items() if r.get("kind") == "person" and " " not in k and word.endswith(k)
+            and len(word) - len(k) >= 3 and " " not in word]
+    if not ends:
+        return {}
+    found = roles[max(ends, key=len)]
+    return {k: found[k] for k in ("gender", "age") if k in found}
+
+
+def work_dress(role: str) -> dict:
+    """{garment, colour} of the coarse class a trade belongs to ('beekeeper': veil, 'welder': overalls,
+    'blacksmith': apron by its ending); {} for a role in none."""
+    last = role.split()[-1].lower()
+    for dress in prompts.table(CAST)["work_dress"]["classes"].values():
+        if last in dress["roles"] or any(last.endswith(e) and len(last) > len(e) + 2 for e in dress["ends"]):
+            return {"garment": dress["garment"], "colour": dress["colour"]}
+    return {}
+
+
 def _relate(people: list[Character], table: dict) -> list[Character]:
     """Relatives say whose relative they are ('He is Mira's brother.'), after the first sentence."""
     for person in people:
-        if person.kind != "relation" or len(people) < 2:
+        if person.kind == "relation" and len(people) < 2:  # 'a grandmother rolls out dough': she is one
+            first_end = person.portrait.index(". ", len(person.head)) + 1
+            line = f" {cap(person.pronoun('sub'))} is {an(person.role)}."
+            person.portrait = person.portrait[:first_end] + line + person.portrait[first_end:]
+            continue
+        if person.kind != "relation":
             continue
         others = [p for p in people if p is not person]
         # A mother is the child's mother, a son his parent's son; friends and siblings relate to the lead.

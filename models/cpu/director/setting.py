@@ -100,10 +100,18 @@ def detect_weather(text: str) -> str | None:
     """The first weather word that is weather, not clothing ('a rain jacket')."""
     rules = _rules()
     words = {k: name for name, w in rules["weather"].items() for k in w["keywords"]}
-    for hit in find_phrases(text, words):
-        nxt = re.match(r"[\s-]*([\w]+)", text[hit.end:])
-        if not (nxt and fold(nxt.group(1)) in rules["weather_compounds"]):
-            return words[hit.key]
+    hits = [(h.start, words[h.key]) for h in find_phrases(text, words)
+            if not ((nxt := re.match(r"[\s-]*([\w]+)", text[h.end:])) and fold(nxt.group(1)) in rules["weather_compounds"])]
+    hits += [(m.start(), kind) for m in TOKEN.finditer(text) for kind in [_compound_weather(fold(m.group()), words)] if kind]
+    return min(hits)[1] if hits else None
+
+
+def _compound_weather(word: str, words: dict[str, str]) -> str | None:
+    """A word made of two weather words says its first one's weather: 'snowstorm' is snow, 'rainstorm'
+    rain, 'windstorm' wind ('rainbow' and 'windmill' are no weather: their second part is none)."""
+    for cut in range(3, len(word) - 3):
+        if word[:cut] in words and word[cut:] in words and word not in words:
+            return words[word[:cut]]
     return None
 
 

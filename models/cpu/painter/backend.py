@@ -22,7 +22,7 @@ from .common import SS, ascii_text, gradient, shade, stable_int, table, tinted
 from .figure import draw_figure
 from .looks import Look, look_of
 from .props import draw_props, prop_spec
-from .scene import SceneDescription, describe
+from .scene import SceneDescription, describe, scene_of
 from .sky import draw_sky, draw_weather, palette
 from models.base import BackendBase
 
@@ -76,7 +76,8 @@ class AnimaticImage(BackendBase):
         pass
 
     def looks(self, plan: Plan) -> dict[str, Look]:
-        return {k: look_of(k, p) for k, p in plan.characters.items()}
+        people = scene_of(plan).people
+        return {k: look_of(k, p, people[k].age if k in people else None) for k, p in plan.characters.items()}
 
     def master(self, plan: Plan, subject: str, seed: int, size: tuple[int, int], out: Path) -> None:
         w, h = size

@@ -61,6 +61,10 @@ def draw_figure(img: Image.Image, look: Look, cx: float, feet: float, size: floa
             for x, y in sleeve:
                 d.ellipse([x - width / 2, y - width / 2, x + width / 2, y + width / 2], fill=col(colour))
         ell(s * (sw + 0.02 * wf) - 0.026, 0.49, s * (sw + 0.02 * wf) + 0.026, 0.55, look.skin)
+    if look.apron:  # an apron over the front, chest to knee
+        poly([(-0.07 * wf, 0.24), (0.07 * wf, 0.24), (0.1 * wf, 0.7), (-0.1 * wf, 0.7)], look.apron)
+    if "one_colour" in look.work and not look.dress:  # overalls and scrubs: a bib and a belt line
+        poly([(-0.06, 0.22), (0.06, 0.22), (0.06, 0.34), (-0.06, 0.34)], shade(look.main, 0.85))
     if look.scarf:
         poly([(-0.075, 0.16), (0.075, 0.16), (0.07, 0.205), (-0.07, 0.205)], look.scarf)
         poly([(0.02, 0.2), (0.065, 0.2), (0.055, 0.36), (0.025, 0.36)], look.scarf)
@@ -82,7 +86,26 @@ def draw_figure(img: Image.Image, look: Look, cx: float, feet: float, size: floa
         if look.glasses:
             d.ellipse([P(s * 0.024 - 0.02, 0.064), P(s * 0.024 + 0.02, 0.1)], outline=col((30, 30, 34)), width=lw)
     d.line([P(-0.014, 0.118), P(0.014, 0.118)], fill=col(shade(look.skin, 0.55)), width=lw)  # mouth
-    if look.hat:
-        ell(-0.07, -0.03, 0.07, 0.07, look.hat)
-        poly([(-0.09, 0.035), (0.09, 0.035), (0.09, 0.055), (-0.09, 0.055)], look.hat)
+    work_hat = "veil" in look.work or "helmet" in look.work or "cap" in look.work
+    if "veil" in look.work:  # a beekeeper's veil: mesh from the brim to the shoulders, the face dim behind it
+        veil = Image.new("RGBA", img.size, (0, 0, 0, 0))
+        vd = ImageDraw.Draw(veil)
+        vd.rectangle([P(-0.085, 0.03), P(0.085, 0.19)], fill=(235, 235, 228, 150))
+        for k in range(1, 9):  # the mesh
+            y = 0.03 + 0.16 * k / 9
+            vd.line([P(-0.085, y), P(0.085, y)], fill=(60, 60, 60, 110), width=lw)
+        img.paste(Image.alpha_composite(img.convert("RGBA"), veil).convert(img.mode))
+    if look.hat or work_hat:
+        hat = look.hat or (look.main if "veil" in look.work else (235, 170, 40) if "helmet" in look.work
+                           else shade(look.main, 0.6))
+        if "helmet" in look.work:  # a hard hat: a dome and a short brim
+            d.chord([P(-0.075, -0.04), P(0.075, 0.1)], 180, 360, fill=col(hat), outline=col(shade(hat, 0.55)), width=lw)
+            poly([(-0.09, 0.03), (0.09, 0.03), (0.09, 0.045), (-0.09, 0.045)], hat)
+        elif "cap" in look.work:  # a peaked cap: a flat crown and a dark peak to the front
+            poly([(-0.07, -0.005), (0.07, -0.005), (0.06, 0.04), (-0.06, 0.04)], hat)
+            poly([(-0.06, 0.035), (0.07, 0.035), (0.085, 0.055), (-0.045, 0.055)], shade(hat, 0.4))
+        else:
+            ell(-0.07, -0.03, 0.07, 0.07, hat)
+            brim = 0.12 if "veil" in look.work else 0.09  # a veil hangs from a wide brim
+            poly([(-brim, 0.035), (brim, 0.035), (brim, 0.055), (-brim, 0.055)], hat)
 

@@ -29,6 +29,8 @@ class Look:
     dress: bool = False
     height: float = 0.95
     width: float = 1.0
+    work: frozenset[str] = frozenset()  # work dress drawn: veil, one_colour, apron, helmet, cap
+    apron: RGB | None = None
     named: dict[str, str] = field(default_factory=dict, compare=False)  # part -> colour word, for the sheet
 
 
@@ -92,8 +94,17 @@ def _character_name(key: str, portrait: str) -> str:
     return m[1] if m and m[1] not in {"A", "An", "The"} else key
 
 
-def look_of(key: str, portrait: str) -> Look:
-    """Everything about a character's drawing, derived from the portrait text alone."""
+def growth(age: int) -> float:
+    """A child's height as a share of the adult figure's: about 75 cm at one, 6 cm a year on, 170 cm grown."""
+    g = table()["growth"]
+    return max(0.3, min(1.0, (g["cm_at_one"] + g["cm_per_year"] * (age - 1)) / g["adult_cm"])) * 0.95
+
+
+def look_of(key: str, portrait: str, age: int | None = None) -> Look:
+    """Everything about a character's drawing, derived from the portrait text (and the scene's age)."""
+    if age is None:
+        said = re.search(r"(\d+)-year-old", portrait)
+        age = int(said.group(1)) if said else None
     t = table()
     text = portrait.lower()
     tokens = _tokens(portrait)
@@ -119,6 +130,22 @@ def look_of(key: str, portrait: str) -> Look:
     height = min((v for w, v in build["height"].items() if w in tokens), default=0.95)  # "tall girl" is a child
     width = next((v for w, v in build["width"].items() if w in tokens), 1.0)
     dress = any(re.search(rf"\b{re.escape(w)}\b", text) for w in t["dress_words"])
+    head = text.split(")", 1)[0]  # the garment as the portrait's head says it
+    work = frozenset(k for k, words in t["work_garments"].items()
+                     if any(re.search(rf"\b{re.escape(w)}\b", head) for w in words))
+    said = [w for w, slot in _colour_mentions(_tokens(head)) if slot != "ignore"]
+    if work & {"one_colour", "apron"} and said:
+        # 'navy blue work overalls', 'cream work apron': the head's colour is the garment's (and the sheet says so)
+        c["main"], parts["main"] = tuple(colours[said[0]]), said[0]
+    main = c.get("main") or main
+    if "one_colour" in work:
+        c["legs"] = main
+        parts["legs"] = parts.get("main", parts.get("legs", ""))
+    apron = None
+    if "apron" in work:  # the apron in the garment's colour over a shirt in the next one
+        apron, main = main, c.get("secondary") or shade(main, 0.55)
+    if age is not None and age < 18:  # a child is drawn smaller, by age (the scene's, else the portrait's)
+        height = min(height, growth(age))
     return Look(
         key=key,
         name=_character_name(key, portrait),
@@ -136,6 +163,8 @@ def look_of(key: str, portrait: str) -> Look:
         dress=dress,
         height=height,
         width=width,
+        work=work,
+        apron=apron,
         named=parts,
     )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from PIL import ImageColor
 
 from models.cpu.director import detect_locale
-from models.cpu.director.facts import scene_of
+from models.cpu.director.facts import scene_of  # noqa: F401 (the painter reads the scene through here)
 from reel.schema import Plan, Scene, Shot
 
 from .common import RGB, table

@@ -1,0 +1,121 @@
+"""The prompt's own words over the tables, work dress, children's sizes and the parser's load: the
+mechanisms found on the development half of the everyday prompts (tests/test_fidelity.py prints
+both halves), each checked on its own."""
+
+from __future__ import annotations
+
+import re
+
+from models.cpu.director import HeuristicDirector
+
+
+def test_the_prompts_own_words_survive_the_tables():
+    """A table that would rename a thing keeps the prompt's words ('desk lamp' is no paper lantern);
+    'a little girl chases bubbles' is a girl who chases (one article before a plural head is a
+    misparse); 'kids' stay kids in their portraits; a trade ending in a person word takes its age."""
+    director = HeuristicDirector()
+    lamp = director.plan("a student studies in a dorm room by the light of a desk lamp").scene
+    assert "desk lamp" in lamp.things and "lantern" not in lamp.things, lamp.things
+    girl = director.plan("a little girl chases bubbles in a sunny garden")
+    assert "bubbles" in girl.scene.things and girl.scene.people["A"].role == "girl"
+    assert "chases bubbles" in girl.shots[0].prompt
+    kids = director.plan("three kids splash in puddles on a rainy afternoon")
+    assert all(re.search(r"\d+-year-old \w+ kid,", p) for p in kids.characters.values()), kids.characters
+    assert all(p.age < 13 for p in kids.scene.people.values())
+    assert director.plan("a schoolgirl waits for the bus").scene.people["A"].age < 13
+    assert " woman" in director.plan("a fisherwoman guts fish on a dock").characters["A"]
+    pizzas = director.plan("a delivery boy cycles through a snowstorm with a stack of pizzas")
+    assert "cycles on a bicycle" in pizzas.shots[0].prompt  # the prompt's verb, and what it implies
+    insert = next(s.prompt for s in pizzas.shots if "insert" in s.shot_type.lower())
+    assert "stack of pizzas" in insert, insert  # 'with' after the verb: what the lead has, the insert's subject
+
+
+def test_the_parser_loads_without_torch_or_spacy_plugins():
+    """`reel plan` pays for the CNN pipeline only: thinc does not import torch and no spaCy plugin's
+    factories load (4-5 s each on two cores); torch imports as usual afterwards."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from models.cpu.director.reading import _nlp, read; _nlp(); "
+            "print(sorted(m for m in ('torch', 'spacy_curated_transformers', 'transformers') if m in sys.modules)); "
+            "print(read('a monk sweeps the steps of a mountain temple').verb); import torch; print(torch.__name__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:3] == ["[]", "sweeps", "torch"], done.stdout + done.stderr
+
+
+def _drawn(look):
+    """The figure on a plain canvas, through the painter's own drawer."""
+    from PIL import Image
+
+    from models.cpu.painter.figure import draw_figure
+
+    img = Image.new("RGB", (400, 400), (128, 128, 128))
+    draw_figure(img, look, 200, 390, 360)
+    return img
+
+
+def _figure_box(look) -> tuple[int, int, int, int]:
+    """The drawn figure's bounding box."""
+    from PIL import Image, ImageChops
+
+    return ImageChops.difference(_drawn(look), Image.new("RGB", (400, 400), (128, 128, 128))).getbbox()
+
+
+def test_roles_dress_for_the_work_and_the_figure_shows_it():
+    """A trade no roles row dresses takes its class's dress (a beekeeper's veil, a welder's overalls,
+    a blacksmith's apron by its ending), and the figure drawer draws the garment's words."""
+    import dataclasses
+
+    from models.cpu.painter.looks import look_of
+
+    director = HeuristicDirector()
+    want = {"a beekeeper lifts a honeycomb frame in a lavender field": ("veiled hat", "veil"),
+            "a nurse checks on a patient in a ward": ("scrubs", "one_colour"),
+            "a welder sparks a steel beam on a shipyard": ("overalls", "one_colour"),
+            "a miner climbs out of a coal pit": ("helmet", "helmet"),
+            "a security guard patrols an empty shopping mall": ("peaked cap", "cap"),
+            "a cook stirs a pot of soup in a soup kitchen": ("apron", "apron"),
+            "a monk sweeps the steps of a mountain temple": ("robe", None)}
+    for prompt, (garment, drawn) in want.items():
+        portrait = director.plan(prompt).characters["A"]
+        assert garment in portrait.split(")")[0], (prompt, portrait[:120])
+        look = look_of("A", portrait)
+        if drawn:
+            assert drawn in look.work, (prompt, look.work)
+            plain = dataclasses.replace(look, work=look.work - {drawn}, apron=None)
+            assert _drawn(look).tobytes() != _drawn(plain).tobytes(), prompt  # the drawer draws it
+    assert look.dress  # a robe is drawn long
+    assert "apron" in director.plan("a blacksmith shapes a horseshoe in a forge").characters["A"].split(")")[0]
+
+
+def test_weather_in_a_compound_word_and_a_region_in_the_place():
+    """'a snowstorm' is snow, 'a rainbow' no weather; a country the place phrase does not say is said
+    with the place; a relative alone is still named so ('She is a grandmother.')."""
+    from models.cpu.director.setting import detect_weather
+
+    assert [detect_weather(t) for t in ("through a snowstorm", "a rainbow", "a windmill", "a windstorm")] == \
+        ["snow", None, None, "wind"]
+    roof = HeuristicDirector().plan("a man repairs his roof after a hurricane in Puerto Rico")
+    assert "Puerto Rico" in roof.scene.place and roof.scene.weather == "rain"
+    assert "is a grandmother." in HeuristicDirector().plan("a grandmother rolls out dough in Shanghai").characters["A"]
+
+
+def test_children_are_counted_aged_and_drawn_smaller():
+    """'two brothers' are two children, 'kids' and 'a girl' children: the scene says their ages and
+    the painter draws them smaller than a grown-up, by age."""
+    from models.cpu.painter import AnimaticImage
+
+    director = HeuristicDirector()
+    brothers = director.plan("two brothers race paper boats down a flooded gutter after a storm")
+    assert len(brothers.characters) == 2 and all(p.age < 13 for p in brothers.scene.people.values())
+    assert all(p.age < 13 for p in director.plan("a girl feeds ducks at a pond").scene.people.values())
+    adult = director.plan("a woman feeds ducks at a pond")
+    looks = AnimaticImage().looks(brothers) | {"grown": AnimaticImage().looks(adult)["A"]}
+    heights = {k: (lambda b: b[3] - b[1])(_figure_box(look)) for k, look in looks.items()}
+    assert heights["A"] < 0.85 * heights["grown"] and heights["B"] < 0.85 * heights["grown"], heights
+    from models.cpu.painter.looks import look_of  # by age, not only by the word 'boy'
+
+    portrait = brothers.characters["A"]
+    age = re.search(r"(\d+)-year-old", portrait).group(0)
+    younger, older = (_figure_box(look_of("A", portrait.replace(age, f"{n}-year-old"))) for n in (4, 11))
+    assert younger[3] - younger[1] < 0.9 * (older[3] - older[1]), (younger, older)
