@@ -145,7 +145,7 @@ def _vllm_where() -> str:
 def check_kokoro_languages() -> tuple[str, str]:
     """What Kokoro needs for each narration language (English: spaCy model; Japanese: MeCab stack)."""
     if importlib.util.find_spec("kokoro") is None:
-        return WARN, "kokoro not installed: narration uses the espeak-ng preview voice (pip install -e .[gpu])"
+        return WARN, "kokoro not installed: narration uses the espeak-ng voice of the CPU family (pip install -e .[gpu])"
     from models.gpu.kokoro_voice import missing_for
     from reel import prompts
 

@@ -51,7 +51,7 @@ def sweep(n_prompts: int, inserts_only: bool = False, preset: str = "preview") -
             knobs = first_knobs(plan, i, the_preset, seed=0)
             clip = work / f"clip_{i}.mp4"
             video.render(plan, shot, keys[i], end, knobs, clip)
-            verdict = critic.critique(plan, shot, clip, keys[i], {}, knobs, end_keyframe=end)
+            verdict = critic.critique(plan, shot, clip, keys[i], {}, knobs, end_frame=end)
             counts["clips"] += 1
             passed = verdict.passes(the_preset.pass_threshold)
             counts["passed" if passed else "failed"] += 1

@@ -24,7 +24,7 @@ from flows import publish
 from runtime.gpu_slot import ensure_gpu_limit
 from reel.env import heartbeat_setting
 from reel.estimate import actual, estimate, markdown as estimate_markdown
-from reel.manifest import build_manifest, delivery_record, write_manifest
+from reel.manifest import build_manifest, write_manifest
 from reel.reel_lock import reel_lock
 from reel.records import ReelRef
 from reel.schema import Plan
@@ -34,7 +34,7 @@ from reel.stage import Ledger, collect, role_of, run, submit
 from reel.writable import deployment_root
 from tasks.keyframes import keyframe_stage
 from tasks.masters import master_stage, subjects
-from tasks.mix import mix_stage
+from tasks.mix import MixOutput, mix_stage
 from tasks.music import music_stage
 from tasks.plan import PlanOutput, plan_stage
 from tasks.voice import voice_stage
@@ -238,7 +238,7 @@ def _make(request: ReelRequest, resolved: Resolved, started: float) -> str:
         [{"shot": s.shot_index, "shipped_attempt": s.shipped, "clip": s.clip.artifact().path,
           "open_issues": [i.model_dump(mode="json") for i in s.attempts[s.shipped - 1].verdict.issues],
           "attempts": [a.model_dump(mode="json") for a in s.attempts]} for s in shots],
-        final.artifact().path, delivery=delivery_record(final.meta) | {"narration": narration})
+        final.artifact().path, delivery=MixOutput.of(final).delivery() | {"narration": narration})
     # Before and after: what `reel estimate` expected next to what this run spent.
     write_manifest(store, manifest | {"estimate": expected, "actual": actual(ledger.entries, started, time.time())})
     publish.publish_final(store, final.artifact().path)

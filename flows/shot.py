@@ -21,7 +21,7 @@ from reel.stage import Ledger, NotCached, cached_only, run
 from reel.strategies import next_attempt
 from reel.verdict_log import record_attempts
 from reel.writable import deployment_root
-from tasks.critique import CritiqueOutput, critique_stage
+from tasks.critique import CritiqueInput, CritiqueOutput, critique_stage
 from tasks.keyframes import keyframe_stage
 from tasks.render import first_knobs, render_stage
 
@@ -83,9 +83,9 @@ def play_shot(step: Callable[..., StageRecord], ref: ReelRef, plan: Plan, shot_i
             start = keyframes[knobs.keyframe_source]
             clip = step(render_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, keyframe=start,
                         knobs=knobs, backend=backends["video"], end_frame=end_frame)
-            judged = step(critique_stage, ref, ledger, plan=plan, shot_index=shot_index, attempt=n, clip=clip,
-                          keyframe=start, masters=masters, knobs=knobs, threshold=preset.pass_threshold,
-                          backend=backends["critic"], end_frame=end_frame)
+            judged = step(critique_stage, ref, ledger, job=CritiqueInput(
+                plan=plan, shot_index=shot_index, attempt=n, clip=clip, keyframe=start, masters=masters,
+                knobs=knobs, threshold=preset.pass_threshold, backend=backends["critic"], end_frame=end_frame))
             verdict = CritiqueOutput.of(judged).verdict
             attempts.append(Attempt(attempt=n, knobs=knobs, verdict=verdict,
                                     passed=verdict.passes(preset.pass_threshold)))

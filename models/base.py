@@ -1,7 +1,7 @@
 """Role protocols every backend implements, and the registry that picks one per role.
 
 Backends import their heavy libraries (torch, diffusers, vllm, kokoro) inside their own
-module, so the preview profile never needs them. Each backend exposes `name` (registry key)
+module, so the CPU family (the preview preset's) never needs them. Each backend exposes `name` (registry key)
 and `model_id` (what made the artifact, recorded in the manifest), plus `load()`/`unload()`
 for the model host. A backend that reads tables from prompts/ lists them in `data_files`: their
 hashes join its identity in every cache key, so editing a table re-runs exactly its stages.
@@ -18,6 +18,11 @@ from reel.errors import BackendUnavailable, UserError
 from reel.schema import Plan, RenderKnobs, Shot, Verdict
 
 
+# The two sets of weights a video backend that `distills` (Wan2.2) can run: its base experts, or
+# step-distilled ones (a turbo preset's first attempts). The model host switches between them.
+FULL, DISTILLED = "full", "distilled"
+
+
 class BackendBase:
     """What every backend inherits: the capabilities the model host and the stages read, with
     their defaults. A backend says what differs by setting the class attribute (or, for `device`
@@ -32,6 +37,21 @@ class BackendBase:
     footprint_gib: float | None = None  # a stand-in's own memory figure; None: the memory plan's
     data_files: tuple[str, ...] = ()  # tables in prompts/ or configs/ it reads: their digest joins its identity
     last_accel: dict | None = None  # what the last call ran with (cache threshold, compile), for the record
+    # Two sets of weights (Wan2.2's base and step-distilled experts, for a turbo preset's first attempts):
+    distills: bool = False  # it takes step-distilled weights: the host switches them with `use_weights`
+    distilled_id: str = ""  # which distilled weights are set, for cache keys ('' when none)
+    weights: str | None = None  # the set it runs now (FULL or DISTILLED); None: one set, which runs any request
+    holds_compiled: bool = False  # torch.compile graphs live while it is loaded (the host keeps dynamo's caches)
+
+    @classmethod
+    def class_model_id(cls) -> str | None:
+        """The model id when the class sets it; None when each instance sets its own (from the model path)."""
+        model_id = getattr(cls, "model_id", None)  # annotated above, unset: a class that sets none has none
+        return model_id if isinstance(model_id, str) else None
+
+    def use_weights(self, which: str) -> None:
+        """Run the next calls on `which` weights (FULL or DISTILLED); before the first load it only
+        picks what load() brings in. Only a backend that `distills` has a second set to switch to."""
 
     def load(self) -> None:
         """Get ready to serve (weights into memory); a no-op for backends with nothing to load."""
@@ -98,9 +118,6 @@ class VoiceModel(Backend, Protocol):
         """Write a wav of `text` spoken in language code `lang`; return its duration in seconds."""
 
 
-# The two sets of weights a video backend that `distills` (Wan2.2) can run: its base experts, or
-# step-distilled ones (a turbo preset's first attempts). The model host switches between them.
-FULL, DISTILLED = "full", "distilled"
 NO_DISTILLED_WEIGHTS = ("a turbo preset renders first attempts with step-distilled Wan2.2 weights; set REEL_TURBO_LORA "
                         "to the high- and low-noise LoRA files (comma-separated) or REEL_MODEL_VIDEO_TURBO to a "
                         "distilled diffusers folder, or choose a preset without turbo")
@@ -108,10 +125,10 @@ NO_DISTILLED_WEIGHTS = ("a turbo preset renders first attempts with step-distill
 
 def check_distilled(role: str, name: str) -> None:
     """Before a turbo reel starts: one clear line when its video backend takes distilled weights
-    and none are set (a backend that takes none, such as the preview's, ignores the steps anyway)."""
+    and none are set (a backend that takes none, such as the CPU family's, ignores the steps anyway)."""
     from reel.settings import get_settings
 
-    if not getattr(backend_class(role, name), "distills", False):
+    if not backend_class(role, name).distills:
         return
     if not create(role, name, **get_settings().backend_options(role)).distilled_id:
         raise UserError(NO_DISTILLED_WEIGHTS)
@@ -171,7 +188,7 @@ def create(role: str, name: str, **kwargs) -> Backend:
     return cls(**kwargs)
 
 
-def backend_class(role: str, name: str) -> type:
+def backend_class(role: str, name: str) -> type[BackendBase]:
     name = resolve_name(role, name)
     known = REGISTRY.get(role, {})
     if name not in known:
@@ -195,9 +212,9 @@ def identity(role: str, name: str, weights: str = FULL) -> str:
 
     cls = backend_class(role, name)
     if weights == DISTILLED:
-        return getattr(create(role, name, **get_settings().backend_options(role)), "distilled_id", "") or "-"
-    model_id = getattr(cls, "model_id", None)
-    if not isinstance(model_id, str):  # set per instance (e.g. from the model path): constructors are cheap
+        return create(role, name, **get_settings().backend_options(role)).distilled_id or "-"
+    model_id = cls.class_model_id()
+    if model_id is None:  # set per instance (e.g. from the model path): constructors are cheap
         model_id = create(role, name, **get_settings().backend_options(role)).model_id
     files = cls.data_files
     name = resolve_name(role, name)

@@ -40,12 +40,6 @@ def build_manifest(ref_id: str, prompt: str | None, preset: str, seed: int, back
     }
 
 
-def delivery_record(mix_meta: dict[str, Any]) -> dict[str, Any]:
-    """What the published file was made to: size, aspect, captions, measured loudness."""
-    keys = ("size", "aspect", "seconds", "shots", "frames", "fps", "subtitles", "caption_font", "loudness")
-    return {k: mix_meta[k] for k in keys if k in mix_meta}
-
-
 def write_manifest(store: ArtifactStore, manifest: dict[str, Any]) -> None:
     """Write the manifest only if every digest in it is the digest of the file in the store."""
     from reel.store import Artifact

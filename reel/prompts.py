@@ -3,7 +3,7 @@ painter's tables: what the models are told) and configs/ (costs, delivery target
 retry strategies, model configs: how the pipeline is tuned). A caller names a file; where it
 lives is decided here, once.
 
-Every JSON table is validated against its schema (reel/table_schemas.py) when first read, so a
+Every JSON table is validated against its schema (reel/table_schemas/) when first read, so a
 broken table stops with its file and key. Their content hashes go into cache keys, so editing a
 table invalidates exactly the stages that read it.
 """
@@ -64,7 +64,7 @@ def check(name: str, data: Any) -> BaseModel:
     """The table validated by its schema; TableError names the file and the first bad key."""
     schema = SCHEMAS.get(name)
     if schema is None:
-        raise TableError(f"{path(name)}: no schema; add one to reel/table_schemas.py and SCHEMAS")
+        raise TableError(f"{path(name)}: no schema; add one to reel/table_schemas/ and SCHEMAS")
     try:
         return schema.model_validate(data)
     except ValidationError as exc:

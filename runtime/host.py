@@ -26,7 +26,8 @@ Across processes, runtime/residency.py keeps one owner per GPU and waits for the
 Backends that declare `cpu = True` (the cpu family) hold no GPU, so they take no GPU turn and no
 `gpu` slot: they run beside the GPU work and beside each other, as many at once as this process has
 cores (one call at a time per backend unless it declares `reentrant = True`), and their calls record
-no GPU window. REEL_GPU_SLOT_FOR=all puts them back in the queue (see reel/settings.py).
+no GPU window (runtime/cpu_calls.py). REEL_GPU_SLOT_FOR=all puts them back in the queue (see
+reel/settings.py).
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ import contextvars
 import functools
 import itertools
 import logging
-import os
 import threading
 import time
 from typing import Any, Iterator
 
 from models import base
+from runtime import cpu_calls
 from runtime.gpu_slot import Held, gpu_slot
 from runtime.residency import Lease, reset_compiled, wait_for_free
 from reel import stage
@@ -61,12 +62,6 @@ _expected: collections.Counter = collections.Counter()  # role -> lines of work 
 _lines: dict[str, "Need"] = {}
 _line_of: contextvars.ContextVar["Need | None"] = contextvars.ContextVar("reel_line", default=None)
 events: collections.deque = collections.deque(maxlen=1000)  # (load|unload|wait|free, role, ...) in order
-# CPU backends: loaded once, kept apart from the GPU's residency (they never count against a card).
-_cpu_guard = threading.Lock()
-_cpu_loaded: dict[tuple[str, str], Any] = {}
-_cpu_turns_of: dict[tuple[str, str], "_InTurn"] = {}
-_cpu_cores = threading.BoundedSemaphore(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                        else os.cpu_count() or 1)
 
 
 def allow_together(pairs: list[list[str]]) -> None:
@@ -154,12 +149,12 @@ def _refuse_if_too_big(role: str, backend, card) -> None:
 def _ready(key: tuple[str, str], weights: str | None) -> bool:
     """The model is loaded, with the weights asked for (None: any; a backend with one set: any)."""
     backend = _resident.get(key)
-    return backend is not None and (weights is None or getattr(backend, "weights", weights) == weights)
+    return backend is not None and (weights is None or backend.weights in (None, weights))
 
 
 def _switch(role: str, backend, weights: str | None) -> None:
     """Put a loaded two-weight backend on `weights` (recorded like a load: it is a model change)."""
-    if weights is not None and hasattr(backend, "use_weights") and backend.weights != weights:
+    if weights is not None and backend.distills and backend.weights != weights:
         backend.use_weights(weights)
         events.append(("switch", role, weights))
 
@@ -261,7 +256,7 @@ def _unload(key: tuple[str, str]) -> None:
     events.append(("unload", key[0]))
     # dynamo's caches are process-wide: reset them only when no model left loaded holds compiled
     # graphs (a resident compiled expert would otherwise recompile for minutes on its next call).
-    if _heavy(backend) and not any(getattr(b, "holds_compiled", False) for b in _resident.values()):
+    if _heavy(backend) and not any(b.holds_compiled for b in _resident.values()):
         reset_compiled()
     if not any(_heavy(b) for b in _resident.values()):
         _lease.release()
@@ -311,75 +306,12 @@ def _load(role: str, name: str, weights: str | None = None) -> Any:
             need = (card.stage(role).vllm.get("gpu_memory_utilization", 0) * card.gpu_gib
                     if card.stage(role).vllm else peak_new)
             wait_for_free(backend.device or s.gpu_device, need, role, events)
-    if weights is not None and hasattr(backend, "use_weights"):
+    if weights is not None and backend.distills:
         backend.use_weights(weights)  # not loaded yet: only picks what the load brings in
     backend.load()
     events.append(("load", role))
     _resident[key] = backend
     return backend
-
-
-class _InTurn:
-    """Turns granted in the order they were asked for (a Lock's waiters go in any order). espeak-ng's
-    output depends on the lines it spoke before, so a backend's calls keep the order they arrived
-    in, as they did when every call queued for the GPU turn."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._asked = itertools.count()
-        self._served = 0
-        self._gone: set[int] = set()  # turns whose caller stopped waiting (an exception): skipped
-
-    def ask(self) -> contextlib.AbstractContextManager:
-        return self._turn(next(self._asked))  # the place in the queue is taken now, not when entered
-
-    @contextlib.contextmanager
-    def _turn(self, mine: int) -> Iterator[None]:
-        try:
-            with self._cond:
-                while self._served != mine:
-                    self._cond.wait()
-        except BaseException:
-            self._next(mine)
-            raise
-        try:
-            yield
-        finally:
-            self._next(mine)
-
-    def _next(self, done: int) -> None:
-        with self._cond:
-            self._gone.add(done)
-            while self._served in self._gone:
-                self._gone.discard(self._served)
-                self._served += 1
-            self._cond.notify_all()
-
-
-def _on_cpu(backend_class: type) -> bool:
-    """Whether this backend's calls skip the GPU queue: it declares it runs on the CPU alone, and
-    the operator has not asked every model call to take a GPU turn."""
-    from reel.settings import get_settings
-
-    return backend_class.cpu and get_settings().gpu_slot_for != "all"
-
-
-@contextlib.contextmanager
-def _cpu_call(key: tuple[str, str], backend_class: type) -> Iterator[Any]:
-    """A CPU backend's call: its turn on the backend (unless reentrant), then one of the cores."""
-    from reel.settings import get_settings
-
-    turns = _cpu_turns_of.setdefault(key, _InTurn())  # atomic: no lock another call may be holding
-    with contextlib.nullcontext() if backend_class.reentrant else turns.ask():
-        with _cpu_guard:
-            if key not in _cpu_loaded:
-                backend = base.create(*key, **get_settings().backend_options(key[0]))
-                backend.load()
-                events.append(("load", key[0]))
-                _cpu_loaded[key] = backend
-            backend = _cpu_loaded[key]
-        with _cpu_cores:
-            yield backend
 
 
 @contextlib.contextmanager
@@ -390,8 +322,8 @@ def use(role: str, name: str, weights: str | None = None) -> Iterator[tuple[Any,
     global _busy
     key = (role, base.resolve_name(role, name))
     backend_class = base.backend_class(*key)
-    if _on_cpu(backend_class):
-        with _cpu_call(key, backend_class) as backend:
+    if cpu_calls.on_cpu(backend_class):
+        with cpu_calls.call(key, backend_class, events) as backend:
             yield backend, Held()
         _unload_unless_kept(key)
         return
@@ -435,14 +367,7 @@ def unload(role: str, name: str) -> None:
     with _cond:
         if key in _resident:
             _unload(key)
-    _unload_cpu([key])
-
-
-def _unload_cpu(keys) -> None:
-    with _cpu_guard:
-        for key in [k for k in keys if k in _cpu_loaded]:
-            _cpu_loaded.pop(key).unload()
-            events.append(("unload", key[0]))
+    cpu_calls.unload([key], events)
 
 
 def unload_all() -> None:
@@ -450,4 +375,4 @@ def unload_all() -> None:
         for key in list(_resident):
             _unload(key)
         _lease.release()
-    _unload_cpu(list(_cpu_loaded))
+    cpu_calls.unload_all(events)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import shutil
 import uuid
 
+from pydantic import BaseModel, ConfigDict
+
 from models import base
 from runtime import host
 from reel import prompts
@@ -28,6 +30,8 @@ class CritiqueOutput(StageOutput):
     attempt: int
     tier: int  # 1: measured only; 2: the vision-language critic judged too
     verdict: Verdict
+
+
 FRAME_POSITIONS = [0.0, 1 / 3, 2 / 3, 1.0]
 
 
@@ -50,50 +54,66 @@ def ask_vision_critic(critic, plan: Plan, shot_index: int, knobs: RenderKnobs, f
     return Verdict.unscored(who, f"critic reply unreadable twice: {' / '.join(errors)}")
 
 
-def critique_clip(store: ArtifactStore, plan: Plan, shot_index: int, attempt: int, clip: StageRecord,
-                  keyframe: StageRecord, masters: dict[str, StageRecord], knobs: RenderKnobs, threshold: float,
-                  backend: str, end_frame: StageRecord | None = None) -> StageRecord:
-    """end_frame: the next shot's keyframe when that shot continues this one; the clip must end on it."""
-    record = timed("critique", f"shot {shot_index} attempt {attempt}")
-    shot = plan.shots[shot_index]
-    clip_path, key_path = store.local_path(clip.artifact()), store.local_path(keyframe.artifact())
-    portraits = {k: store.local_path(masters[k].artifact()) for k in plan.characters_in(shot) if k in masters}
+class CritiqueInput(BaseModel):
+    """What one critique judges, named once: the cache key, the body and the task read it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan: Plan
+    shot_index: int
+    attempt: int
+    clip: StageRecord
+    keyframe: StageRecord  # the keyframe the clip started on
+    masters: dict[str, StageRecord]
+    knobs: RenderKnobs
+    threshold: float  # the preset's pass threshold
+    backend: str  # the critic backend (or family) of the reel
+    end_frame: StageRecord | None = None  # the next shot's keyframe when that shot continues this one
+
+    def portraits(self) -> dict[str, StageRecord]:
+        """The masters of the characters in this shot, by character key."""
+        shot = self.plan.shots[self.shot_index]
+        return {k: self.masters[k] for k in self.plan.characters_in(shot) if k in self.masters}
+
+
+def critique_clip(store: ArtifactStore, job: CritiqueInput) -> StageRecord:
+    """When `job.end_frame` is given, the clip must end on it."""
+    record = timed("critique", f"shot {job.shot_index} attempt {job.attempt}")
+    plan, knobs, shot = job.plan, job.knobs, job.plan.shots[job.shot_index]
+    clip_path, key_path = store.local_path(job.clip.artifact()), store.local_path(job.keyframe.artifact())
+    portraits = {k: store.local_path(master.artifact()) for k, master in job.portraits().items()}
     measured = base.create("critic", TIER1)  # CPU measurements: no GPU slot needed
-    end_path = store.local_path(end_frame.artifact()) if end_frame is not None else None
+    end_path = store.local_path(job.end_frame.artifact()) if job.end_frame is not None else None
     verdict = measured.critique(plan, shot, clip_path, key_path, portraits, knobs, end_path)
     record.backend, record.model_id, tier = measured.name, measured.model_id, 1
-    if base.resolve_name("critic", backend) != TIER1 and verdict.passes(threshold):
+    if base.resolve_name("critic", job.backend) != TIER1 and verdict.passes(job.threshold):
         frames_dir = store.scratch() / f"frames-{uuid.uuid4().hex[:8]}"
         try:
             frames = sample_frames(clip_path, FRAME_POSITIONS, frames_dir)
-            with host.use("critic", backend) as (critic, held):
-                judged = ask_vision_critic(critic, plan, shot_index, knobs, frames, portraits)
+            with host.use("critic", job.backend) as (critic, held):
+                judged = ask_vision_critic(critic, plan, job.shot_index, knobs, frames, portraits)
             record.meta["gpu_window"] = held.window
         finally:
             shutil.rmtree(frames_dir, ignore_errors=True)
         verdict = judged.model_copy(update={"measurements": verdict.measurements | judged.measurements})
         record.backend, record.model_id, tier = critic.name, critic.model_id, 2
-    rel = clip.artifact().path.replace(".mp4", ".verdict.json")
+    rel = job.clip.artifact().path.replace(".mp4", ".verdict.json")
     record.artifacts["main"] = store.write_json(rel, verdict.model_dump(mode="json"))
-    record.meta |= CritiqueOutput(attempt=attempt, tier=tier, verdict=verdict).meta()
+    record.meta |= CritiqueOutput(attempt=job.attempt, tier=tier, verdict=verdict).meta()
     return record.finish()
 
 
-def _key(ref, plan, shot_index, attempt, clip, keyframe, masters, knobs, threshold, backend, end_frame=None):
-    shot = plan.shots[shot_index]
-    portraits = [masters[k] for k in plan.characters_in(shot) if k in masters]
-    ends = [] if end_frame is None else [end_frame]
-    return {"shot": shot.model_dump(), "attempt": attempt, "clip": artifact_digests(clip, keyframe, *portraits, *ends),
-            "knobs": knobs.key(), "threshold": threshold, "tier1": base.identity("critic", TIER1),
-            "backend": base.identity("critic", backend),
+def _key(ref: ReelRef, job: CritiqueInput) -> dict:
+    ends = [] if job.end_frame is None else [job.end_frame]
+    return {"shot": job.plan.shots[job.shot_index].model_dump(), "attempt": job.attempt,
+            "clip": artifact_digests(job.clip, job.keyframe, *job.portraits().values(), *ends),
+            "knobs": job.knobs.key(), "threshold": job.threshold, "tier1": base.identity("critic", TIER1),
+            "backend": base.identity("critic", job.backend),
             "prompts": prompts.digest("critic_system.md", "critic_user.txt", "critic_reask.txt")}
 
 
 @stage("critique", version="2", key_parts=_key, role="critic",
-       task_run_name="critique-shot-{shot_index}-attempt-{attempt}",
+       task_run_name="critique-shot-{job.shot_index}-attempt-{job.attempt}",
        **infra_retries())
-def critique_stage(ref: ReelRef, plan: Plan, shot_index: int, attempt: int, clip: StageRecord,
-                   keyframe: StageRecord, masters: dict[str, StageRecord], knobs: RenderKnobs, threshold: float,
-                   backend: str, end_frame: StageRecord | None = None) -> StageRecord:
-    return critique_clip(ref.store(), plan, shot_index, attempt, clip, keyframe, masters,
-                         knobs, threshold, backend, end_frame)
+def critique_stage(ref: ReelRef, job: CritiqueInput) -> StageRecord:
+    return critique_clip(ref.store(), job)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 import ffmpeg
 
@@ -18,7 +19,7 @@ from reel.fonts import font_for
 from reel.loudness import ebur128, loudnorm_pass1, speech_over_bed
 from reel.media import decode_mono, ffmpeg_exe, rms_db, run_ffmpeg
 from reel.presets import Preset
-from reel.records import ReelRef, StageRecord
+from reel.records import ReelRef, StageOutput, StageRecord
 from reel.stage import stage, timed
 from reel.store import ArtifactStore
 from tasks.voice import VoiceOutput
@@ -27,6 +28,25 @@ SAMPLE_RATE = 48000
 # Levels before mastering (RMS of the active signal): the voice sits well above the bed, and
 # the bed is ducked further while a line is spoken. Mastering moves both by the same gain.
 VOICE_RMS_DB, MUSIC_RMS_DB = -18.0, -28.0
+
+
+class MixOutput(StageOutput):
+    """What the reel was made to, as mixed: its picture, its captions and its measured loudness."""
+
+    size: tuple[int, int]
+    aspect: str
+    seconds: float
+    shots: int
+    frames: int
+    fps: int
+    subtitles: str
+    caption_font: dict | None = None  # the font burned captions were drawn with (reel/fonts.py); None: not burned
+    loudness: dict[str, Any]  # target, measured integrated and true peak, speech over the bed
+    loudness_pass1: dict[str, Any]  # loudnorm's first-pass figures the master used
+
+    def delivery(self) -> dict[str, Any]:
+        """The manifest's `delivery`: what the published file was made to (no first-pass figures)."""
+        return self.model_dump(mode="json", exclude={"loudness_pass1"}, exclude_none=True)
 
 
 def _compile(stream, what: str) -> None:
@@ -120,21 +140,21 @@ def master_and_mux(clips: list[Path], audio: Path, measured: dict[str, str], siz
 
 
 def write_captions(store: ArtifactStore, record: StageRecord, voices: list[StageRecord], starts: list[float],
-                   preset: Preset, delivery: Delivery, work: Path) -> Path | None:
-    """.srt and .vtt always; the .ass script (with its font beside it) when captions are burned."""
+                   preset: Preset, delivery: Delivery, work: Path) -> tuple[Path | None, dict | None]:
+    """.srt and .vtt always; the .ass script (with its font beside it) when captions are burned,
+    and the record of that font."""
     spoken = [VoiceOutput.of(v) for v in voices]
     items = cues([v.text for v in spoken], starts, [v.seconds for v in spoken], preset.shot_seconds)
     record.artifacts["subtitles"] = store.write_bytes("reel.srt", srt(items).encode())
     record.artifacts["subtitles_vtt"] = store.write_bytes("reel.vtt", vtt(items).encode())
     if delivery.subtitles != "burn":
-        return None
+        return None, None
     lang = spoken[0].lang
     script = work / "captions.ass"
     script.write_text(ass(items, lang, preset.final_size, delivery.aspect), encoding="utf-8")
     font = font_for(lang)
     (work / font.path.name).symlink_to(font.path)
-    record.meta["caption_font"] = font.record()
-    return script
+    return script, font.record()
 
 
 def mix_reel(store: ArtifactStore, clips: list[StageRecord], music: StageRecord, voices: list[StageRecord],
@@ -157,20 +177,20 @@ def _mix(store, record, work, clips, music, voices, preset, delivery, total, sta
                               preset.shot_seconds)
     measured = loudnorm_pass1(premix, delivery.target_lufs, loudness_table()["true_peak_aim_dbtp"],
                               loudness_table()["lra"])
-    captions = write_captions(store, record, voices, starts, preset, delivery, work)
+    captions, font = write_captions(store, record, voices, starts, preset, delivery, work)
     out = work / "reel.mp4"
     master_and_mux([store.local_path(c.artifact()) for c in clips], premix, measured, preset.final_size,
                    preset.fps, total, out, delivery.target_lufs, captions)
     final = ebur128(out)
     record.artifacts["main"] = store.put_file("reel.mp4", out)
     record.backend, record.model_id = "ffmpeg", "imageio-ffmpeg"
-    record.meta |= {"seconds": total, "shots": len(clips), "frames": preset.frames, "fps": preset.fps,
-                    "size": list(preset.final_size), "aspect": delivery.aspect,
-                    "subtitles": delivery.subtitles, "loudness_pass1": measured,
-                    "loudness": {"target": delivery.loudness, "target_lufs": delivery.target_lufs,
-                                 "true_peak_ceiling_dbtp": loudness_table()["true_peak_dbtp"],
-                                 "integrated_lufs": final["integrated_lufs"],
-                                 "true_peak_dbtp": final["true_peak_dbtp"], "speech_over_bed": balance}}
+    record.meta = MixOutput(seconds=total, shots=len(clips), frames=preset.frames, fps=preset.fps,
+                            size=preset.final_size, aspect=delivery.aspect, subtitles=delivery.subtitles,
+                            caption_font=font, loudness_pass1=measured,
+                            loudness={"target": delivery.loudness, "target_lufs": delivery.target_lufs,
+                                      "true_peak_ceiling_dbtp": loudness_table()["true_peak_dbtp"],
+                                      "integrated_lufs": final["integrated_lufs"],
+                                      "true_peak_dbtp": final["true_peak_dbtp"], "speech_over_bed": balance}).meta()
     return record.finish()
 
 
@@ -179,7 +199,7 @@ def _key(ref, clips, music, voices, preset, delivery):
             "size": preset.final_size, "fps": preset.fps, "shot_seconds": preset.shot_seconds,
             "delivery": delivery.model_dump(), "table": prompts.digest("delivery.json"),
             "levels": [VOICE_RMS_DB, MUSIC_RMS_DB],
-            "font": font_for(voices[0].meta["lang"]).record() if delivery.subtitles == "burn" and voices else None}
+            "font": font_for(VoiceOutput.of(voices[0]).lang).record() if delivery.subtitles == "burn" and voices else None}
 
 
 @stage("mix", version="2", key_parts=_key, task_run_name="mix")

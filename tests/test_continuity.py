@@ -166,3 +166,25 @@ def test_a_render_that_ends_on_the_next_keyframe_is_keyed_on_it():
                                                    {**PLAN["shots"][1], "prompt": "Pan left. " + SHOTS[1][3]}]
                                  + PLAN["shots"][2:]})
     assert key(rec("b" * 64), moved) != key(rec("b" * 64))
+
+
+def test_a_critique_is_keyed_on_what_it_judges():
+    """The critique's one typed input (tasks/critique.py CritiqueInput) is what its cache key reads:
+    the clip, the end frame it must meet, the threshold, the attempt and the portraits of the shot's
+    characters each move the key; a master of nobody in the shot does not."""
+    from reel.presets import get_preset
+    from reel.records import ReelRef, StageRecord
+    from reel.store import Artifact
+    from tasks import render
+    from tasks.critique import CritiqueInput, _key
+
+    plan = Plan.model_validate(PLAN)
+    rec = lambda sha: StageRecord(stage="x", artifacts={"main": Artifact(path="x", sha256=sha * 64, size=1)})  # noqa: E731
+    job = CritiqueInput(plan=plan, shot_index=0, attempt=1, clip=rec("1"), keyframe=rec("2"), masters={"A": rec("3")},
+                        knobs=render.first_knobs(plan, 0, get_preset("preview"), 0), threshold=6.0, backend="cpu")
+    key = lambda **change: _key(ReelRef(root="/tmp/nowhere", reel_id="r"), job.model_copy(update=change))  # noqa: E731
+    assert key() == key()
+    for change in (dict(clip=rec("4")), dict(end_frame=rec("5")), dict(threshold=7.0), dict(attempt=2),
+                   dict(masters={"A": rec("6")})):
+        assert key(**change) != key(), change
+    assert key(masters={"A": rec("3"), "B": rec("7")}) == key()  # the plan has no character B

@@ -210,9 +210,9 @@ def test_a_cpu_backends_calls_go_in_the_order_they_arrived():
     import random
     import threading
 
-    from runtime.host import _InTurn
+    from runtime.cpu_calls import InTurn
 
-    queue, served = _InTurn(), []
+    queue, served = InTurn(), []
     turns = [queue.ask() for _ in range(12)]
 
     def call(i: int) -> None:

@@ -1,4 +1,4 @@
-"""Every JSON table in prompts/ and configs/ against its schema (reel/table_schemas.py): a broken
+"""Every JSON table in prompts/ and configs/ against its schema (reel/table_schemas/): a broken
 table fails here with its file and key, not at render time."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""CPU preview video backend: the shot's camera verb made real over its keyframe.
+"""The CPU family's video backend: the shot's camera verb made real over its keyframe.
 
 A virtual camera crops an eased, moving window out of the keyframe (dolly = zoom, pan/track =
 horizontal shift, tilt/crane = vertical shift, orbit = shift + slight zoom, static = a barely

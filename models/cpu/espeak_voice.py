@@ -61,7 +61,7 @@ class _Espeak:
         try:
             import espeakng_loader
         except ImportError as exc:
-            raise BackendUnavailable("preview voice needs `pip install espeakng-loader`") from exc
+            raise BackendUnavailable("the espeak voice backend (CPU family) needs `pip install espeakng-loader`") from exc
         lib = ctypes.CDLL(espeakng_loader.get_library_path())
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_Initialize.restype = ctypes.c_int

@@ -1,5 +1,5 @@
-"""A preview video backend that fails on purpose, for drills and for proving the critic loop:
-it renders like the preview backend except for the (shot, attempt) pairs it is told to spoil.
+"""A CPU video backend that fails on purpose, for drills and for proving the critic loop:
+it renders like camera-move except for the (shot, attempt) pairs it is told to spoil.
 
 Faults (REEL_VIDEO_FAULTS="shot:attempt:fault,..."):
   frozen         every frame is the keyframe, bit for bit (a dead clip)

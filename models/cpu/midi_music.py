@@ -216,7 +216,7 @@ def build_midi(brief: str, seconds: float, seed: int):
     try:
         import pretty_midi
     except ImportError as exc:
-        raise BackendUnavailable("preview music needs `pip install pretty_midi`") from exc
+        raise BackendUnavailable("the midi music backend (CPU family) needs `pip install pretty_midi`") from exc
     t = prompts.table(TABLE)
     b = parse_brief(brief)
     parts = cast(b)

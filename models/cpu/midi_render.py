@@ -20,7 +20,7 @@ def soundfont_path() -> Path:
     try:
         import pretty_midi
     except ImportError as exc:
-        raise BackendUnavailable("preview music needs `pip install pretty_midi`") from exc
+        raise BackendUnavailable("the midi music backend (CPU family) needs `pip install pretty_midi`") from exc
     path = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
     if not path.exists():
         raise BackendUnavailable(f"pretty_midi's soundfont is missing at {path}; reinstall pretty_midi")
@@ -32,7 +32,7 @@ def synthesize(pm, seconds: float) -> np.ndarray:
     try:
         import tinysoundfont
     except ImportError as exc:
-        raise BackendUnavailable("preview music needs `pip install tinysoundfont`") from exc
+        raise BackendUnavailable("the midi music backend (CPU family) needs `pip install tinysoundfont`") from exc
     synth = tinysoundfont.Synth(samplerate=SAMPLE_RATE)
     sfid = synth.sfload(str(soundfont_path()))
     melodic = iter(c for c in range(16) if c != DRUM_CHANNEL)
@@ -71,7 +71,7 @@ def finish(audio: np.ndarray, fade_s: float) -> np.ndarray:
     """Peak-normalise to -3 dBFS, soften the first 5 ms and fade the tail out."""
     peak = float(np.abs(audio).max())
     if peak == 0:
-        raise RuntimeError("preview music rendered silence")
+        raise RuntimeError("the midi music backend rendered silence")
     audio = audio * (PEAK / peak)
     n_in, n_out = min(len(audio), int(0.005 * SAMPLE_RATE)), min(len(audio), int(fade_s * SAMPLE_RATE))
     audio[:n_in] *= np.linspace(0, 1, n_in)[:, None]

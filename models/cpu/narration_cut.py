@@ -1,4 +1,4 @@
-"""The preview director's way to shorten a narration line that runs longer than its shot: keep
+"""The heuristic director's way to shorten a narration line that runs longer than its shot: keep
 the opening clause (cut at a phrase mark where one falls early enough), else the first words."""
 
 from __future__ import annotations
