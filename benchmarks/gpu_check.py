@@ -1,4 +1,7 @@
-"""GPU check: the real diffusers pipelines of the stack at real size with random weights, on one card.
+"""GPU check: the whole stack at real size with random weights, on one card.
+
+By default every model runs through its own backend, vLLM included (benchmarks/gpu_stack.py). With
+`--pipelines`, the diffusers pipelines alone, as below.
 
 No weights and no network: each component is built from the real config shipped in
 configs/models/{video,image}.json directly on the GPU in bf16 (the Wan VAE in fp32, as diffusers
@@ -19,7 +22,8 @@ Per row: wall seconds, peak GPU memory allocated, free memory after, and for Wan
 forwards really ran all their blocks (random weights rarely let the cache skip: the figure is what
 the cache costs and how often it fired, not the speed-up on the real checkpoint).
 
-    python -m benchmarks.gpu_check                 # one CUDA card, about 3-6 minutes on an H100
+    python -m benchmarks.gpu_check                 # the whole stack; target under 8 min (not yet run on a card)
+    python -m benchmarks.gpu_check --pipelines     # the pipeline rows below
     python -m benchmarks.gpu_check --tiny          # the same code on CPU with tiny configs (tests)
 """
 
@@ -29,6 +33,8 @@ import argparse
 import gc
 import time
 from dataclasses import dataclass
+
+from benchmarks.offline_tokenizer import byte_tokenizer
 
 GIB = 1024**3
 PROMPT = "Slow dolly in. A violinist plays on a Paris bridge at dusk, warm street lamps. shot on Arri Alexa"
@@ -73,31 +79,6 @@ TINY["video"]["transformer_2"] = TINY["video"]["transformer"]
 REAL_SIZES = {"wan": (832, 480, 81), "flux": (1280, 704), "steps": (2, 4), "flux_steps": 4, "turbo": (24, 4, 64)}
 TINY_SIZES = {"wan": (64, 32, 9), "flux": (64, 64), "steps": (2, 4), "flux_steps": 2, "turbo": (10, 4, 4)}
 
-# Qwen-style chat template, reduced to what Flux2KleinPipeline renders: one user turn, then the
-# assistant header with an empty think block (the pipeline passes enable_thinking=False).
-CHAT_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
-    "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}{% endif %}"
-)
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
-
-
-def byte_tokenizer(chat_template: bool = False):
-    """A byte-level BPE without merges (every text tokenizes, one token per byte, ids < 261),
-    wrapped as a transformers fast tokenizer: stands in for a checkpoint's tokenizer offline."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    tok = Tokenizer(models.BPE(vocab={ch: i for i, ch in enumerate(alphabet)}, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens(SPECIAL_TOKENS)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<|endoftext|>", eos_token="<|im_end|>",
-                                   model_max_length=4096, chat_template=CHAT_TEMPLATE if chat_template else None)
-
-
 def component(stage: str, name: str, tiny: bool, device: str, dtype):
     """configs/models/<stage>.json's component `name`, built with random weights on `device` in `dtype`."""
     import importlib
@@ -108,13 +89,15 @@ def component(stage: str, name: str, tiny: bool, device: str, dtype):
 
     spec = memory_plan.load_config(stage)["components"][name]
     config = {**spec["config"], **(TINY[stage].get(name, {}) if tiny else {})}
-    library = importlib.import_module(spec["library"])
+    library = importlib.import_module(spec.get("module", spec["library"]))
     previous = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
     try:
         with torch.device(device):  # initialised where it runs: no CPU copy of 14B parameters
             if spec["library"] == "transformers":
-                model = getattr(library, spec["class"])(getattr(library, spec["config_class"])(**config))
+                import transformers
+
+                model = getattr(library, spec["class"])(getattr(transformers, spec["config_class"])(**config))
             else:
                 model = getattr(library, spec["class"])(**config)
     finally:
@@ -126,9 +109,12 @@ def component(stage: str, name: str, tiny: bool, device: str, dtype):
 class Row:
     what: str
     seconds: float
-    peak_gib: float | None = None
+    peak_gib: float | None = None  # allocated (a vLLM row: the card's memory its worker held)
     free_gib: float | None = None
     note: str = ""
+    reserved_gib: float | None = None  # what the caching allocator held at the peak
+    plan_gib: float | None = None  # the memory plan's figures for this stage on this card
+    plan_reserved_gib: float | None = None
 
 
 class Meter:
@@ -152,7 +138,13 @@ class Meter:
             self.torch.cuda.synchronize(self.device)
         seconds = time.perf_counter() - start
         peak = self.torch.cuda.max_memory_allocated(self.device) / GIB if self.cuda else None
-        return result, Row(what, seconds, peak, self.free_gib(), note(result))
+        reserved = self.torch.cuda.max_memory_reserved(self.device) / GIB if self.cuda else None
+        return result, Row(what, seconds, peak, self.free_gib(), note(result), reserved)
+
+    def unloaded(self, backend, what: str) -> Row:
+        """A backend's own unload (its hand-over), then the free memory the next model finds."""
+        backend.unload()
+        return self.freed(f"{what} unloaded")
 
     def freed(self, what: str) -> Row:
         gc.collect()
@@ -338,20 +330,23 @@ def table(rows: list, device_name: str) -> str:
     def num(v, fmt):
         return "-" if v is None else format(v, fmt)
 
-    head = f"GPU check on {device_name}\n"
-    lines = [f"{'what':<62} {'seconds':>8} {'peak GiB':>9} {'free GiB':>9}  note", "-" * 110]
-    lines += [f"{r.what:<62} {num(r.seconds or None, '8.1f'):>8} {num(r.peak_gib, '9.1f'):>9} "
-              f"{num(r.free_gib, '9.1f'):>9}  {r.note}" for r in rows]
+    head = (f"GPU check on {device_name} (GiB; plan: the memory plan's allocated / reserved peak for the stage; "
+            "a vLLM row: the card's memory the worker held, against its share)\n")
+    lines = [f"{'what':<66} {'seconds':>8} {'peak':>6} {'reserved':>8} {'plan':>6} {'plan res':>8} {'free':>6}  note",
+             "-" * 130]
+    lines += [f"{r.what:<66} {num(r.seconds or None, '8.1f'):>8} {num(r.peak_gib, '6.1f'):>6} "
+              f"{num(r.reserved_gib, '8.1f'):>8} {num(r.plan_gib, '6.1f'):>6} {num(r.plan_reserved_gib, '8.1f'):>8} "
+              f"{num(r.free_gib, '6.1f'):>6}  {r.note}" for r in rows]
     return head + "\n".join(lines)
 
 
-def run(tiny: bool = False, device: str = "cuda:0") -> tuple[list, str]:
+def run(tiny: bool = False, device: str = "cuda:0", pipelines: bool = False) -> tuple[list, str]:
     import torch
 
     if not tiny and not (device.startswith("cuda") and torch.cuda.is_available()):
         from reel.errors import UserError
 
-        raise UserError(f"the GPU check needs a CUDA card ({device} is not available); "
+        raise UserError(f"the GPU check needs a CUDA or ROCm card ({device} is not available); "
                         "`--tiny` runs the same code on the CPU")
     if tiny:
         device = "cpu"
@@ -359,20 +354,30 @@ def run(tiny: bool = False, device: str = "cuda:0") -> tuple[list, str]:
     meter = Meter(device)
     name = torch.cuda.get_device_name(device) if device.startswith("cuda") else "CPU (tiny configs)"
     rows = [Row("start", 0.0, None, meter.free_gib())]
-    rows += check_wan(meter, tiny, device)
-    rows += check_flux(meter, tiny, device)
+    if pipelines:
+        rows += check_wan(meter, tiny, device)
+        rows += check_flux(meter, tiny, device)
+        return rows, name
+    from benchmarks.gpu_stack import run_stack
+
+    card = torch.cuda.get_device_properties(device).total_memory / GIB if device.startswith("cuda") else None
+    rows += run_stack(meter, tiny, device, card)
     return rows, name
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu_check", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="tiny configs on the CPU (checks the code, not the card)")
+    parser.add_argument("--pipelines", action="store_true",
+                        help="the diffusers pipelines alone: Wan steps with and without FBCache, the turbo comparison, FLUX.2")
     parser.add_argument("--device", default="cuda:0")
     args = parser.parse_args(argv)
+    from reel.env import configure
     from reel.errors import UserError
 
+    configure()
     try:
-        rows, name = run(args.tiny, args.device)
+        rows, name = run(args.tiny, args.device, args.pipelines)
     except UserError as exc:
         parser.exit(2, f"gpu_check: {exc}\n")
     print(table(rows, name))

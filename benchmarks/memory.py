@@ -27,8 +27,8 @@ def component_lines(plan: memory_plan.Plan) -> list[str]:
 
 def plan_lines(plan: memory_plan.Plan) -> list[str]:
     lines = [f"card {plan.gpu_gib:g} GiB, {plan.usable_gib:.1f} usable (GiB: weights in the mode chosen, "
-             "peak while running, idle while loaded)",
-             f"{'stage':<9} {'weights':>8} {'peak':>6} {'idle':>6}  mode"]
+             "peak reserved while running = weights + activations + allocator reserve, idle while loaded)",
+             f"{'stage':<9} {'weights':>8} {'act':>6} {'reserve':>8} {'peak':>6} {'idle':>6}  mode"]
     for name, s in plan.stages.items():
         mode = s.mode if s.mode == "does not fit" else f"{s.mode}, {'fp8' if s.fp8 else 'bf16'}"
         if s.mode == "offload":
@@ -38,8 +38,11 @@ def plan_lines(plan: memory_plan.Plan) -> list[str]:
             knobs = (f"; vLLM gpu_memory_utilization={s.vllm['gpu_memory_utilization']:.2f} "
                      f"max_model_len={s.vllm['max_model_len']} max_num_seqs={s.vllm['max_num_seqs']} "
                      f"limit_mm_per_prompt={s.vllm['limit_mm_per_prompt']}")
-        lines.append(f"{name:<9} {s.weights_gib(s.fp8):>8.1f} {s.peak_gib:>6.1f} {s.resident_gib:>6.1f}  {mode}{knobs}")
-        lines.append(f"{'':<33}peak estimate: {s.activations_note}")
+        lines.append(f"{name:<9} {s.weights_gib(s.fp8):>8.1f} {s.activations_gib:>6.1f} {s.reserve_gib:>8.1f} "
+                     f"{s.peak_gib:>6.1f} {s.resident_gib:>6.1f}  {mode}{knobs}")
+        lines.append(f"{'':<49}peak estimate: {s.activations_note}")
+        if s.why:
+            lines.append(f"{'':<49}not {s.why}")
     together = ", ".join("+".join(p) for p in plan.together) or "none: every heavy model swaps"
     lines.append(f"stay loaded together: {together}")
     return lines

@@ -37,6 +37,7 @@ import contextlib
 import contextvars
 import functools
 import itertools
+import logging
 import threading
 import time
 from typing import Any, Iterator
@@ -121,7 +122,13 @@ def _apply_plan(role: str, backend, card) -> None:
     fails here rather than silently loading bf16 resident on any card."""
     if card is None or role not in card.stages:
         return
-    backend.apply_plan(card.stage(role))
+    stage = card.stage(role)
+    if stage.mode == "does not fit":  # its weights fit (_refuse_if_too_big): the plan's estimates never refuse
+        logging.getLogger(__name__).warning("the %s model may not fit this card; loading it %s and offloaded "
+                                            "anyway (%s)", role, "FP8" if stage.fp8 else "bf16", stage.why)
+    elif stage.why:  # e.g. resident fits on weights alone, not with what the allocator keeps reserved
+        logging.getLogger(__name__).info("the %s model loads %s, because %s", role, stage.mode, stage.why)
+    backend.apply_plan(stage)
 
 
 def _refuse_if_too_big(role: str, backend, card) -> None:

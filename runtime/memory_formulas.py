@@ -23,6 +23,30 @@ CRITIC_IMAGES = 8
 # 32x32 pixels each, Qwen3-VL's longest_edge), as many as limit_mm_per_prompt allows in max_model_len.
 VISION_WORST_TOKENS = 16384
 
+# What the caching allocator keeps reserved beyond the tensors alive at a stage's peak: the freed
+# activation blocks of one step stay cached for the next, and blocks split for smaller requests
+# fragment. Measured once, by StudioMI300 on its MI300X (seeds 000, "VRAM per phase": "the ROCm
+# allocator caches ~30 GB on top of any active model", for Wan2.2-A14B at 1280x704, 121 frames, with
+# expandable segments on). Our activation estimate for that render (wan_activations) is 19.5 GiB; the
+# 30 GB (27.9 GiB) on top of it is 1.43 times that, so a stage reserves 1.43x its activation estimate
+# beyond them. One measurement on one card: benchmarks/gpu_check.py prints the measured reserved peak
+# beside the plan's figure for every stage, and this is the number to correct from its table.
+SEED_WAN_CACHED_GIB = 30e9 / 1024**3
+SEED_WAN_RENDER = (1280, 704, 121)
+
+
+def allocator_reserve(activations_gib: float) -> float:
+    """GiB the caching allocator holds on top of a stage's weights and activations at its peak."""
+    return activations_gib * reserve_ratio()
+
+
+def reserve_ratio() -> float:
+    """The seed's cached GiB over our activation estimate of the render it measured (see above)."""
+    from reel import prompts
+
+    cfg = prompts.table("models/video.json")
+    return SEED_WAN_CACHED_GIB / wan_activations(cfg, *SEED_WAN_RENDER)[0]
+
 
 def qwen35_moe_params(c: dict) -> tuple[int, int]:
     """Qwen3.5-MoE's language model counted from its config (equal to the meta-device count with

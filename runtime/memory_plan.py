@@ -5,8 +5,10 @@ or FP8 weights, and the vLLM engine knobs. One source for `reel bench memory` an
 Weights are counted, not written down: each component is built at full size on the meta device
 (no memory, no download) from the real config shipped in configs/models/*.json, with the class the
 backend loads (diffusers, transformers, kokoro). Activation peaks are estimates from the same
-configs and the preset's sizes (formulas below, named as estimates in the table); the GPU check
-(benchmarks/gpu_check.py) measures the real peaks on a card.
+configs and the preset's sizes (formulas below, named as estimates in the table), and on top of them
+what the caching allocator keeps reserved (memory_formulas.allocator_reserve): a mode is chosen only
+if weights + activations + reserve fit the card. The GPU check (benchmarks/gpu_check.py) measures
+the real allocated and reserved peaks on a card beside these figures.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runtime.memory_formulas import (CRITIC_IMAGES, CRITIC_SEQS, GIB, MAX_MODEL_LEN, RESERVED_GIB,
-                                    VLLM_MARGIN, VLLM_MAX_UTILIZATION, ace_activations, flux_activations, kokoro_activations,
-                                    qwen35_moe_params, vllm_needs, wan_activations)
+                                    VLLM_MARGIN, VLLM_MAX_UTILIZATION, ace_activations, allocator_reserve,
+                                    flux_activations, kokoro_activations, qwen35_moe_params, vllm_needs, wan_activations)
 
 FORMULAS = {"Qwen3_5MoeForCausalLM": qwen35_moe_params}  # for installs that lack the class
 
@@ -154,15 +156,24 @@ class Stage:
     components: list[Component]
     activations_gib: float  # estimated peak on top of the weights, at the preset's sizes
     activations_note: str = ""
+    # What the caching allocator holds beyond weights and activations at the peak (0 for vLLM: its
+    # gpu_memory_utilization bounds the whole process, and it sizes its KV cache from what is left).
+    reserve_gib: float = 0.0
     # decided by the plan for a card:
     mode: str = ""  # resident | offload | does not fit
     fp8: bool = False
-    peak_gib: float = 0.0  # while it runs
+    peak_gib: float = 0.0  # reserved while it runs: weights on the card + activations + allocator reserve
+    why: str = ""  # why a cheaper mode was passed over (one line), "" when the first one fitted
     resident_gib: float = 0.0  # while it is loaded and idle (what it costs the next model)
     vllm: dict = field(default_factory=dict)
 
     def weights_gib(self, fp8: bool = False) -> float:
         return sum(c.gib(fp8) for c in self.components)
+
+    @property
+    def allocated_gib(self) -> float:
+        """The peak of tensors alive (what torch.cuda.max_memory_allocated measures)."""
+        return self.peak_gib - self.reserve_gib
 
 
 def _stage_components(stage: str) -> list[Component]:
@@ -214,7 +225,7 @@ def build_stage(stage: str, size: tuple[int, int] = (832, 480), frames: int = 81
         act, note = ace_activations(cfg, shots * frames / fps)
     else:
         act, note = kokoro_activations(cfg)
-    return Stage(stage, cfg["model"], cfg["runtime"], comps, act, note)
+    return Stage(stage, cfg["model"], cfg["runtime"], comps, act, note, reserve_gib=allocator_reserve(act))
 
 
 def decide(s: Stage, gpu_gib: float | None, quantize: str = "auto", offload: str = "auto",
@@ -237,19 +248,33 @@ def decide(s: Stage, gpu_gib: float | None, quantize: str = "auto", offload: str
         s.vllm["gpu_memory_utilization"] = VLLM_MAX_UTILIZATION
         return s
     modes = {"auto": ("resident", "offload"), "off": ("resident",), "model": ("offload",)}[offload]
+    passed_over = []
     for fp8 in fp8_choices:
         for mode in modes:
-            weights = s.weights_gib(fp8)
-            biggest = max(c.gib(fp8) for c in s.components)
-            peak = (weights if mode == "resident" else biggest) + s.activations_gib
+            weights = s.weights_gib(fp8) if mode == "resident" else max(c.gib(fp8) for c in s.components)
+            peak = weights + s.activations_gib + s.reserve_gib
             if peak <= usable:
                 s.mode, s.fp8, s.peak_gib = mode, fp8, peak
-                s.resident_gib = weights if mode == "resident" else 0.0  # offloaded models idle in CPU RAM
+                s.resident_gib = s.weights_gib(fp8) if mode == "resident" else 0.0  # offloaded models idle in CPU RAM
+                s.why = "; ".join(passed_over)
                 return s
+            passed_over.append(_passed_over(s, mode, fp8, weights, usable))
     s.mode, s.fp8 = "does not fit", fp8_choices[-1]
-    s.peak_gib = max(c.gib(s.fp8) for c in s.components) + s.activations_gib
+    s.peak_gib = max(c.gib(s.fp8) for c in s.components) + s.activations_gib + s.reserve_gib
     s.resident_gib = 0.0
+    s.why = "; ".join(passed_over)
     return s
+
+
+def _passed_over(s: Stage, mode: str, fp8: bool, weights: float, usable: float) -> str:
+    """One line: what a mode would hold at its peak, against the usable memory, and whether the
+    allocator's reserve is what tipped it over."""
+    total = weights + s.activations_gib + s.reserve_gib
+    line = (f"{mode} {'fp8' if fp8 else 'bf16'} needs {weights:.1f} GiB weights + {s.activations_gib:.1f} activations"
+            f" + {s.reserve_gib:.1f} allocator reserve = {total:.1f} > {usable:.1f} usable")
+    if weights + s.activations_gib <= usable:
+        line += " (fits without the reserve the allocator keeps)"
+    return line
 
 
 def fits_together(plan_stages: dict[str, Stage], usable: float) -> list[tuple[str, str]]:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.gpu_check import LORA_MODULES, SPECIAL_TOKENS, byte_tokenizer as tiny_tokenizer  # one home: the GPU check uses them too
+from benchmarks.gpu_check import LORA_MODULES  # one home: the GPU check uses it too
+from benchmarks.offline_tokenizer import SPECIAL_TOKENS, byte_tokenizer as tiny_tokenizer
 
 VOCAB_SIZE = 256 + len(SPECIAL_TOKENS)
 TEXT_VOCAB = 264  # text encoders' embedding rows: the tokenizer's vocabulary, rounded up
@@ -186,11 +187,9 @@ def _kokoro_config() -> dict:
     layer and one vocoder resblock so a random-weight model builds and speaks in seconds; the decoder's
     widths are fixed in kokoro's code, so they stay, and so does the 300-sample hop (24 kHz at 80 fps).
     The vocabulary covers the IPA symbols misaki emits; KModel skips unknown ones, as the real one does."""
-    symbols = (";:,.!?¡¿—…\"«»“” abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-               "ɑɐɒæβɔɕçðʤəɚɛɜɟɡɥɨɪʝɯɰŋɳɲɴøɸθœɹɾɻʁɽʂʃʈʧʊʋʌɣɤχʎʒʔˈˌːʰʲ↓↑→↗↘'ᵊᵻ")
-    vocab: dict[str, int] = {}
-    for ch in symbols:
-        vocab.setdefault(ch, len(vocab) + 1)
+    from benchmarks.gpu_stack import kokoro_vocab  # one home for the phoneme vocabulary
+
+    vocab = kokoro_vocab()
     return {"istftnet": {"upsample_kernel_sizes": [20, 12], "upsample_rates": [10, 6], "gen_istft_hop_size": 5,
                          "gen_istft_n_fft": 20, "resblock_dilation_sizes": [[1, 3, 5]], "resblock_kernel_sizes": [3],
                          "upsample_initial_channel": 512},

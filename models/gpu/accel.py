@@ -72,6 +72,15 @@ def load_pipeline(class_name: str, model: str, device: str, what: str, setting: 
         reason = " ".join(str(exc).split())[:300]
         raise BackendUnavailable(f"cannot load the {what} model {model} ({reason}); "
                                  f"set {setting} to a downloaded diffusers folder") from exc
+    return place(pipe, device, offload, fp8, dtype)
+
+
+def place(pipe, device: str, offload: bool = False, fp8: bool = False, dtype=None):
+    """A loaded pipeline onto `device` as the memory plan says: FP8 weight storage, then model CPU
+    offload or the whole pipeline on the device (the GPU check places its random-weight pipelines here too)."""
+    import torch
+
+    dtype = dtype or (torch.float32 if device.startswith("cpu") else torch.bfloat16)
     pipe.set_progress_bar_config(disable=True)
     if fp8:  # the memory plan's choice for this card (runtime/memory_plan.py); on a CPU only when asked directly
         for name in ("transformer", "transformer_2", "text_encoder"):
@@ -113,7 +122,7 @@ class PipelineBackend(BackendBase):
     def apply_plan(self, stage) -> None:
         """This card's memory plan for the model (runtime/memory_plan.py `Stage`), before load():
         the whole pipeline resident or model CPU offload, bf16 or FP8 weights."""
-        self.offload = stage.mode == "offload"
+        self.offload = stage.mode in ("offload", "does not fit")  # the latter: its smallest form, as the host says
         self.fp8 = stage.fp8
 
     def load(self) -> None:
