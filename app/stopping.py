@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 
+from flows import start_gate
 from reel import run_state
 
 CLEANUP_S = 2.5
@@ -42,6 +43,10 @@ def raise_interrupt_on_signals() -> None:
 # task runs client-side): one that started a moment before the signal may not be readable yet at
 # the first pass, and would then stay Running for ever. Later passes look again.
 RECHECK_S = (0.5, 1.2)
+# A shot's subflow whose creation began before the signal (flows/start_gate.py) is made after the
+# first passes; once it reaches its body (or by this second) a last pass marks it and its tracking
+# task run, which the subflow's own first states would otherwise have reopened.
+SETTLE_BY_S = 1.8  # and the last pass ends inside CLEANUP_S
 
 
 def crash_open_runs(flow_run_id: str) -> list[str]:
@@ -87,6 +92,8 @@ def crash_open_runs(flow_run_id: str) -> list[str]:
             for at in RECHECK_S:
                 await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
                 await crash_pass(client, running)
+            await asyncio.to_thread(start_gate.settled, SETTLE_BY_S - (time.monotonic() - started))
+            await crash_pass(client, running)
         return sorted(set(running.values()))
 
     # On a thread of its own: the signal may arrive while this thread is inside an event loop,

@@ -91,7 +91,6 @@ def _shot(call: dict[str, Any]) -> ShotOutcome:
     """One shot's thread: its first request (a render) is announced to the model host before its
     subflow starts, so the video model is not swapped out while the subflow is being created."""
     with host.line(shot_line(call["ref"], call["shot_index"]), first=role_of(render_stage)), one_at_a_time():
-        run_state.hold_if_stopping()  # no new subflow once a stop has begun (app/stopping.py)
         return shot_flow(**call)
 
 

@@ -43,6 +43,10 @@ def stop_starting() -> None:
     _stopping.set()
 
 
+def stopping() -> bool:
+    return _stopping.is_set()
+
+
 def hold_if_stopping() -> None:
     """Before a stage starts: in a process being stopped, this thread waits here for the exit."""
     if _stopping.is_set():

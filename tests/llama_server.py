@@ -88,6 +88,15 @@ class LlamaServer:
                 said.append(f"error {failed.pop(m.group(1))}" if m.group(1) in failed else "200")
         return said
 
+    def answered_since(self, before: int, timeout: float = 15) -> list[str]:
+        """answered() after its first `before` entries, once there is at least one: llama-server
+        logs a finished request (its slot's release) just after the reply has gone out, from a log
+        thread of its own, so a client that reads the log at once may be a line early."""
+        deadline = time.time() + timeout
+        while len(said := self.answered()) <= before and time.time() < deadline:
+            time.sleep(0.1)
+        return said[before:]
+
     def stop(self) -> None:
         import signal
 

@@ -369,7 +369,7 @@ def test_a_deployment_plans_on_the_model_server_its_worker_is_configured_for(ops
         (run,) = _wait_final([run.id], logs=ops.workers)
     assert run.state.is_completed(), f"{run.state.name}: {run.state.message}\n" + _tail(ops.workers[-1])
     planned_on_the_server(_manifest(ops.root / _reel_id(prompt, 1)))
-    assert "200" in llama_server.answered()[before:]
+    assert "200" in llama_server.answered_since(before)
 
 
 # -- 5. the gpu slot across workers --------------------------------------------------------------

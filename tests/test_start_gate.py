@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from flows.start_gate import one_at_a_time, opened
+from flows.start_gate import one_at_a_time, opened, settled
 
 
 def _shot(events: list, name: str, create_s: float, body_s: float, patience_s: float = 5,
@@ -121,3 +121,35 @@ def test_opened_outside_a_gate_is_a_no_op():
         first.join(5)
     assert second_in.wait(5)  # the holder's own opening lets it in
     waiter.join(5)
+
+
+def test_once_a_stop_has_begun_no_creation_begins_and_settled_waits_for_the_one_under_way(monkeypatch):
+    """app/stopping.py's last pass must see every subflow whose creation began before the signal:
+    after the stop no creation begins (its thread waits for the exit), and `settled` returns once
+    the creation under way has reached its body."""
+    from reel import run_state
+
+    monkeypatch.setattr(run_state, "_stopping", threading.Event())  # this process's stop, not the session's
+    creating, release, late_in = threading.Event(), threading.Event(), threading.Event()
+
+    def under_way() -> None:
+        with one_at_a_time(patience_s=30):
+            creating.set()
+            release.wait(10)  # as if the server were still creating the subflow
+            opened()
+
+    def queued() -> None:
+        with one_at_a_time(patience_s=30):
+            late_in.set()
+
+    first = threading.Thread(target=under_way, daemon=True)
+    first.start()
+    assert creating.wait(5)
+    late = threading.Thread(target=queued, daemon=True)
+    late.start()
+    run_state.stop_starting()
+    assert not settled(0.3), "settled while a creation was under way"
+    release.set()
+    assert settled(5)
+    assert not late_in.wait(0.5), "a creation began after the stop"
+    assert late.is_alive()
