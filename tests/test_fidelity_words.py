@@ -119,3 +119,34 @@ def test_children_are_counted_aged_and_drawn_smaller():
     age = re.search(r"(\d+)-year-old", portrait).group(0)
     younger, older = (_figure_box(look_of("A", portrait.replace(age, f"{n}-year-old"))) for n in (4, 11))
     assert younger[3] - younger[1] < 0.9 * (older[3] - older[1]), (younger, older)
+
+
+def test_round_four_mechanisms_read_the_sentence():
+    """Found on round 4's development half and on fresh sentences: a person word that names a thing
+    ('a grandfather clock') is no one; a group's members say the group; an hour beats a sky word and
+    a time word said as a modifier still says the hour when nothing else does; '-y' weather
+    adjectives; a bare stuff takes no article; 'covered in' and 'out of' are no place and a
+    container beats a thing beside it; a hyphenated word is one word; 'her daughter's hair' is hair;
+    an adverb after the verb is no object."""
+    from models.cpu.director.setting import detect_weather, time_of_day
+
+    director = HeuristicDirector()
+    clock = director.plan("an old clockmaker winds a grandfather clock in his dusty workshop")
+    assert list(clock.characters) == ["A"] and "grandfather clock" in clock.scene.things, clock.scene
+    couple = director.plan("a young couple rides a scooter along the coast road in Sicily at golden hour")
+    assert all("are a couple." in p for p in couple.characters.values()), couple.characters
+    assert time_of_day("a surfer paddles out on a cloudy morning") == "morning"
+    assert time_of_day("a conductor checks tickets on a night train") == "night"
+    assert time_of_day("a nurse walks home after a night shift as the sun rises at dawn") == "dawn"
+    assert time_of_day("a soldier reads in a trench under grey skies") == "overcast"
+    assert [detect_weather(f"a {w} pier") for w in ("breezy", "foggy", "misty", "sunny")] == ["wind", "fog", "fog", None]
+    corn = director.plan("a street vendor grills corn at a night market in Mexico City")
+    insert = next(s.prompt for s in corn.shots if "insert" in s.shot_type.lower())
+    assert " Corn rests" in insert or " Corn sits" in insert or " Corn lies" in insert, insert
+    miner = director.plan("a miner walks out of a tunnel covered in coal dust at dusk").scene
+    assert miner.place == "tunnel" and "coal dust" in miner.things, miner
+    student = director.plan("a student reads under a tree in a university courtyard on a sunny afternoon").scene
+    assert student.place == "university courtyard" and "tree" in student.things, student
+    assert director.plan("a doctor examines an x-ray in a dark office").scene.things == ["x-ray"]
+    assert director.plan("a mother braids her daughter's hair on the front steps").scene.things == ["hair"]
+    assert director.plan("a boxer trains alone in an empty gym before dawn").scene.things == []

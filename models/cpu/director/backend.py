@@ -108,7 +108,7 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
     insert shows."""
     things = detect_things(text + (" " + action.text if action else ""))
     said: dict[str, dict] = {}
-    story = None
+    story, story_bare = None, False
     objects = {id(p) for p in (parsed.objects if parsed else [])}
     roles = [p.role or "" for p in people] + [p.name for p in people]
     for phrase in things_of(parsed, place, roles):
@@ -124,8 +124,10 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
         if not known:
             said[key] = said_thing(phrase, held=id(phrase) in objects)
             things.append(key)
-        if story is None and id(phrase) in objects:
-            story = key
+        if id(phrase) in objects and (story is None or (story_bare and not phrase.bare)):
+            # A counted object before a bare one ('practises ballet ... her cat': the cat; 'grills
+            # corn': corn, there being no other): a bare singular names a stuff or an activity.
+            story, story_bare = key, phrase.bare
     return things, said, story
 
 

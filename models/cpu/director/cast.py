@@ -29,6 +29,7 @@ class Mention:
     gender: str | None = None
     age: tuple[int, int] | None = None
     end: int = 0
+    group: str | None = None  # the group word that brought them: 'couple', 'twins', 'family'
 
 
 _STOP_NAMES = {
@@ -96,7 +97,7 @@ def _role_mentions(prompt: str, tokens: list[re.Match], table: dict) -> list[tup
             age = tuple(table["roles"]["child"]["age"])  # 'two brothers race paper boats': children
         mention = Mention(tokens[i].start(), role=role, age=age, end=tokens[last].end())
         if role is None:  # a group word: couple, family, twins...
-            mention.role = groups[word][0]
+            mention.role, mention.group = groups[word][0], word
             found.append((mention, list(groups[word])))
             continue
         if role in seen and count == 1 and not ({"another", "second", "other"} & set(before)):
@@ -164,9 +165,9 @@ def find_cast(prompt: str) -> list[Mention]:
                       and _APPOSITION.match(prompt[n.end:mention.start])), None)
         owners = [owner] if owner and len(group_roles) == 1 else _names_after(prompt, mention.end, names)
         for n, role in zip(owners, group_roles):
-            n.role, n.age = role, mention.age
+            n.role, n.age, n.group = role, mention.age, mention.group
         for k, role in enumerate(group_roles[len(owners):]):
-            people.append(Mention(mention.start + k, role=role, age=mention.age, end=mention.end))
+            people.append(Mention(mention.start + k, role=role, age=mention.age, end=mention.end, group=mention.group))
     people = sorted(names + people, key=lambda m: m.start)[: table["max_characters"]]
     _genders_from_pronouns(prompt, people, table)
     return people
@@ -208,6 +209,7 @@ class Character:
     garment: str
     head: str  # the portrait's opening phrase, repeated verbatim in every shot
     portrait: str
+    group: str | None = None  # the group word of the prompt they belong to ('couple')
 
     def pronoun(self, which: str) -> str:
         return prompts.table(CAST)["pronouns"][self.gender][which]
@@ -258,7 +260,8 @@ def build_characters(prompt: str, seed: int, lang: str, mentions: list[Mention] 
         used_families.add(next((c["family"] for c in table["colours"] if c["name"] == colour), colour))
         garment = role.get("garment") or rng.choice(table["garments"][climate])
         people.append(_dress(key, name, gender, age, m.role, role, colour, garment, rng, table))
-    return _relate(people, table)
+        people[-1].group = m.group
+    return _grouped(_relate(people, table))
 
 
 def _dress(key, name, gender, age, role_key, role, colour, garment, rng, table) -> Character:
@@ -313,6 +316,21 @@ def work_dress(role: str) -> dict:
         if last in dress["roles"] or any(last.endswith(e) and len(last) > len(e) + 2 for e in dress["ends"]):
             return {"garment": dress["garment"], "colour": dress["colour"]}
     return {}
+
+
+def _grouped(people: list[Character]) -> list[Character]:
+    """Members of a group the prompt names say so ('She and Tommaso are a couple.'), after the first
+    sentence: the group word reaches the portraits."""
+    for person in people:
+        others = [p.name for p in people if p is not person and p.group == person.group]
+        if not person.group or not others or person.kind == "relation":
+            continue  # a relative already says whose ('He is June's twin.')
+        names = ", ".join(others[:-1]) + (" and " if len(others) > 1 else "") + others[-1]
+        what = person.group if person.group.endswith("s") else an(person.group)
+        first_end = person.portrait.index(". ", len(person.head)) + 1
+        line = f" {cap(person.pronoun('sub'))} and {names} are {what}."
+        person.portrait = person.portrait[:first_end] + line + person.portrait[first_end:]
+    return people
 
 
 def _relate(people: list[Character], table: dict) -> list[Character]:

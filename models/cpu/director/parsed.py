@@ -11,7 +11,7 @@ from reel import prompts
 
 from .cast import Mention
 from .places import Locale, find_places
-from .reading import WAY, Phrase, Reading
+from .reading import WAY, WITHIN, Phrase, Reading
 from .setting import Action, detect_things, detect_weather, _said_of_one
 from .text import CAST, RULES, an, cap, find_phrases, fold
 
@@ -34,7 +34,10 @@ def _timely(text: str) -> bool:
 def lead_mentions(reading: Reading | None, mentions: list[Mention], text: str) -> list[Mention]:
     """The cast, with the sentence's subject added when no table knew its noun ('a beekeeper',
     'three welders'): a common noun that is no creature, place or weather."""
-    if reading is None or reading.lead is None or reading.lead.proper:
+    if reading is None:
+        return mentions
+    mentions = [m for m in mentions if not _names_a_thing(m, reading)]
+    if reading.lead is None or reading.lead.proper:
         return mentions
     lead = reading.lead
     mentions = _with_partners(reading, mentions, text)
@@ -50,6 +53,12 @@ def lead_mentions(reading: Reading | None, mentions: list[Mention], text: str) -
     count = max(1, min(reading.count, table["max_characters"]))
     added = [Mention(lead.start + k, role=" ".join(role_words), age=age, end=lead.end) for k in range(count)]
     return sorted(added + mentions, key=lambda m: m.start)[: table["max_characters"]]
+
+
+def _names_a_thing(mention: Mention, reading: Reading) -> bool:
+    """A person word that modifies a noun after the subject ('a grandfather clock', 'a baby carriage')."""
+    subject = [p for p in [reading.lead, *reading.partners] if p is not None]
+    return mention.end in reading.compounds and not any(p.start <= mention.start < p.end for p in subject)
 
 
 def _a_person(phrase: Phrase, mentions: list[Mention], text: str) -> bool:
@@ -93,7 +102,7 @@ def things_of(reading: Reading | None, place: str, people: list[str]) -> list[Ph
         return []
     found: list[Phrase] = []
     for phrase in [*reading.objects, *reading.things, *reading.places]:
-        if phrase.proper or _timely(phrase.text) or _within(phrase.text, place) or \
+        if phrase.proper or _timely(phrase.text) or _within(phrase.text, place) or (phrase.head == "sun" and sun_time(reading)) or \
                 any(_within(phrase.head, p) for p in people) or phrase.head in {"home", "'s"}:
             continue
         if any(p.start <= phrase.start and phrase.end <= p.end for p in found) or not phrase.text.strip("' ") or \
@@ -119,7 +128,8 @@ def place_of(reading: Reading | None, locale: Locale, text: str) -> str | None:
     named = locale.city or (locale.match.text if locale.match else None)  # a country or region is said too
     if named and locale.match and fold(locale.match.text) == fold(named):
         named = locale.match.text  # as the prompt spells it: 'Gdansk', not the gazetteer's 'Gdańsk'
-    for phrase in [*reading.places, *way]:
+    places = sorted(reading.places, key=lambda p: p.prep not in WITHIN)  # stable: in order within each kind
+    for phrase in [*places, *way]:
         if _timely(phrase.text) or detect_things(phrase.head):
             continue
         in_city = any(s <= phrase.start < e or s < phrase.end <= e for s, e in city_spans)
@@ -153,7 +163,7 @@ def sun_time(reading: Reading | None) -> str | None:
 def said_thing(phrase: Phrase, held: bool) -> dict:
     """An objects-table entry for a thing no table lists, in the prompt's own words."""
     table = _rules()["said_thing"]
-    a = phrase.text if phrase.plural else an(phrase.text)
+    a = phrase.text if phrase.plural or phrase.bare else an(phrase.text)  # 'grills corn': corn, not a corn
     be = "are" if phrase.plural else "is"
     return {"keywords": [phrase.text], "a": a, "kind": "held" if held else "scene",
             "action": [t.replace("{a}", a) for t in table["held_action"]],

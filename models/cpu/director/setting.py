@@ -28,13 +28,20 @@ def _is_modifier(text: str, hit: Match) -> bool:
     return after.startswith("-") or bool(nxt and fold(nxt.group(1)) in _rules()["time_compounds"])
 
 
+# A sky word says the light, not the hour: 'a cloudy morning' is morning.
+SKY = "overcast"
+
+
 def time_of_day(text: str, weather: str | None = None) -> str:
-    """The first time-of-day word in the text; hints (neon, moonlit) only when there is none; then the weather's default."""
+    """The first hour the text says; else one said as a modifier ('a night market', 'after a night
+    shift': the hour the reel is most likely at); else a sky word ('under grey skies'); hints
+    (neon, moonlit) only when there is none; then the weather's default."""
     rules = _rules()
     words = {k: name for name, t in rules["times"].items() for k in t["keywords"]}
-    hits = [h for h in find_phrases(text, words) if not _is_modifier(text, h)]
-    if hits:
-        return words[hits[0].key]
+    hits = find_phrases(text, words)
+    ranked = sorted(hits, key=lambda h: (words[h.key] == SKY, _is_modifier(text, h), h.start))
+    if ranked:
+        return words[ranked[0].key]
     hints = {k: name for name, ks in rules["time_hints"].items() for k in ks}
     hit = first_phrase(text, hints)
     if hit:
@@ -102,8 +109,21 @@ def detect_weather(text: str) -> str | None:
     words = {k: name for name, w in rules["weather"].items() for k in w["keywords"]}
     hits = [(h.start, words[h.key]) for h in find_phrases(text, words)
             if not ((nxt := re.match(r"[\s-]*([\w]+)", text[h.end:])) and fold(nxt.group(1)) in rules["weather_compounds"])]
-    hits += [(m.start(), kind) for m in TOKEN.finditer(text) for kind in [_compound_weather(fold(m.group()), words)] if kind]
+    hits += [(m.start(), kind) for m in TOKEN.finditer(text)
+             for kind in [_compound_weather(fold(m.group()), words) or _y_weather(fold(m.group()), words)] if kind]
     return min(hits)[1] if hits else None
+
+
+def _y_weather(word: str, words: dict[str, str]) -> str | None:
+    """An adjective made from a weather noun with -y says its weather: 'breezy' (breeze), 'misty',
+    'foggy' (fog), 'stormy'."""
+    if len(word) < 5 or not word.endswith("y") or word in words:
+        return None
+    stem = word[:-1]
+    for noun in (stem, stem + "e", stem[:-1] if stem[-1:] == stem[-2:-1] else None):
+        if noun and noun in words:
+            return words[noun]
+    return None
 
 
 def _compound_weather(word: str, words: dict[str, str]) -> str | None:
