@@ -318,6 +318,12 @@ def work_dress(role: str) -> dict:
     return {}
 
 
+def _after_first_sentence(person: Character, line: str) -> None:
+    """A line put after the portrait's first sentence (the head runs into it, so never inside it)."""
+    first_end = person.portrait.index(". ", len(person.head)) + 1
+    person.portrait = f"{person.portrait[:first_end]} {line}{person.portrait[first_end:]}"
+
+
 def _grouped(people: list[Character]) -> list[Character]:
     """Members of a group the prompt names say so ('She and Tommaso are a couple.'), after the first
     sentence: the group word reaches the portraits."""
@@ -327,9 +333,7 @@ def _grouped(people: list[Character]) -> list[Character]:
             continue  # a relative already says whose ('He is June's twin.')
         names = ", ".join(others[:-1]) + (" and " if len(others) > 1 else "") + others[-1]
         what = person.group if person.group.endswith("s") else an(person.group)
-        first_end = person.portrait.index(". ", len(person.head)) + 1
-        line = f" {cap(person.pronoun('sub'))} and {names} are {what}."
-        person.portrait = person.portrait[:first_end] + line + person.portrait[first_end:]
+        _after_first_sentence(person, f"{cap(person.pronoun('sub'))} and {names} are {what}.")
     return people
 
 
@@ -337,9 +341,7 @@ def _relate(people: list[Character], table: dict) -> list[Character]:
     """Relatives say whose relative they are ('He is Mira's brother.'), after the first sentence."""
     for person in people:
         if person.kind == "relation" and len(people) < 2:  # 'a grandmother rolls out dough': she is one
-            first_end = person.portrait.index(". ", len(person.head)) + 1
-            line = f" {cap(person.pronoun('sub'))} is {an(person.role)}."
-            person.portrait = person.portrait[:first_end] + line + person.portrait[first_end:]
+            _after_first_sentence(person, f"{cap(person.pronoun('sub'))} is {an(person.role)}.")
             continue
         if person.kind != "relation":
             continue
@@ -351,8 +353,6 @@ def _relate(people: list[Character], table: dict) -> list[Character]:
             anchor = max(others, key=lambda p: p.age)
         else:
             anchor = others[0]
-        first_end = person.portrait.index(". ", len(person.head)) + 1
-        line = f" {cap(person.pronoun('sub'))} is {anchor.name}'s {person.role}."
-        person.portrait = person.portrait[:first_end] + line + person.portrait[first_end:]
+        _after_first_sentence(person, f"{cap(person.pronoun('sub'))} is {anchor.name}'s {person.role}.")
     return people
 
