@@ -150,3 +150,27 @@ def test_round_four_mechanisms_read_the_sentence():
     assert director.plan("a doctor examines an x-ray in a dark office").scene.things == ["x-ray"]
     assert director.plan("a mother braids her daughter's hair on the front steps").scene.things == ["hair"]
     assert director.plan("a boxer trains alone in an empty gym before dawn").scene.things == []
+
+
+def test_clock_times_and_what_the_subject_wears_or_has():
+    """A clock time reads as the director time whose hours hold it ('at 3 am' is night, '15:00'
+    afternoon; '3 miles' is no time); 'a woman in a red dress' is one woman (the dress was a second
+    character); a pronoun the parser chunked alone is no thing ('his' of a misparsed 'his sled');
+    where the verb happens is the place, not what the subject wears ('a man in a grey suit waits at
+    a bus stop'), and a subject's place stays when there is no other ('a woman in a kitchen')."""
+    from models.cpu.director.day_periods import in_english
+
+    assert in_english("a waitress pours coffee for a trucker at a roadside diner at 3 am").endswith("diner at night")
+    assert in_english("they meet at 15:00 in Rome") == "they meet at afternoon in Rome"
+    assert in_english("at 12 pm") == "at noon" and in_english("a 3 mile run at 7:45") == "a 3 mile run at morning"
+    director = HeuristicDirector()
+    diner = director.plan("a waitress pours coffee for a trucker at a roadside diner at 3 am").scene
+    assert diner.time == "night" and "am" not in diner.things, diner
+    dress = director.plan("a woman in a red dress dances alone in an empty ballroom").scene
+    assert [p.role for p in dress.people.values()] == ["woman"], dress.people
+    sled = director.plan("snow falls on a quiet village as a boy pulls his sled up the hill").scene
+    assert "his" not in sled.things, sled.things
+    suit = director.plan("a man in a grey suit waits at a bus stop").scene
+    assert suit.place == "bus stop" and "grey suit" in suit.things, suit
+    assert director.plan("a boy in a yellow raincoat jumps into a puddle").scene.place == "puddle"
+    assert director.plan("a woman in a kitchen bakes bread").scene.place == "kitchen"

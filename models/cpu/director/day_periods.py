@@ -23,6 +23,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -178,8 +179,32 @@ def find_times(text: str) -> list[tuple[Match, str]]:
                 i += n - 1
                 break
         i += 1
+    hits += [h for h in clock_times(text) if not any(m.start < h[0].end and h[0].start < m.end for m, _ in hits)]
     taken = [(m.start, m.end) for m, _ in hits]
     return sorted(hits + _stem_hits(text, index, taken), key=lambda h: h[0].start)
+
+
+# A time on the clock: '3 am', '9:30 p.m.', '11pm', or a 24-hour '15:00' / '06h30'.
+_CLOCK = re.compile(r"(?<![\w:])(\d{1,2})(?:[:.h](\d{2}))?\s*([ap])\.?\s?m\b\.?"
+                    r"|(?<![\w:])([01]?\d|2[0-3])[:h]([0-5]\d)(?![\w:])", re.IGNORECASE)
+
+
+def clock_times(text: str) -> list[tuple[Match, str]]:
+    """Each clock time in the text with the director time whose hours (the table's) hold it."""
+    hits: list[tuple[Match, str]] = []
+    for m in _CLOCK.finditer(text):
+        if m.group(1):
+            hour, minute = int(m.group(1)), int(m.group(2) or 0)
+            if not 1 <= hour <= 12 or minute > 59:
+                continue
+            hour = hour % 12 + (12 if m.group(3).lower() == "p" else 0)
+        else:
+            hour, minute = int(m.group(4)), int(m.group(5))
+        at = hour * 60 + minute
+        time = next((t for t, minutes in _hours().items() if at in minutes), None)
+        if time:
+            hits.append((Match(m.start(), m.end(), time, m.group()), time))
+    return hits
 
 
 def _words(text: str) -> list[tuple[int, int]]:

@@ -128,8 +128,10 @@ def place_of(reading: Reading | None, locale: Locale, text: str) -> str | None:
     named = locale.city or (locale.match.text if locale.match else None)  # a country or region is said too
     if named and locale.match and fold(locale.match.text) == fold(named):
         named = locale.match.text  # as the prompt spells it: 'Gdansk', not the gazetteer's 'Gdańsk'
-    places = sorted(reading.places, key=lambda p: p.prep not in WITHIN)  # stable: in order within each kind
-    for phrase in [*places, *way]:
+    # Where the verb happens before what the subject wears or has ('a man in a grey suit waits at a
+    # bus stop'), and a container before a thing beside the lead; in order within each kind.
+    places = sorted(reading.places, key=lambda p: (p.of_subject, p.prep not in WITHIN))
+    for phrase in sorted([*places, *way], key=lambda p: p.of_subject):
         if _timely(phrase.text) or detect_things(phrase.head):
             continue
         in_city = any(s <= phrase.start < e or s < phrase.end <= e for s, e in city_spans)

@@ -81,6 +81,7 @@ class Phrase:
     proper: bool = False  # a name: "Provence", "the Seine"
     prep: str = ""  # the preposition that leads it, if any
     bare: bool = False  # singular with no article, number or possessive: 'grills corn', 'molten glass'
+    of_subject: bool = False  # its preposition hangs on the subject: 'a man [in a grey suit] waits'
 
 
 @dataclass
@@ -176,7 +177,12 @@ def read(prompt: str) -> Reading:
         reading.count = _count(lead_chunk)
     pchunks = list(predicate.noun_chunks)
     if subject_span is not None:
-        reading.partners = [_chunk_phrase(c) for c in chunks if c.start > lead_chunk.start and c.end <= subject_span.end]
+        inside = [c for c in chunks if c.start > lead_chunk.start and c.end <= subject_span.end]
+        # 'a carpenter and his apprentice': a partner follows a conjunction; 'a woman in a red
+        # dress', 'a man with a dog': what follows a preposition is something the lead has or wears.
+        joined = [c for c in inside if c.start and c.doc[c.start - 1].pos_ in ("CCONJ", "PUNCT")]
+        reading.partners = [_chunk_phrase(c) for c in joined]
+        reading.things = [_chunk_phrase(c) for c in inside if c not in joined]
     elif lead_chunk is not None:
         reading.partners = [_chunk_phrase(c) for c in chunks if c.root.dep_ == "conj" and c.root.head == lead_chunk.root]
     if verb is not None:
@@ -186,7 +192,9 @@ def read(prompt: str) -> Reading:
     used = {reading.lead.start if reading.lead else -1} | {p.start for p in reading.partners}
     for chunk in pchunks if predicate is not doc else chunks:
         phrase = _shifted(_chunk_phrase(chunk, _prep_of(chunk.root)), shift)
-        if phrase.start in used or (predicate is not doc and chunk.start == 0):
+        if phrase.prep and chunk.root.head.head.dep_ in ("nsubj", "nsubjpass"):
+            phrase = replace(phrase, of_subject=True)
+        if phrase.start in used or (predicate is not doc and chunk.start == 0) or chunk.root.pos_ == "PRON":
             continue
         (reading.places if phrase.prep in WHERE else reading.things).append(phrase)
     reading.clauses = [(s.lemma_.lower(), t.lemma_.lower()) for d in {id(doc): doc, id(predicate): predicate}.values()
@@ -232,7 +240,9 @@ def _head_span(span):
 
 def _chunk_start(doc, end: int) -> int:
     start = end
-    while start > 0 and doc[start - 1].pos_ in ("DET", "NUM", "ADJ", "NOUN", "PROPN", "PRON", "CCONJ", "PART"):
+    while start > 0 and (doc[start - 1].pos_ in ("DET", "NUM", "ADJ", "NOUN", "PROPN", "PRON", "CCONJ", "PART") or (
+            # a preposition inside the subject: 'a woman in a red dress dances'
+            doc[start - 1].pos_ == "ADP" and start > 1 and doc[start - 2].pos_ in ("NOUN", "PROPN"))):
         start -= 1
     return start
 
