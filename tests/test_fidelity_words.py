@@ -150,6 +150,10 @@ def test_round_four_mechanisms_read_the_sentence():
     assert director.plan("a doctor examines an x-ray in a dark office").scene.things == ["x-ray"]
     assert director.plan("a mother braids her daughter's hair on the front steps").scene.things == ["hair"]
     assert director.plan("a boxer trains alone in an empty gym before dawn").scene.things == []
+    # The table's words must say the prompt's noun ('coffee cup' shows 'a steaming cup': coffee is
+    # the prompt's own), and the verb's words do not bring back the thing a kept phrase replaced.
+    assert director.plan("a barista pours coffee in a small cafe").scene.things == ["coffee"]
+    assert director.plan("a boy plays the ukulele on a porch").scene.things == ["ukulele"]
 
 
 def test_clock_times_and_what_the_subject_wears_or_has():

@@ -117,7 +117,8 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
             # The table would say another thing ('desk lamp' -> 'a paper lantern', 'roses' -> 'a
             # bouquet'): the prompt's words are kept, and the table's thing only if named elsewhere.
             rest = text[:phrase.start] + " " * (phrase.end - phrase.start) + text[phrase.end:]
-            if known[0] not in detect_things(rest + (" " + action.text if action else "")):
+            acted = f" {action.text}".replace(f" {phrase.text}", " ") if action else ""  # the verb's words, less it
+            if known[0] not in detect_things(rest + acted):
                 things.remove(known[0])
             known = []
         key = known[0] if known else phrase.text
@@ -132,8 +133,9 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
 
 
 def _renamed(phrase, key: str) -> bool:
-    """The objects table's words for `key` do not say the phrase's head noun (singular or as written)."""
-    said = " ".join([prompts.table(RULES)["objects"][key]["a"], key]).lower().split()
+    """The objects table's words for `key` (what the shots say, and the key's head noun: 'coffee cup'
+    says cup) do not say the phrase's head noun (singular or as written)."""
+    said = " ".join([prompts.table(RULES)["objects"][key]["a"], key.split()[-1]]).lower().split()
     last = phrase.text.split()[-1].lower()
     return phrase.head not in said and last not in said
 
