@@ -178,3 +178,5 @@ def test_clock_times_and_what_the_subject_wears_or_has():
     assert suit.place == "bus stop" and "grey suit" in suit.things, suit
     assert director.plan("a boy in a yellow raincoat jumps into a puddle").scene.place == "puddle"
     assert director.plan("a woman in a kitchen bakes bread").scene.place == "kitchen"
+    hands = director.plan("a potter's hands shape wet clay on a wheel").scene  # the potter's, no one else's
+    assert [p.role for p in hands.people.values()] == ["potter"], hands.people

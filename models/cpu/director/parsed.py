@@ -37,8 +37,8 @@ def lead_mentions(reading: Reading | None, mentions: list[Mention], text: str) -
     if reading is None:
         return mentions
     mentions = [m for m in mentions if not _names_a_thing(m, reading)]
-    if reading.lead is None or reading.lead.proper:
-        return mentions
+    if reading.lead is None or reading.lead.proper or reading.owned:
+        return mentions  # 'a potter's hands shape clay': the potter, not two people called hands
     lead = reading.lead
     mentions = _with_partners(reading, mentions, text)
     if not _a_person(lead, mentions, text):

@@ -89,6 +89,7 @@ class Reading:
     lead: Phrase | None = None  # the subject noun phrase
     lead_words: list[str] = field(default_factory=list)  # its modifiers: "old", "two", "young"
     count: int = 1  # how many the subject names ("two brothers": 2)
+    owned: bool = False  # the subject belongs to someone: "a potter's hands", "her voice"
     partners: list[Phrase] = field(default_factory=list)  # "and her grandfather"
     verb: str | None = None  # the main verb as written ("lifts", "race")
     verb_lemma: str | None = None
@@ -175,6 +176,7 @@ def read(prompt: str) -> Reading:
         reading.lead = _chunk_phrase(lead_chunk)
         reading.lead_words = [t.lower_ for t in lead_chunk[:-1] if t.pos_ in ("ADJ", "NUM")]
         reading.count = _count(lead_chunk)
+        reading.owned = any(t.dep_ == "poss" for t in lead_chunk.root.children)
     pchunks = list(predicate.noun_chunks)
     if subject_span is not None:
         inside = [c for c in chunks if c.start > lead_chunk.start and c.end <= subject_span.end]
