@@ -22,7 +22,7 @@ from .narration import logline, music_style, narration
 from .places import detect_locale
 from .setting import Action, detect_place, detect_things, detect_weather, lead_action, subject_end, time_of_day
 from .shots import Scene, make_shot, shot_slots, things_for_shots
-from .text import CAST, RULES, fold, rng_for
+from .text import CAST, RULES, find_phrases, fold, rng_for
 from models.base import BackendBase
 
 
@@ -71,7 +71,7 @@ class HeuristicDirector(BackendBase):
         things, said, story = _things(text, action, parsed, place, people)
         scene = Scene(text, seed, people, place, sun_time(parsed) or time_of_day(text, weather), weather, None,
                       things, action, said)
-        scene.story_object = story or _story_object(things, people, scene)
+        scene.story_object = story or _story_object(_named_first(things, text, parsed), people, scene)
         slots = shot_slots(n_shots, len(people))
         extra = things_for_shots(scene, slots)
         shots, previous = [], None
@@ -138,6 +138,20 @@ def _renamed(phrase, key: str) -> bool:
     said = " ".join([prompts.table(RULES)["objects"][key]["a"], key.split()[-1]]).lower().split()
     last = phrase.text.split()[-1].lower()
     return phrase.head not in said and last not in said
+
+
+def _named_first(things: list[str], text: str, parsed) -> list[str]:
+    """The things, those the prompt names only as a modifier of another noun last ('an empty car
+    park': the car park is a place, its car no story object)."""
+    if parsed is None:
+        return things
+    objects = prompts.table(RULES)["objects"]
+
+    def modifier_only(thing: str) -> bool:
+        hits = find_phrases(text, objects[thing]["keywords"]) if thing in objects else []
+        return bool(hits) and all(h.end in parsed.compounds for h in hits)
+
+    return sorted(things, key=modifier_only)
 
 
 def _story_object(things: list[str], people: list[Character], scene: Scene) -> str | None:

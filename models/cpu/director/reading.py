@@ -203,8 +203,10 @@ def read(prompt: str) -> Reading:
                        for t in d if t.pos_ in ("VERB", "AUX") for s in t.children if s.dep_ in ("nsubj", "nsubjpass")]
     reading.when = [" ".join(w.text for w in t.subtree) for t in predicate
                     if t.lower_ in WHEN and t.dep_ in ("prep", "mark")]
+    # Nouns that modify another noun, the subject's own aside ('a bus driver' works with the bus).
     reading.compounds = [t.idx + shift + len(t.text) for t in predicate
-                         if t.dep_ == "compound" and t.pos_ == "NOUN" and t.head.pos_ == "NOUN" and t.i > 0]
+                         if t.dep_ == "compound" and t.pos_ == "NOUN" and t.head.pos_ == "NOUN" and t.i > 0
+                         and t.head.dep_ not in ("nsubj", "nsubjpass")]
     return reading
 
 
