@@ -154,6 +154,8 @@ def test_round_four_mechanisms_read_the_sentence():
     # the prompt's own), and the verb's words do not bring back the thing a kept phrase replaced.
     assert director.plan("a barista pours coffee in a small cafe").scene.things == ["coffee"]
     assert director.plan("a boy plays the ukulele on a porch").scene.things == ["ukulele"]
+    # ... every noun of it: 'a bouquet of sunflowers' is not the table's 'small bouquet of flowers'
+    assert "bouquet of sunflowers" in director.plan("a florist wraps a bouquet of sunflowers").scene.things
     park = director.plan("a teenager skates past graffiti walls in an empty car park")  # its car is no story
     assert park.scene.place == "empty car park" and "graffiti walls" in park.shots[2].prompt, park.shots[2].prompt
 

@@ -137,7 +137,10 @@ def _renamed(phrase, key: str) -> bool:
     says cup) do not say the phrase's head noun (singular or as written)."""
     said = " ".join([prompts.table(RULES)["objects"][key]["a"], key.split()[-1]]).lower().split()
     last = phrase.text.split()[-1].lower()
-    return phrase.head not in said and last not in said
+    # Each noun the phrase says ('a bouquet of sunflowers' says sunflowers, which 'a small bouquet of
+    # flowers' loses); the head as written or as its lemma.
+    lost = [n for n in phrase.nouns if n != phrase.head and n not in said and f"{n}s" not in said]
+    return bool(lost) or (phrase.head not in said and last not in said)
 
 
 def _named_first(things: list[str], text: str, parsed) -> list[str]:

@@ -82,6 +82,7 @@ class Phrase:
     prep: str = ""  # the preposition that leads it, if any
     bare: bool = False  # singular with no article, number or possessive: 'grills corn', 'molten glass'
     of_subject: bool = False  # its preposition hangs on the subject: 'a man [in a grey suit] waits'
+    nouns: tuple[str, ...] = ()  # the nouns it says, lemmas: 'bouquet of sunflowers' -> bouquet, sunflower
 
 
 @dataclass
@@ -127,7 +128,11 @@ def _chunk_phrase(span, prep: str = "") -> Phrase:
     plural = _plural(root)
     bare = not plural and root.pos_ == "NOUN" and not any(t.dep_ in DETERMINERS or t.pos_ in ("DET", "NUM") for t in span)
     return Phrase(" ".join(t.text for t in words), root.lemma_.lower(), words[0].idx, root.idx + len(root.text),
-                  plural=plural, proper=_proper(root), prep=prep, bare=bare)
+                  plural=plural, proper=_proper(root), prep=prep, bare=bare, nouns=_nouns(words))
+
+
+def _nouns(tokens) -> tuple[str, ...]:
+    return tuple(t.lemma_.lower() for t in tokens if t.pos_ == "NOUN")
 
 
 def _proper(noun) -> bool:
@@ -289,7 +294,8 @@ def _with_of(phrase: Phrase, noun) -> Phrase:
         return phrase
     tail = [t for t in of.subtree if t.dep_ not in DETERMINERS and t.pos_ != "DET"]
     end = max(t.idx + len(t.text) for t in tail)
-    return replace(phrase, text=f"{phrase.text} {' '.join(t.text for t in tail)}", end=end)
+    return replace(phrase, text=f"{phrase.text} {' '.join(t.text for t in tail)}", end=end,
+                   nouns=phrase.nouns + _nouns(tail))
 
 
 def _noun_after(verb, word) -> bool:
