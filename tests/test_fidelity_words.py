@@ -184,3 +184,22 @@ def test_clock_times_and_what_the_subject_wears_or_has():
     assert director.plan("a woman in a kitchen bakes bread").scene.place == "kitchen"
     hands = director.plan("a potter's hands shape wet clay on a wheel").scene  # the potter's, no one else's
     assert [p.role for p in hands.people.values()] == ["potter"], hands.people
+
+
+def test_round_five_mechanisms_read_the_sentence():
+    """Found on round 5's development half: a person word the portrait's noun does not say is said
+    ('She is a widow.'); light from a lamp or a fire is night and no place ('by lamplight'), while a
+    counted 'flashlight' is a thing; someone of the cast is no place ('reads to her son'); the place
+    that holds another is the setting ('in a paddling pool in the garden')."""
+    from models.cpu.director.setting import time_of_day
+
+    director = HeuristicDirector()
+    widow = director.plan("a widow places flowers on a grave in a hillside cemetery")
+    assert "She is a widow." in widow.characters["A"], widow.characters["A"]
+    story = director.plan("a mother reads a bedtime story to her son by lamplight").scene
+    assert story.time == "night" and story.place not in ("lamplight", "son"), story
+    torch = director.plan("a night watchman patrols an empty museum with a flashlight").scene
+    assert "flashlight" in torch.things, torch
+    assert time_of_day("she reads in bright sunlight") != "night" and time_of_day("in the firelight") == "night"
+    pool = director.plan("a toddler splashes in a paddling pool in the garden on a hot day").scene
+    assert pool.place == "garden" and "paddling pool" in pool.things, pool

@@ -63,7 +63,7 @@ class HeuristicDirector(BackendBase):
         if action is None or (table_action and len(action.text.split()) < 2 <= len(table_action.text.split())):
             action = table_action
         weather = detect_weather(text)
-        place = place_of(parsed, locale, text) or detect_place(
+        place = place_of(parsed, locale, text, tuple(p.role or "" for p in people)) or detect_place(
             text, detect_locale(text) if reading.language else locale,  # the gloss says "in Tokyo"
             [(m.start, m.end) for m in mentions if m.role])
         if locale.match and not locale.is_city and fold(locale.match.text) not in fold(place):

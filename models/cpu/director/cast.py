@@ -261,7 +261,7 @@ def build_characters(prompt: str, seed: int, lang: str, mentions: list[Mention] 
         garment = role.get("garment") or rng.choice(table["garments"][climate])
         people.append(_dress(key, name, gender, age, m.role, role, colour, garment, rng, table))
         people[-1].group = m.group
-    return _grouped(_relate(people, table))
+    return _grouped(_relate(_said_roles(people, table), table))
 
 
 def _dress(key, name, gender, age, role_key, role, colour, garment, rng, table) -> Character:
@@ -322,6 +322,16 @@ def _after_first_sentence(person: Character, line: str) -> None:
     """A line put after the portrait's first sentence (the head runs into it, so never inside it)."""
     first_end = person.portrait.index(". ", len(person.head)) + 1
     person.portrait = f"{person.portrait[:first_end]} {line}{person.portrait[first_end:]}"
+
+
+def _said_roles(people: list[Character], table: dict) -> list[Character]:
+    """A person word the portrait's noun does not say is said after it ('a widow' is drawn as a
+    woman of her age: 'She is a widow.'); a trade is in the title, a relative in _relate."""
+    plain = {n for ages in table["nouns"].values() for n in ages.values()} | {"person"}
+    for person in people:
+        if person.kind == "person" and person.role and person.role not in plain and person.role not in person.head:
+            _after_first_sentence(person, f"{cap(person.pronoun('sub'))} is {an(person.role)}.")
+    return people
 
 
 def _grouped(people: list[Character]) -> list[Character]:

@@ -7,6 +7,8 @@ prompt is about comes from the sentence (reading.py). A word nothing knows is ca
 
 from __future__ import annotations
 
+import re
+
 from reel import prompts
 
 from .cast import Mention
@@ -29,6 +31,13 @@ def _timely(text: str) -> bool:
     text = text.strip()
     return any(h.end == len(text) for h in find_phrases(text, words, plural=True)) or \
         detect_weather(text.split()[-1] if text else text) is not None
+
+
+def _lighting(phrase: Phrase, text: str) -> bool:
+    """'by lamplight', 'in the firelight': the light the scene is lit by, no place or thing; 'a
+    flashlight' (counted) is a thing."""
+    counted = phrase.plural or re.search(r"\b(an?|one)\s+$", text[:phrase.start], re.IGNORECASE)
+    return phrase.head.endswith("light") and not counted
 
 
 def lead_mentions(reading: Reading | None, mentions: list[Mention], text: str) -> list[Mention]:
@@ -102,7 +111,7 @@ def things_of(reading: Reading | None, place: str, people: list[str]) -> list[Ph
         return []
     found: list[Phrase] = []
     for phrase in [*reading.objects, *reading.things, *reading.places]:
-        if phrase.proper or _timely(phrase.text) or _within(phrase.text, place) or (phrase.head == "sun" and sun_time(reading)) or \
+        if phrase.proper or _timely(phrase.text) or _lighting(phrase, reading.text) or _within(phrase.text, place) or (phrase.head == "sun" and sun_time(reading)) or \
                 any(_within(phrase.head, p) for p in people) or phrase.head in {"home", "'s"}:
             continue
         if any(p.start <= phrase.start and phrase.end <= p.end for p in found) or not phrase.text.strip("' ") or \
@@ -117,7 +126,7 @@ def _within(words: str, text: str) -> bool:
     return f" {fold(words)} " in f" {fold(text)} "
 
 
-def place_of(reading: Reading | None, locale: Locale, text: str) -> str | None:
+def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[str, ...] = ()) -> str | None:
     """The place phrase with its own modifiers ('lavender field', 'flooded gutter'), the city said
     before its noun as the table's places are ('Provence lavender field'); None: the tables decide."""
     if reading is None:
@@ -132,8 +141,9 @@ def place_of(reading: Reading | None, locale: Locale, text: str) -> str | None:
     # bus stop'), and a container before a thing beside the lead; in order within each kind.
     places = sorted(reading.places, key=lambda p: (p.of_subject, p.prep not in WITHIN))
     for phrase in sorted([*places, *way], key=lambda p: p.of_subject):
-        if _timely(phrase.text) or detect_things(phrase.head):
-            continue
+        phrase = _outermost(phrase, reading.places, text)
+        if _timely(phrase.text) or _lighting(phrase, text) or detect_things(phrase.head) or any(_within(phrase.head, p) for p in people if p):
+            continue  # a time, a thing the tables know, or someone of the cast ('reads to her son')
         in_city = any(s <= phrase.start < e or s < phrase.end <= e for s, e in city_spans)
         if phrase.proper and in_city and (not locale.match or fold(locale.match.text) in fold(phrase.text)):
             continue  # "in Provence": the city, said with the place below
@@ -147,6 +157,16 @@ def place_of(reading: Reading | None, locale: Locale, text: str) -> str | None:
             words = f"{named} {words}"
         return words
     return None
+
+
+def _outermost(phrase: Phrase, places: list[Phrase], text: str) -> Phrase:
+    """The place that holds this one, if the prompt says so ('in a paddling pool in the garden': the
+    garden, the pool a thing in it; 'at a table in a park': the park); a name stays the city's."""
+    for outer in places:
+        if phrase.start <= outer.host < phrase.end and outer.prep in WITHIN and not outer.proper \
+                and not _timely(outer.text) and not _lighting(outer, text) and not detect_things(outer.head):
+            return _outermost(outer, places, text)
+    return phrase
 
 
 def sun_time(reading: Reading | None) -> str | None:

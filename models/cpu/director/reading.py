@@ -83,10 +83,12 @@ class Phrase:
     bare: bool = False  # singular with no article, number or possessive: 'grills corn', 'molten glass'
     of_subject: bool = False  # its preposition hangs on the subject: 'a man [in a grey suit] waits'
     nouns: tuple[str, ...] = ()  # the nouns it says, lemmas: 'bouquet of sunflowers' -> bouquet, sunflower
+    host: int = -1  # where the noun its preposition hangs on starts: 'a pool [in the garden]' -> pool
 
 
 @dataclass
 class Reading:
+    text: str = ""  # the prompt read (phrase offsets point into it)
     lead: Phrase | None = None  # the subject noun phrase
     lead_words: list[str] = field(default_factory=list)  # its modifiers: "old", "two", "young"
     count: int = 1  # how many the subject names ("two brothers": 2)
@@ -163,7 +165,7 @@ def read(prompt: str) -> Reading:
     """The parse of one English prompt (cached: the director asks more than once)."""
     sentence = prompt[:1].upper() + prompt[1:]  # a sentence parses better than a fragment
     doc = _parse(sentence if sentence.rstrip()[-1:] in ".!?" else sentence + ".")
-    reading = Reading()
+    reading = Reading(prompt)
     chunks = list(doc.noun_chunks)
     verb = _main_verb(doc)
     subject = next((t for t in verb.children if t.dep_ in ("nsubj", "nsubjpass")), None) if verb is not None else None
@@ -201,6 +203,8 @@ def read(prompt: str) -> Reading:
         phrase = _shifted(_chunk_phrase(chunk, _prep_of(chunk.root)), shift)
         if phrase.prep and chunk.root.head.head.dep_ in ("nsubj", "nsubjpass"):
             phrase = replace(phrase, of_subject=True)
+        elif phrase.prep and chunk.root.head.head.pos_ == "NOUN":
+            phrase = replace(phrase, host=chunk.root.head.head.idx + shift)
         if phrase.start in used or (predicate is not doc and chunk.start == 0) or chunk.root.pos_ == "PRON":
             continue
         (reading.places if phrase.prep in WHERE else reading.things).append(phrase)

@@ -46,7 +46,15 @@ def time_of_day(text: str, weather: str | None = None) -> str:
     hit = first_phrase(text, hints)
     if hit:
         return hints[hit.key]
+    if LAMPLIT.search(text):
+        return "night"
     return rules["default_time_by_weather"].get(weather or "", rules["default_time"])
+
+
+# Light from a lamp, candle, fire, torch, the moon or a street ('by lamplight', 'in the firelight')
+# is the light of night; sunlight and daylight are not, nor a skylight or a highlight.
+# A counted one ('a flashlight') is a thing, and says no hour.
+LAMPLIT = re.compile(r"(?<!\ba )(?<!\ban )\b(?!(?:sun|day|sky|high)light)[a-z]{3,}light\b", re.IGNORECASE)
 
 
 def _modifiers(prefix: str, adjectives: set[str]) -> tuple[list[str], str | None]:
