@@ -111,8 +111,9 @@ def things_of(reading: Reading | None, place: str, people: list[str]) -> list[Ph
         return []
     found: list[Phrase] = []
     for phrase in [*reading.objects, *reading.things, *reading.places]:
-        if phrase.proper or _timely(phrase.text) or _lighting(phrase, reading.text) or _within(phrase.text, place) or (phrase.head == "sun" and sun_time(reading)) or \
-                any(_within(phrase.head, p) for p in people) or phrase.head in {"home", "'s"}:
+        if phrase.proper or _timely(phrase.text) or _lighting(phrase, reading.text) or _within(phrase.text, place) \
+                or (phrase.head == "sun" and sun_time(reading)) or any(_within(phrase.head, p) for p in people) \
+                or phrase.head in {"home", "'s"}:
             continue
         if any(p.start <= phrase.start and phrase.end <= p.end for p in found) or not phrase.text.strip("' ") or \
                 find_phrases(phrase.text, _rules()["not_things"], plural=True):
@@ -142,7 +143,8 @@ def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[s
     places = sorted(reading.places, key=lambda p: (p.of_subject, p.prep not in WITHIN))
     for phrase in sorted([*places, *way], key=lambda p: p.of_subject):
         phrase = _outermost(phrase, reading.places, text)
-        if _timely(phrase.text) or _lighting(phrase, text) or detect_things(phrase.head) or any(_within(phrase.head, p) for p in people if p):
+        if _timely(phrase.text) or _lighting(phrase, text) or detect_things(phrase.head) or \
+                any(_within(phrase.head, p) for p in people if p):
             continue  # a time, a thing the tables know, or someone of the cast ('reads to her son')
         in_city = any(s <= phrase.start < e or s < phrase.end <= e for s, e in city_spans)
         if phrase.proper and in_city and (not locale.match or fold(locale.match.text) in fold(phrase.text)):
