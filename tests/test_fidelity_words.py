@@ -190,7 +190,9 @@ def test_round_five_mechanisms_read_the_sentence():
     """Found on round 5's development half: a person word the portrait's noun does not say is said
     ('She is a widow.'); light from a lamp or a fire is night and no place ('by lamplight'), while a
     counted 'flashlight' is a thing; someone of the cast is no place ('reads to her son'); the place
-    that holds another is the setting ('in a paddling pool in the garden')."""
+    that holds another is the setting ('in a paddling pool in the garden'); with no place said, the
+    whole a part belongs to ('the steps of a monastery'); a place that completes a participle is kept
+    when there is no other ('clues pinned to a wall in a smoky office')."""
     from models.cpu.director.setting import time_of_day
 
     director = HeuristicDirector()
@@ -203,3 +205,7 @@ def test_round_five_mechanisms_read_the_sentence():
     assert time_of_day("she reads in bright sunlight") != "night" and time_of_day("in the firelight") == "night"
     pool = director.plan("a toddler splashes in a paddling pool in the garden on a hot day").scene
     assert pool.place == "garden" and "paddling pool" in pool.things, pool
+    # a place said only as the whole a part belongs to; a participle's place when there is no other
+    assert director.plan("a young monk carries water buckets up the stone steps of a monastery").scene.place == "monastery"
+    assert director.plan("a man drinks a cup of coffee").scene.place == "quiet street"  # coffee is no place
+    assert director.plan("a detective studies clues pinned to a wall in a smoky office").scene.place == "smoky office"

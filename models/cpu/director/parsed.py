@@ -140,8 +140,12 @@ def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[s
         named = locale.match.text  # as the prompt spells it: 'Gdansk', not the gazetteer's 'Gdańsk'
     # Where the verb happens before what the subject wears or has ('a man in a grey suit waits at a
     # bus stop'), and a container before a thing beside the lead; in order within each kind.
-    places = sorted(reading.places, key=lambda p: (p.of_subject, p.prep not in WITHIN))
-    for phrase in sorted([*places, *way], key=lambda p: p.of_subject):
+    places = sorted(reading.places, key=lambda p: (p.aside, p.prep not in WITHIN))
+    # With no place said, the whole a part belongs to ('the stone steps of a monastery', 'the bell of
+    # a hilltop convent'): one counted thing, not a stuff or a set ('a cup of coffee', 'of pizzas').
+    wholes = [p for p in reading.things if p.prep == "of" and not (p.plural or p.bare or p.proper)]
+    ranked = [p for p in [*places, *way] if not p.aside] + wholes + [p for p in [*places, *way] if p.aside]
+    for phrase in ranked:
         phrase = _outermost(phrase, reading.places, text)
         if _timely(phrase.text) or _lighting(phrase, text) or detect_things(phrase.head) or \
                 any(_within(phrase.head, p) for p in people if p):

@@ -81,7 +81,8 @@ class Phrase:
     proper: bool = False  # a name: "Provence", "the Seine"
     prep: str = ""  # the preposition that leads it, if any
     bare: bool = False  # singular with no article, number or possessive: 'grills corn', 'molten glass'
-    of_subject: bool = False  # its preposition hangs on the subject: 'a man [in a grey suit] waits'
+    aside: bool = False  # its preposition hangs on the subject or a participle: what someone wears or what
+    # covers a thing ('a man [in a grey suit] waits', 'a tunnel covered [in coal dust]'): a place only if none else
     nouns: tuple[str, ...] = ()  # the nouns it says, lemmas: 'bouquet of sunflowers' -> bouquet, sunflower
     host: int = -1  # where the noun its preposition hangs on starts: 'a pool [in the garden]' -> pool
 
@@ -148,15 +149,12 @@ def _plural(noun) -> bool:
 
 
 def _prep_of(token) -> str:
-    """The preposition that leads a noun: 'out' for 'out of a tunnel' (a two-word preposition); none
-    where it completes a participle ('covered in coal dust', 'dressed in white': no place)."""
+    """The preposition that leads a noun: 'out' for 'out of a tunnel' (a two-word preposition)."""
     if token.dep_ != "pobj" or token.head.dep_ not in ("prep", "advmod", "prt", "ROOT"):
         return ""
     prep = token.head
     if prep.lower_ == "of" and prep.head.lower_ in WAY and prep.head.dep_ in ("prep", "prt", "advmod"):
         return prep.head.lower_
-    if prep.head.tag_ == "VBN" and prep.head.dep_ in ("acl", "amod"):
-        return ""
     return prep.lower_
 
 
@@ -201,8 +199,10 @@ def read(prompt: str) -> Reading:
     used = {reading.lead.start if reading.lead else -1} | {p.start for p in reading.partners}
     for chunk in pchunks if predicate is not doc else chunks:
         phrase = _shifted(_chunk_phrase(chunk, _prep_of(chunk.root)), shift)
-        if phrase.prep and chunk.root.head.head.dep_ in ("nsubj", "nsubjpass"):
-            phrase = replace(phrase, of_subject=True)
+        hangs_on = chunk.root.head.head
+        if phrase.prep and (hangs_on.dep_ in ("nsubj", "nsubjpass") or (
+                hangs_on.tag_ == "VBN" and hangs_on.dep_ in ("acl", "amod"))):
+            phrase = replace(phrase, aside=True)
         elif phrase.prep and chunk.root.head.head.pos_ == "NOUN":
             phrase = replace(phrase, host=chunk.root.head.head.idx + shift)
         if phrase.start in used or (predicate is not doc and chunk.start == 0) or chunk.root.pos_ == "PRON":
