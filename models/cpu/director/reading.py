@@ -106,6 +106,9 @@ class Reading:
     compounds: list[int] = field(default_factory=list)  # end offsets of nouns that modify a noun: 'grandfather clock'
 
 
+HYPHENS = {"-", "\u2010", "\u2011"}  # hyphen-minus, hyphen, non-breaking hyphen
+
+
 def _parse(text: str):
     """The parse, with each hyphenated word one token again ('x-ray', 'furnace-lit'): the tokenizer
     splits them and the parser may hang the parts apart; merged after, on the parse's own tree."""
@@ -114,8 +117,8 @@ def _parse(text: str):
         i = 1
         while i < len(doc) - 1:
             end = i
-            while (end < len(doc) - 1 and doc[end].text in "-‐‑" and doc[end].text
-                   and not doc[end - 1].whitespace_ and not doc[end].whitespace_ and doc[end + 1].is_alpha):
+            while (end < len(doc) - 1 and doc[end].text in HYPHENS and not doc[end - 1].whitespace_
+                   and not doc[end].whitespace_ and doc[end + 1].is_alpha):
                 end += 2
             if end > i:
                 merge.merge(doc[i - 1:end])
@@ -203,8 +206,8 @@ def read(prompt: str) -> Reading:
         if phrase.prep and (hangs_on.dep_ in ("nsubj", "nsubjpass") or (
                 hangs_on.tag_ == "VBN" and hangs_on.dep_ in ("acl", "amod"))):
             phrase = replace(phrase, aside=True)
-        elif phrase.prep and chunk.root.head.head.pos_ == "NOUN":
-            phrase = replace(phrase, host=chunk.root.head.head.idx + shift)
+        elif phrase.prep and hangs_on.pos_ == "NOUN":
+            phrase = replace(phrase, host=hangs_on.idx + shift)
         if phrase.start in used or (predicate is not doc and chunk.start == 0) or chunk.root.pos_ == "PRON":
             continue
         (reading.places if phrase.prep in WHERE else reading.things).append(phrase)
@@ -307,8 +310,9 @@ def _noun_after(verb, word) -> bool:
     if word.lower_.endswith("ly") or word.lower_ in WHEN | WAY | WHERE or not word.is_alpha:
         return False
     doc = _nlp()(f"She {verb.text} the {word.text}.")
-    alone = _nlp()(f"Some {word.text} is here.")  # a noun on its own too ('alone' is an adjective there)
-    return doc[3].pos_ == "NOUN" and doc[3].dep_ in ("dobj", "obj") and alone[1].pos_ == "NOUN"
+    if doc[3].pos_ != "NOUN" or doc[3].dep_ not in ("dobj", "obj"):
+        return False
+    return _nlp()(f"Some {word.text} is here.")[1].pos_ == "NOUN"  # a noun on its own too ('alone' is no noun there)
 
 
 def _action(doc, verb, chunks) -> tuple[str, list[Phrase]]:
