@@ -40,6 +40,11 @@ def _identifier(candidates: tuple[str, ...]):
     return ident
 
 
+def identify(text: str, candidates: tuple[str, ...]) -> tuple[str, float]:
+    """(ISO code, probability) of the language `text` reads as, among `candidates` (py3langid)."""
+    return _identifier(tuple(sorted(candidates))).classify(text)
+
+
 @functools.lru_cache(maxsize=64)
 def _language_problem(text: str, lang: str) -> str | None:
     """The narration reads as another language written in the same script (English under French
@@ -51,7 +56,7 @@ def _language_problem(text: str, lang: str) -> str | None:
     same_script = {v["iso"] for v in languages.values() if set(v["scripts"]) & set(info["scripts"])}
     if len(same_script) < 2 or sum(ch.isalpha() for ch in text) < _MIN_LETTERS:
         return None
-    found, sure = _identifier(tuple(sorted(same_script))).classify(text)
+    found, sure = identify(text, tuple(same_script))
     if found == info["iso"] or sure < _SURE:
         return None
     return (f"vo_script_per_shot reads as {Locale.parse(found).english_name} ({sure:.0%} sure), but vo_lang is {lang!r} "

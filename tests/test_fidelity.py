@@ -123,9 +123,11 @@ def plans() -> dict[str, Plan]:
 
 
 def _said(text: str, word: str) -> bool:
-    """A word (or its plural: boats, boxes, leaves, knives) said in the text, whole-word, any case."""
+    """A word (or its plural or third person: boats, boxes, leaves, knives, flies) said in the text,
+    whole-word, any case."""
     word = word.lower()
     forms = [rf"{re.escape(word)}(?:e?s)?"] + [re.escape(re.sub(r"fe?$", "ves", word))] * bool(re.search(r"fe?$", word))
+    forms += [re.escape(word[:-1] + "ies")] * bool(re.search(r"[^aeiou]y$", word))
     return re.search(rf"(?<!\w)(?:{'|'.join(forms)})(?!\w)", text.lower()) is not None
 
 

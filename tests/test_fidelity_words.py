@@ -147,6 +147,8 @@ def test_round_four_mechanisms_read_the_sentence():
     assert miner.place == "tunnel" and "coal dust" in miner.things, miner
     student = director.plan("a student reads under a tree in a university courtyard on a sunny afternoon").scene
     assert student.place == "university courtyard" and "tree" in student.things, student
+    assert director.plan("an old man sits by the window in a quiet cafe").scene.place == "quiet cafe"  # in, not by
+    assert director.plan("a woman stands behind the counter in a bakery").scene.place == "bakery"  # somewhere (WordNet)
     assert director.plan("a doctor examines an x-ray in a dark office").scene.things == ["x-ray"]
     assert director.plan("a mother braids her daughter's hair on the front steps").scene.things == ["hair"]
     assert director.plan("a boxer trains alone in an empty gym before dawn").scene.things == []
@@ -158,6 +160,8 @@ def test_round_four_mechanisms_read_the_sentence():
     assert "bouquet of sunflowers" in director.plan("a florist wraps a bouquet of sunflowers").scene.things
     park = director.plan("a teenager skates past graffiti walls in an empty car park")  # its car is no story
     assert park.scene.place == "empty car park" and "graffiti walls" in park.shots[2].prompt, park.shots[2].prompt
+    hoodie = director.plan("a teenager in a hoodie smokes in an empty car park").shots[2].prompt
+    assert "a hoodie" in hoodie and "parked car" not in hoodie, hoodie  # a named thing before a modifier
 
 
 def test_clock_times_and_what_the_subject_wears_or_has():
@@ -209,3 +213,73 @@ def test_round_five_mechanisms_read_the_sentence():
     assert director.plan("a young monk carries water buckets up the stone steps of a monastery").scene.place == "monastery"
     assert director.plan("a man drinks a cup of coffee").scene.place == "quiet street"  # coffee is no place
     assert director.plan("a detective studies clues pinned to a wall in a smoky office").scene.place == "smoky office"
+
+
+def test_round_six_mechanisms_read_the_sentence():
+    """Found on round 6's development half and on scratch sentences of the same kind: a person no
+    table lists is one by WordNet ('a drummer', though the objects table files a drum under the
+    word; 'a customer' joins the cast; 'a toddler' is small); the small tagger's slips are mended
+    ('in a stable' tagged an adjective, 'while her parrot watches' a noun, 'her teddy bear' a clause);
+    an activity or a stuff gives the insert to a thing one sees ('practises ballet ... her cat',
+    'pours a liquid into a flask'); a verb with no object gives it to what it is done against;
+    weather WordNet files under a table's word is that weather ('a squall'); a time word that is
+    also a thing stays a thing ('hangs lanterns'); an English prompt is not glossed from Portuguese."""
+    director = HeuristicDirector()
+    drummer = director.plan("a drummer opens a silver cart in a chapel in the morning").scene
+    assert drummer.people["A"].role == "drummer", drummer
+    barber = director.plan("a barber shaves a customer with a straight razor in a small shop").scene
+    assert [p.role for p in barber.people.values()] == ["barber", "customer"], barber.people
+    assert director.plan("a toddler splashes in a paddling pool").scene.people["A"].age < 5
+    assert director.plan("a vet examines a horse in a stable at night").scene.place == "stable"
+    parrot = director.plan("a girl fixes a battered radio while her parrot watches in the woods")
+    assert "parrot" in parrot.scene.things and "fixes a battered radio," in parrot.shots[0].prompt, parrot.scene
+    assert "teddy bear" in director.plan("a girl hugs her teddy bear in a hospital bed").scene.things
+
+    def insert(prompt: str) -> str:
+        return next(s.prompt for s in director.plan(prompt).shots if "insert" in s.shot_type.lower())
+
+    assert "cat" in insert("a girl practises ballet in a cramped living room while her cat watches")
+    assert "flask" in insert("a young scientist pours a liquid into a flask in a laboratory at night")
+    assert "basket" in insert("a weaver leans against a tiny basket in a tea house at dusk")
+    assert director.plan("a sailor coils rope on a pier in a squall").scene.weather == "wind"
+    assert director.plan("a farmer mends a fence while it rains").scene.weather == "rain"
+    assert "lanterns" in director.plan("a woman hangs lanterns in a courtyard for a festival").scene.things
+    geologist = director.plan("a young geologist stacks crates beside a quiet canal before sunrise").scene
+    assert geologist.people["A"].role == "geologist" and geologist.time == "dawn", geologist
+
+
+def test_wordnet_reads_princetons_files():
+    """The reader finds a word by binary search and its synset by offset in the package's CRLF copy,
+    skips names ('young' is also Brigham Young), and walks hypernyms."""
+    from models.cpu.director import wordnet
+
+    assert wordnet.available()
+    assert wordnet.kinds("drummer") == ["noun.person"] and wordnet.person("customer")
+    assert not wordnet.person("young") and not wordnet.person("parrot") and wordnet.person("climber")
+    assert wordnet.kinds("geese")[0] == "noun.animal"  # noun.exc: the irregular plural's lemma
+    assert wordnet.is_a("toddler", {"child"}) and not wordnet.is_a("teenager", {"child"})
+    assert wordnet.abstract("ballet") and wordnet.stuff("liquid") and wordnet.seen("flask")
+    assert "wind" in wordnet.lineage("squall", depth=1) and wordnet.kinds("zzzz") == []
+
+
+def test_round_six_ages_regions_and_times():
+    """Ages said every way a sentence says them ('a seventy-year-old baker', 'in her eighties', 'an
+    aging boxer') or named by the person word's WordNet kind ('a granny', 'an octogenarian', 'a
+    teenager'); 'a young boy' stays a boy; a region no gazetteer lists is said with the place ('a
+    beach in Crete'); meal and sleep times ('at lunchtime', 'at bedtime'); a moon one points at is a
+    thing, and somewhere only when nothing else is."""
+    director = HeuristicDirector()
+
+    def age(prompt: str) -> int:
+        return director.plan(prompt).scene.people["A"].age
+
+    assert age("a seventy-year-old baker waits on a bench") == 70
+    assert 80 <= age("a woman in her eighties waits on a bench") <= 89
+    assert 58 <= age("an aging boxer waits on a bench") <= 68
+    assert age("a granny waits on a bench") >= 60 and age("an octogenarian waits on a bench") >= 60
+    assert 13 <= age("a teenager waits on a bench") <= 19 and age("a young boy waits on a bench") < 13
+    assert "Crete" in director.plan("an old fisherman mends a net on a beach in Crete").scene.place
+    assert director.plan("a clerk eats a sandwich on a bench at lunchtime").scene.time == "noon"
+    assert director.plan("a father reads to his son at bedtime").scene.time == "night"
+    moon = director.plan("an astronomer points a telescope at the moon from a hilltop").scene
+    assert "moon" in moon.things and moon.time == "night" and moon.place == "hilltop", moon

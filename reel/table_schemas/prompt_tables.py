@@ -129,6 +129,7 @@ class Characters(Table):
     child_below: int
     roles: dict[str, Role]
     work_dress: WorkDress
+    kind_ages: dict[str, Years]  # WordNet synset word -> ages
     young_when_several: Words
     relations_to_youngest: Words
     relations_to_eldest: Words

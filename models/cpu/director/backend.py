@@ -12,6 +12,7 @@ from reel.errors import UserError
 from reel.ids import prompt_words
 from reel.schema import MAX_SHOTS, Plan
 
+from . import wordnet
 from .cast import Character, build_characters, find_cast
 from .day_periods import in_english
 from .facts import facts_of
@@ -108,7 +109,7 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
     insert shows."""
     things = detect_things(text + (" " + action.text if action else ""))
     said: dict[str, dict] = {}
-    story, story_bare = None, False
+    story, story_bare, beside, seen = None, False, None, None
     objects = {id(p) for p in (parsed.objects if parsed else [])}
     roles = [p.role or "" for p in people] + [p.name for p in people]
     for phrase in things_of(parsed, place, roles):
@@ -129,7 +130,16 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
             # A counted object before a bare one ('practises ballet ... her cat': the cat; 'grills
             # corn': corn, there being no other): a bare singular names a stuff or an activity.
             story, story_bare = key, phrase.bare
-    return things, said, story
+        elif phrase.start in parsed.beside and beside is None and wordnet.seen(phrase.head):
+            beside = key  # what the verb is done against, by or into ('leans against a basket', 'into a flask')
+        if seen is None and wordnet.seen(phrase.head) and not wordnet.stuff(phrase.head):
+            seen = key
+    head = story and (said[story]["keywords"][0] if story in said else story).split()[-1].lower()
+    if story and wordnet.abstract(head):
+        story = beside or seen or story  # 'practises ballet ... while her cat watches': the cat
+    elif story and wordnet.stuff(head):
+        story = beside or story  # 'pours a liquid into a flask': the flask
+    return things, said, story or beside
 
 
 def _renamed(phrase, key: str) -> bool:

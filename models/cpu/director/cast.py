@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from reel import prompts
 
+from . import ages
 from .names import gender_of
 from .places import find_places
 from .setting import ARTICLES
@@ -65,7 +66,7 @@ def _role_of(word: str, roles: dict, plurals: dict) -> tuple[str | None, bool]:
 def _role_mentions(prompt: str, tokens: list[re.Match], table: dict) -> list[tuple[Mention, list[str]]]:
     """Each person noun as (mention, the roles it brings), skipping repeats of one already found."""
     roles, plurals, groups = table["roles"], table["plurals"], table["groups"]
-    numbers, ages = table["number_words"], table["age_words"]
+    numbers = table["number_words"]
     words = [fold(t.group()).removesuffix("'s") for t in tokens]
     found: list[tuple[Mention, list[str]]] = []
     seen: set[str] = set()
@@ -92,7 +93,11 @@ def _role_mentions(prompt: str, tokens: list[re.Match], table: dict) -> list[tup
             count = 2
         if plural and count == 1:
             count = 2
-        age = _age_before(prompt[max(0, tokens[i].start() - 40):tokens[i].start()], before, ages)
+        age = ages.said_before(prompt[max(0, tokens[i].start() - 40):tokens[i].start()], before) or \
+            ages.said_after(prompt[tokens[last].end():])
+        own = roles[role].get("age") if role in roles else None
+        if age and own and own[1] < table["child_below"] <= age[0]:
+            age = None  # 'a young boy': the boy's own age, 'young' says no more
         if age is None and count > 1 and role in table["young_when_several"] and not found:
             age = tuple(table["roles"]["child"]["age"])  # 'two brothers race paper boats': children
         mention = Mention(tokens[i].start(), role=role, age=age, end=tokens[last].end())
@@ -105,14 +110,6 @@ def _role_mentions(prompt: str, tokens: list[re.Match], table: dict) -> list[tup
         seen.add(role)
         found.append((mention, [role] * count))
     return found
-
-
-def _age_before(text: str, before: list[str], ages: dict) -> tuple[int, int] | None:
-    """'a 70-year-old fisherman' or 'an old fisherman'."""
-    exact = re.search(r"(\d{1,2})[- ]years?[- ]old\W+(?:[\w-]+\W+){0,2}$", text)
-    if exact:
-        return int(exact.group(1)), int(exact.group(1))
-    return next((tuple(ages[w]) for w in reversed(before) if w in ages), None)
 
 
 def _name_mentions(prompt: str, tokens: list[re.Match], excluded: list[tuple[int, int]], table: dict) -> list[Mention]:
@@ -327,7 +324,7 @@ def _after_first_sentence(person: Character, line: str) -> None:
 def _said_roles(people: list[Character], table: dict) -> list[Character]:
     """A person word the portrait's noun does not say is said after it ('a widow' is drawn as a
     woman of her age: 'She is a widow.'); a trade is in the title, a relative in _relate."""
-    plain = {n for ages in table["nouns"].values() for n in ages.values()} | {"person"}
+    plain = {n for forms in table["nouns"].values() for n in forms.values()} | {"person"}
     for person in people:
         if person.kind == "person" and person.role and person.role not in plain and person.role not in person.head:
             _after_first_sentence(person, f"{cap(person.pronoun('sub'))} is {an(person.role)}.")

