@@ -283,3 +283,34 @@ def test_round_six_ages_regions_and_times():
     assert director.plan("a father reads to his son at bedtime").scene.time == "night"
     moon = director.plan("an astronomer points a telescope at the moon from a hilltop").scene
     assert "moon" in moon.things and moon.time == "night" and moon.place == "hilltop", moon
+
+
+def test_round_seven_mechanisms_read_the_sentence():
+    """Found on round 7's development half and scratch sentences: the prompt's spelling of a city
+    ('Montreal'); a person word that also names a made thing is the thing ('pushes a stroller'); a
+    body part gives the insert to what it rests on ('rests her head on a desk'), a stuff only to
+    what it goes into ('lights incense at a shrine' stays incense); a preposition the parse calls a
+    dative is none ('pours tea for her guests'); somewhere the verb acts on is the place ('crosses
+    a busy street'); a body is no place ('on her tongue'); the tagger's object slips ('chases
+    geese', 'kicks autumn leaves'); weather one holds is a thing ('shovels snow'), and a phenomenon
+    named for a weather word is that weather ('raindrops', 'a sandstorm' is a windstorm)."""
+    director = HeuristicDirector()
+
+    def insert(prompt: str) -> str:
+        return next(s.prompt for s in director.plan(prompt).shots if "insert" in s.shot_type.lower())
+
+    stroller = director.plan("a young mother pushes a stroller through falling snow in Montreal").scene
+    assert "Montreal" in stroller.place and "stroller" in stroller.things and len(stroller.people) == 1, stroller
+    assert "desk" in insert("a tired doctor rests her head on a desk in an empty clinic at night")
+    assert "ncense" in insert("a monk lights incense at a shrine in the mountains at dawn")
+    tea = director.plan("a grandmother pours tea for her guests in a garden")
+    assert "for" not in tea.scene.things and "pours tea for her guests" in tea.shots[0].prompt, tea.scene
+    street = director.plan("an old man with a cane crosses a busy street").scene
+    assert street.place == "busy street" and street.things == ["cane"], street
+    assert director.plan("a girl catches snowflakes on her tongue").scene.place != "tongue"
+    assert "geese" in director.plan("a woman chases geese across a farmyard").scene.things
+    assert "autumn leaves" in director.plan("a boy kicks autumn leaves in a park").scene.things
+    snow = director.plan("a man shovels snow from his driveway").scene
+    assert snow.things == ["snow"] and snow.weather == "snow", snow
+    assert director.plan("a boy catches raindrops on a porch").scene.weather == "rain"
+    assert director.plan("a woman walks through a sandstorm").scene.weather == "wind"

@@ -69,6 +69,8 @@ class HeuristicDirector(BackendBase):
             [(m.start, m.end) for m in mentions if m.role])
         if locale.match and not locale.is_city and fold(locale.match.text) not in fold(place):
             place = f"{locale.match.text} {place}"  # a country or region the place phrase did not say: 'Puerto Rico rooftop'
+        if locale.match and locale.city and locale.city in place and fold(locale.city) == fold(locale.match.text):
+            place = place.replace(locale.city, locale.match.text)  # as the prompt spells it: 'Montreal', not 'Montréal'
         things, said, story = _things(text, action, parsed, place, people)
         scene = Scene(text, seed, people, place, sun_time(parsed) or time_of_day(text, weather), weather, None,
                       things, action, said)
@@ -109,7 +111,7 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
     insert shows."""
     things = detect_things(text + (" " + action.text if action else ""))
     said: dict[str, dict] = {}
-    story, story_bare, beside, seen = None, False, None, None
+    story, story_bare, beside, seen, into = None, False, None, None, None
     objects = {id(p) for p in (parsed.objects if parsed else [])}
     roles = [p.role or "" for p in people] + [p.name for p in people]
     for phrase in things_of(parsed, place, roles):
@@ -132,13 +134,16 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
             story, story_bare = key, phrase.bare
         elif phrase.start in parsed.beside and beside is None and wordnet.seen(phrase.head):
             beside = key  # what the verb is done against, by or into ('leans against a basket', 'into a flask')
+            into = key if phrase.prep in ("into", "onto") else None
         if seen is None and wordnet.seen(phrase.head) and not wordnet.stuff(phrase.head):
             seen = key
     head = story and (said[story]["keywords"][0] if story in said else story).split()[-1].lower()
     if story and wordnet.abstract(head):
         story = beside or seen or story  # 'practises ballet ... while her cat watches': the cat
     elif story and wordnet.stuff(head):
-        story = beside or story  # 'pours a liquid into a flask': the flask
+        story = into or story  # 'pours a liquid into a flask': the flask ('lights incense at a shrine': incense)
+    elif story and wordnet.kinds(head)[:1] == ["noun.body"]:
+        story = beside or story  # 'rests her head on a desk': the desk ('wraps his hands': the hands)
     return things, said, story or beside
 
 

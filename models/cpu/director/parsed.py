@@ -88,7 +88,7 @@ def _with_others(reading: Reading, mentions: list[Mention], text: str) -> list[M
     table = prompts.table(CAST)
     others = []
     for phrase in [*reading.objects, *reading.things, *reading.places]:
-        if phrase.plural or phrase.proper or phrase.aside or phrase.prep == "of" or not wordnet.person(phrase.head) \
+        if phrase.plural or phrase.proper or phrase.aside or phrase.prep == "of" or not wordnet.someone(phrase.head) \
                 or any(m.start < phrase.end and phrase.start < m.end for m in mentions + others):
             continue
         words = [w for w in phrase.text.split() if fold(w) not in table["age_words"] and fold(w) not in table["number_words"]]
@@ -146,7 +146,8 @@ def things_of(reading: Reading | None, place: str, people: list[str]) -> list[Ph
         return []
     found: list[Phrase] = []
     for phrase in [*reading.objects, *reading.things, *reading.places]:
-        if phrase.proper or _timely(phrase.text) or _lighting(phrase, reading.text) or _within(phrase.text, place) \
+        held_weather = phrase in reading.objects and detect_weather(phrase.head) is not None  # 'shovels snow'
+        if phrase.proper or (_timely(phrase.text) and not held_weather) or _lighting(phrase, reading.text) or _within(phrase.text, place) \
                 or (phrase.head == "sun" and sun_time(reading)) or any(_within(phrase.head, p) for p in people) \
                 or phrase.head in {"home", "'s"}:
             continue
@@ -181,13 +182,17 @@ def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[s
     # With no place said, the whole a part belongs to ('the stone steps of a monastery', 'the bell of
     # a hilltop convent'): one counted thing, not a stuff or a set ('a cup of coffee', 'of pizzas').
     wholes = [p for p in reading.things if p.prep == "of" and not (p.plural or p.bare or p.proper)]
-    ranked = sorted([p for p in [*places, *way] if not p.aside], key=lambda p: _not_somewhere(p.head)) + wholes + \
-        [p for p in [*places, *way] if p.aside]
+    # Then somewhere the verb acts on ('crosses a busy street', 'climbs a steep hill').
+    crossed = [p for p in reading.objects if not p.proper and wordnet.where(p.head)]
+    ranked = sorted([p for p in [*places, *way] if not p.aside], key=lambda p: _not_somewhere(p.head)) + crossed + \
+        wholes + [p for p in [*places, *way] if p.aside]
     for phrase in ranked:
         phrase = _outermost(phrase, reading.places, text)
         if _timely(phrase.text) or _lighting(phrase, text) or _a_thing(phrase.head) or \
                 any(_within(phrase.head, p) for p in people if p):
             continue  # a time, a thing the tables know, or someone of the cast ('reads to her son')
+        if wordnet.kinds(phrase.head)[:1] == ["noun.body"]:
+            continue  # 'catches snowflakes on her tongue': a body is nowhere to be
         in_city = any(s <= phrase.start < e or s < phrase.end <= e for s, e in city_spans)
         if phrase.proper and in_city and (not locale.match or fold(locale.match.text) in fold(phrase.text)):
             continue  # "in Provence": the city, said with the place below

@@ -347,7 +347,9 @@ def _action(doc, verb, chunks) -> tuple[str, list[Phrase]]:
     objects: list[Phrase] = []
     had: list[Phrase] = []
     for child in verb.children:
-        if child.i > verb.i and (child.dep_ in ("dobj", "obj", "attr", "dative", "oprd") or (
+        if child.dep_ == "dative" and child.pos_ == "ADP" and child.i > verb.i:
+            parts += _without_setting(child)  # 'pours tea [for her guests]': a preposition, not an object
+        elif child.i > verb.i and (child.dep_ in ("dobj", "obj", "attr", "dative", "oprd") or (
                 child.pos_ in ("NOUN", "PROPN") and child.dep_ not in ("nsubj", "nsubjpass", "conj", "appos"))):
             span = chunk_of.get(child.i)
             left = span.start if span is not None else child.i

@@ -130,7 +130,11 @@ def _wordnet_weather(word: str, words: dict[str, str]) -> str | None:
     hailstorm' a storm, 'a cloudburst' a downpour; 'it rains' says rain (the verb's noun)."""
     if word in words or "noun.phenomenon" not in wordnet.kinds(word)[:2]:
         return None
-    return next((words[w] for w in wordnet.lineage(word, depth=2) if w in words), None)
+    # Nearest first, a compound of weather words read as one ('a sandstorm' is a windstorm before a
+    # storm); a phenomenon whose name starts with a weather word is that weather ('raindrops', 'snowflakes').
+    found = (words.get(w) or _compound_weather(w, words) for w in wordnet.lineage(word, depth=2))
+    return next((kind for kind in found if kind), None) or next(
+        (kind for w, kind in words.items() if len(w) > 2 and w.isalpha() and word.startswith(w)), None)
 
 
 def _y_weather(word: str, words: dict[str, str]) -> str | None:

@@ -42,3 +42,23 @@ def mend_tags(doc) -> None:
     for t in doc:
         if t.dep_ == "compound" and t.pos_ == "NOUN" and t.head.pos_ == "VERB" and t.i < t.head.i:
             t.dep_ = "nsubj"
+    _mend_object(doc)
+
+
+def _mend_object(doc) -> None:
+    """The word after the main verb, tagged an adjective though WordNet has it only as a noun ('chases
+    geese'), is its object; so is a noun pair whose second word the tagger took for a verb ('kicks
+    autumn leaves': 'autumn' doing 'leaves')."""
+    verb = next((t for t in doc if t.dep_ == "ROOT" and t.pos_ == "VERB"), None)
+    if verb is None or verb.i + 1 >= len(doc) or any(c.dep_ in ("dobj", "obj") for c in verb.children):
+        return
+    first = doc[verb.i + 1]
+    if first.pos_ == "ADJ" and first.head == verb and wordnet.kinds(first.lower_) and not wordnet.adjective(first.lower_):
+        first.tag_, first.pos_, first.dep_ = "NN" if wordnet.base(first.lower_) == first.lower_ else "NNS", "NOUN", "dobj"
+        return
+    second = doc[verb.i + 2] if verb.i + 2 < len(doc) else None
+    if second is not None and first.pos_ == "NOUN" and second.pos_ == "VERB" and second.tag_ == "VBZ" \
+            and second.head == verb and not any(c.dep_ in ("mark", "aux") for c in second.children) \
+            and wordnet.kinds(second.lower_):
+        second.tag_, second.pos_, second.dep_ = "NNS", "NOUN", "dobj"
+        first.head, first.dep_ = second, "compound"

