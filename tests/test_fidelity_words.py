@@ -314,3 +314,19 @@ def test_round_seven_mechanisms_read_the_sentence():
     assert snow.things == ["snow"] and snow.weather == "snow", snow
     assert director.plan("a boy catches raindrops on a porch").scene.weather == "rain"
     assert director.plan("a woman walks through a sandstorm").scene.weather == "wind"
+
+
+def test_the_painter_finds_a_backdrop_through_wordnet():
+    """A place no setting keyword names takes the backdrop of its nearest WordNet hypernym: a
+    henhouse or a stable is a building (not the market its synonym 'stalls' would say), an attic a
+    storey, a ridge a natural elevation; a porch, a bare structure, stays open country."""
+    from types import SimpleNamespace
+
+    from models.cpu.painter.scene import setting_kind
+
+    def kind(place: str) -> str:
+        return setting_kind(SimpleNamespace(place=place, place_kind=place.split()[-1]))
+
+    assert [kind(p) for p in ("henhouse", "stable", "attic", "icy ridge", "porch")] == \
+        ["interior", "interior", "interior", "mountain", "field"]
+    assert kind("wheat field") == "field" and kind("trattoria") == "field"  # a keyword first; WordNet lacks 'trattoria'

@@ -77,6 +77,7 @@ class Animatic(Table):
     default_time: str
     times: dict[str, TimeLook]
     setting_keywords: dict[str, Words]
+    setting_by_wordnet: dict[str, str]  # WordNet hypernym word -> a setting_keywords key
     default_setting: str
     shot_types: dict[str, ShotType]
     default_shot_type: str

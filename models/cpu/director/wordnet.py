@@ -160,6 +160,22 @@ def lineage(noun: str, depth: int) -> list[str]:
     return found
 
 
+def ancestors(noun: str, senses: int = 1, own: bool = True) -> list[str]:
+    """The words of its first common senses (unless not `own`) and of every hypernym above them,
+    nearest first ('porch' -> porch, structure, construction, artifact ...)."""
+    level = [o for o in _offsets(noun) if _common(o)][:senses]
+    found: list[str] = []
+    seen: set[int] = set()
+    first = True
+    while level:
+        if own or not first:
+            found += [w.lower() for o in level for w in _synset(o)[1]]
+        seen.update(level)
+        level = [h for o in level for h in _synset(o)[2] if h not in seen]
+        first = False
+    return found
+
+
 # WordNet's synsets that somewhere one can be descends from (a bakery is a workplace, a location; a
 # stable a building; a kitchen an area; a pier a platform), and not furniture or a window.
 WHERE = {"location", "building", "area", "establishment", "platform", "road", "land", "body_of_water",

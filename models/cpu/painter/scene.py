@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from PIL import ImageColor
 
-from models.cpu.director import detect_locale
+from models.cpu.director import detect_locale, wordnet
 from models.cpu.director.facts import scene_of  # noqa: F401 (the painter reads the scene through here)
 from reel.schema import Plan, Scene, Shot
 
@@ -71,10 +71,22 @@ def setting_kind(scene: Scene) -> str:
     words = scene.place.split()
     if scene.place_kind.lower() != words[-1].lower():
         words.append(scene.place_kind)
-    kind = _lookup(words, table()["setting_keywords"])
+    kind = _lookup(words, table()["setting_keywords"]) or _by_wordnet(words[-1])
     if kind is None and detect_locale(scene.place).is_city:
         kind = table()["city_setting"]  # a place no word of ours names, in a city ('a Rio flooded gutter'): a street
     return kind or table()["default_setting"]
+
+
+def _by_wordnet(noun: str) -> str | None:
+    """The backdrop of the nearest WordNet hypernym a setting keyword or setting_by_wordnet names
+    ('darkroom' is a room, 'henhouse' a building, 'ridge' a natural elevation); not the noun's own
+    synonyms ('stable' is also 'stalls')."""
+    index = _word_index(table()["setting_keywords"])
+    listed = {k: v for k, v in table()["setting_by_wordnet"].items() if not k.startswith("_")}
+    for word in wordnet.ancestors(noun, senses=1, own=False):
+        if word.replace("_", " ") in index or word in listed:
+            return index.get(word.replace("_", " ")) or listed[word]
+    return None
 
 
 def colour_word(words: list[str]) -> RGB | None:
