@@ -330,3 +330,18 @@ def test_the_painter_finds_a_backdrop_through_wordnet():
     assert [kind(p) for p in ("henhouse", "stable", "attic", "icy ridge", "porch")] == \
         ["interior", "interior", "interior", "mountain", "field"]
     assert kind("wheat field") == "field" and kind("trattoria") == "field"  # a keyword first; WordNet lacks 'trattoria'
+
+
+def test_fronted_phrases_participles_and_gear():
+    """A phrase before the subject is read, not dropped with a re-parse ('Surrounded by books, an
+    old librarian ...'); with no object of its own, what a participle holds is the insert ('holding a
+    bouquet of roses, waits'); with nothing named, what an agent noun is named after, where WordNet
+    files it as an instrument, a craft or sports gear ('a kayaker': a kayak; 'a boxer' is no box)."""
+    director = HeuristicDirector()
+    books = director.plan("surrounded by books, an old librarian sorts letters in a dusty archive").scene
+    assert "books" in books.things and books.people["A"].role == "librarian", books
+    roses = next(s.prompt for s in director.plan("a young woman, holding a bouquet of roses, waits at a train station").shots
+                 if "insert" in s.shot_type.lower())
+    assert "roses" in roses, roses
+    assert director.plan("a kayaker paddles through a narrow canyon on a bright afternoon").scene.things == ["kayak"]
+    assert director.plan("a boxer waits in a quiet gym").scene.things == []

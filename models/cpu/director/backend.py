@@ -17,8 +17,8 @@ from .cast import Character, build_characters, find_cast
 from .day_periods import in_english
 from .facts import facts_of
 from .lexicon import read_prompt
-from .parsed import action_of, lead_mentions, place_of, said_thing, sun_time, things_of
-from .reading import read
+from .parsed import action_of, lead_mentions, place_of, said_thing, sun_time, things_of, tool_of
+from .reading import Phrase, read
 from .narration import logline, music_style, narration
 from .places import detect_locale
 from .setting import Action, detect_place, detect_things, detect_weather, lead_action, subject_end, time_of_day
@@ -74,7 +74,8 @@ class HeuristicDirector(BackendBase):
         things, said, story = _things(text, action, parsed, place, people)
         scene = Scene(text, seed, people, place, sun_time(parsed) or time_of_day(text, weather), weather, None,
                       things, action, said)
-        scene.story_object = story or _story_object(_named_first(things, text, parsed), people, scene)
+        scene.story_object = story or _story_object(_named_first(things, text, parsed), people, scene) or \
+            _gear(people, scene)
         slots = shot_slots(n_shots, len(people))
         extra = things_for_shots(scene, slots)
         shots, previous = [], None
@@ -170,6 +171,20 @@ def _named_first(things: list[str], text: str, parsed) -> list[str]:
         return bool(hits) and all(h.end in parsed.compounds for h in hits)
 
     return sorted(things, key=modifier_only)
+
+
+def _gear(people: list[Character], scene: Scene) -> str | None:
+    """With nothing named, what the lead's own word names ('a kayaker paddles through a canyon': a
+    kayak), added to the things; None when no one's word names gear."""
+    tool = next((t for p in people if (t := tool_of(p.role or ""))), None)
+    if tool is None:
+        return None
+    known = detect_things(tool)
+    key = known[0] if known else tool
+    if not known:
+        scene.said[key] = said_thing(Phrase(tool, tool, 0, len(tool)), held=True)
+    scene.things.append(key)
+    return key
 
 
 def _story_object(things: list[str], people: list[Character], scene: Scene) -> str | None:

@@ -72,6 +72,23 @@ def lead_mentions(reading: Reading | None, mentions: list[Mention], text: str) -
     return _with_others(reading, sorted(added + mentions, key=lambda m: m.start)[: table["max_characters"]], text)
 
 
+def tool_of(role: str) -> str | None:
+    """What an agent noun is named after, where WordNet files it as an instrument, a craft or sports
+    gear ('a kayaker': a kayak, 'a harpist': a harp, 'a skateboarder': a skateboard; not 'a boxer')."""
+    word = role.split()[-1].lower() if role else ""
+    for suffix in ("er", "ist", "or"):
+        stem = word.removesuffix(suffix)
+        if stem == word or len(stem) < 3:
+            continue
+        for noun in (stem, stem[:-1] if stem[-1] == stem[-2] else "", stem + "e"):  # 'drumm-er', 'canoe-ist'
+            if noun and wordnet.is_a(noun, GEAR, senses=2):
+                return noun
+    return None
+
+
+GEAR = {"musical_instrument", "vehicle", "craft", "sports_equipment", "equipment"}
+
+
 def _age(phrase: Phrase, text: str) -> tuple[int, int] | None:
     """The age said around a person phrase ('a seventy-year-old baker', 'an aging boxer', 'a woman in
     her eighties'), else the one its word names ('a toddler', 'an octogenarian')."""

@@ -192,7 +192,9 @@ def read(prompt: str) -> Reading:
     subject = next((t for t in verb.children if t.dep_ in ("nsubj", "nsubjpass")), None) if verb is not None else None
     lead_chunk = next((c for c in chunks if subject is not None and c.root == subject), None)
     predicate, shift, subject_span = doc, 0, None
-    if lead_chunk is None or lead_chunk.start > 2 or _one_of_many(lead_chunk):
+    fronted = lead_chunk is not None and lead_chunk.start > 2 and doc[lead_chunk.start - 1].text == "," \
+        and verb is not None and verb.pos_ == "VERB"  # 'Surrounded by books, an old librarian sorts ...'
+    if lead_chunk is None or (lead_chunk.start > 2 and not fronted) or _one_of_many(lead_chunk):
         split = _split(doc)
         if split is not None:  # "a mechanic repairs ...": the tagger read "mechanic repairs" as one noun
             subject_span, predicate, shift = split
@@ -218,7 +220,7 @@ def read(prompt: str) -> Reading:
     if verb is not None:
         reading.verb, reading.verb_lemma = verb.text, verb.lemma_.lower()
         reading.action, reading.objects = _action(predicate, verb, pchunks)
-        reading.objects = [_shifted(p, shift) for p in reading.objects]
+        reading.objects = [_shifted(p, shift) for p in reading.objects or _held(predicate, verb, pchunks)]
     used = {reading.lead.start if reading.lead else -1} | {p.start for p in reading.partners}
     for chunk in pchunks if predicate is not doc else chunks:
         phrase = _shifted(_chunk_phrase(chunk, _prep_of(chunk.root)), shift)
@@ -242,6 +244,15 @@ def read(prompt: str) -> Reading:
                          if t.dep_ == "compound" and t.pos_ == "NOUN" and t.head.pos_ == "NOUN" and t.i > 0
                          and t.head.dep_ not in ("nsubj", "nsubjpass")]
     return reading
+
+
+def _held(doc, verb, chunks) -> list[Phrase]:
+    """With no object of its own, what a participle on the subject or the verb holds ('a young woman,
+    holding a bouquet of roses, waits'): the lead has it."""
+    chunk_of = {c.root.i: c for c in chunks}
+    return [_with_of(_chunk_phrase(chunk_of[o.i]), o) for t in doc if t.tag_ == "VBG" and t.dep_ in ("acl", "advcl")
+            and t.head in (verb, *[c for c in verb.children if c.dep_ == "nsubj"])
+            for o in t.children if o.dep_ in ("dobj", "obj") and o.i in chunk_of][:1]
 
 
 def _split(doc):
