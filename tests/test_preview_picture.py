@@ -408,5 +408,6 @@ def test_an_unknown_place_in_a_city_is_a_street():
         return setting_kind(Scene(place=place, place_kind=place.split()[-1], time="noon"))
 
     assert kind("Rio de Janeiro flooded gutter") == "street"
-    assert kind("flooded gutter") == "field"  # no city: open country, the default
+    assert kind("flooded gutter") == "street"  # no keyword, but WordNet: a gutter is a channel, a way
+    assert kind("sunny trattoria") == "field"  # a word WordNet lacks, no city: open country, the default
     assert kind("Naples alley shop") == "interior" and kind("Wales green valley") == "mountain"
