@@ -4,11 +4,14 @@ the reel's root, and how the flow calls it (cached or not, timed, on the run's l
 from __future__ import annotations
 
 import contextlib
+import functools
+import threading
 import time
 from typing import Any, Callable
 
 from prefect import Task, task
 from prefect._internal.compatibility.async_dispatch import async_dispatch
+from prefect.exceptions import ObjectAlreadyExists
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 
 from reel import progress, run_state
@@ -22,8 +25,19 @@ def stage(name: str, version: str, key_parts: Callable[..., dict[str, Any]], rol
     asks the model host for (None: no model), announced by the runner below whenever it runs."""
 
     def wrap(fn: Callable[..., StageRecord]) -> Task:
+        @functools.wraps(fn)
+        def body(*args: Any, **kwargs: Any) -> StageRecord:
+            try:
+                return fn(*args, **kwargs)
+            except Exception:
+                # Failing because the process is being stopped (the stop ended its ffmpeg or model
+                # worker), it reports nothing: the stop marks it Crashed, and the Failed state the
+                # engine would propose a moment later would overwrite that. The thread waits for the exit.
+                run_state.hold_if_stopping()
+                raise
+
         t = task(
-            fn,
+            body,
             name=name,
             cache_policy=StageCache(stage=name, version=version, key_parts=key_parts),
             persist_result=True,
@@ -103,6 +117,7 @@ class LocalResults(LocalFileSystem):
 
 
 _saved_blocks: dict[str, Any] = {}
+_saving = threading.Lock()  # shot subflows run in threads: one save per block name
 
 
 def result_storage(ref: ReelRef):
@@ -113,9 +128,15 @@ def result_storage(ref: ReelRef):
     save it: the same name always holds the same thing)."""
     block = _storage_block(ref.store().results_url())
     name = _block_name(block)
-    if name not in _saved_blocks:
-        block.save(name, overwrite=True)
-        _saved_blocks[name] = block
+    with _saving:
+        if name not in _saved_blocks:
+            try:
+                block.save(name, overwrite=True)
+            except ObjectAlreadyExists:
+                # Another process registered the block type or saved the block between Prefect's read
+                # and its create (two workers starting together): saved again, it finds and updates it.
+                block.save(name, overwrite=True)
+            _saved_blocks[name] = block
     return _saved_blocks[name]
 
 
