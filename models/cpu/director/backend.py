@@ -143,7 +143,7 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
         story = beside or seen or story  # 'practises ballet ... while her cat watches': the cat
     elif story and wordnet.stuff(head):
         story = into or story  # 'pours a liquid into a flask': the flask ('lights incense at a shrine': incense)
-    elif story and wordnet.kinds(head)[:1] == ["noun.body"]:
+    elif story and wordnet.kind(head) == "noun.body":
         story = beside or story  # 'rests her head on a desk': the desk ('wraps his hands': the hands)
     return things, said, story or beside
 

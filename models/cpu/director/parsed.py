@@ -26,11 +26,10 @@ def _rules() -> dict:
 def _timely(text: str) -> bool:
     """A phrase that says when or what weather ('a rainy afternoon', 'low clouds', 'the monsoon')."""
     rules = _rules()
-    words = [k for t in rules["times"].values() for k in t["keywords"]] + \
-            [k for ks in rules["time_hints"].values() for k in ks] + rules["not_places"]
+    hints = {k for ks in rules["time_hints"].values() for k in ks}
+    words = [k for t in rules["times"].values() for k in t["keywords"]] + [*hints] + rules["not_places"]
     # Its head says so, not a modifier: 'a snowy village street' is a place.
     text = text.strip()
-    hints = {k for ks in rules["time_hints"].values() for k in ks}
     return any(h.end == len(text) and not (h.key in hints and _made(text.split()[-1]))
                for h in find_phrases(text, words, plural=True)) or \
         detect_weather(text.split()[-1] if text else text) is not None
@@ -39,7 +38,7 @@ def _timely(text: str) -> bool:
 def _made(noun: str) -> bool:
     """Something one sees that a time word can also hint at: 'hangs lanterns' names lanterns, night
     or not; 'points a telescope at the moon' names the moon."""
-    return wordnet.kinds(noun)[:1] in (["noun.artifact"], ["noun.object"])
+    return wordnet.kind(noun) in ("noun.artifact", "noun.object")
 
 
 def _lighting(phrase: Phrase, text: str) -> bool:
@@ -164,8 +163,8 @@ def things_of(reading: Reading | None, place: str, people: list[str]) -> list[Ph
     found: list[Phrase] = []
     for phrase in [*reading.objects, *reading.things, *reading.places]:
         held_weather = phrase in reading.objects and detect_weather(phrase.head) is not None  # 'shovels snow'
-        if phrase.proper or (_timely(phrase.text) and not held_weather) or _lighting(phrase, reading.text) or _within(phrase.text, place) \
-                or (phrase.head == "sun" and sun_time(reading)) or any(_within(phrase.head, p) for p in people) \
+        if phrase.proper or (_timely(phrase.text) and not held_weather) or _lighting(phrase, reading.text) \
+                or _within(phrase.text, place) or (phrase.head == "sun" and sun_time(reading)) or any(_within(phrase.head, p) for p in people) \
                 or phrase.head in {"home", "'s"}:
             continue
         if any(p.start <= phrase.start and phrase.end <= p.end for p in found) or not phrase.text.strip("' ") or \
@@ -193,13 +192,13 @@ def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[s
         named = locale.match.text  # as the prompt spells it: 'Gdansk', not the gazetteer's 'Gdańsk'
     # Where the verb happens before what the subject wears or has ('a man in a grey suit waits at a
     # bus stop'), and a container before a thing beside the lead; in order within each kind.
-    # A body, a creature or a plant is somewhere only when nothing else is ('points a telescope at the moon
-    # from a hilltop': the hilltop).
     places = sorted(reading.places, key=lambda p: (p.aside, p.prep not in WITHIN))
     # With no place said, the whole a part belongs to ('the stone steps of a monastery', 'the bell of
     # a hilltop convent'): one counted thing, not a stuff or a set ('a cup of coffee', 'of pizzas').
     wholes = [p for p in reading.things if p.prep == "of" and not (p.plural or p.bare or p.proper)]
-    # Then somewhere the verb acts on ('crosses a busy street', 'climbs a steep hill').
+    # Then somewhere the verb acts on ('crosses a busy street', 'climbs a steep hill'). A natural object, a
+    # creature or a plant is somewhere only when nothing else is ('points a telescope at the moon from a
+    # hilltop': the hilltop).
     crossed = [p for p in reading.objects if not p.proper and wordnet.where(p.head)]
     ranked = sorted([p for p in [*places, *way] if not p.aside], key=lambda p: _not_somewhere(p.head)) + crossed + \
         wholes + [p for p in [*places, *way] if p.aside]
@@ -208,7 +207,7 @@ def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[s
         if _timely(phrase.text) or _lighting(phrase, text) or _a_thing(phrase.head) or \
                 any(_within(phrase.head, p) for p in people if p):
             continue  # a time, a thing the tables know, or someone of the cast ('reads to her son')
-        if wordnet.kinds(phrase.head)[:1] == ["noun.body"]:
+        if wordnet.kind(phrase.head) == "noun.body":
             continue  # 'catches snowflakes on her tongue': a body is nowhere to be
         in_city = any(s <= phrase.start < e or s < phrase.end <= e for s, e in city_spans)
         if phrase.proper and in_city and (not locale.match or fold(locale.match.text) in fold(phrase.text)):
@@ -230,12 +229,12 @@ def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[s
 
 
 def _not_somewhere(noun: str) -> bool:
-    """WordNet files it first as a natural object, creature, plant, food or body part, and as no place."""
-    found = wordnet.kinds(noun)[:1]
-    return bool(found) and found[0] in NOT_SOMEWHERE and not wordnet.where(noun)
+    """WordNet files it first as a natural object, creature, plant, food or person, and as no place
+    (a body part is never the place: place_of skips it)."""
+    return wordnet.kind(noun) in NOT_SOMEWHERE and not wordnet.where(noun)
 
 
-NOT_SOMEWHERE = {"noun.object", "noun.animal", "noun.plant", "noun.food", "noun.body", "noun.person"}
+NOT_SOMEWHERE = {"noun.object", "noun.animal", "noun.plant", "noun.food", "noun.person"}
 
 
 def _a_thing(noun: str) -> bool:

@@ -116,13 +116,17 @@ def detect_weather(text: str) -> str | None:
     """The first weather word that is weather, not clothing ('a rain jacket')."""
     rules = _rules()
     words = {k: name for name, w in rules["weather"].items() for k in w["keywords"]}
-    hits = [(h.start, words[h.key]) for h in find_phrases(text, words)
-            if not ((nxt := re.match(r"[\s-]*([\w]+)", text[h.end:])) and fold(nxt.group(1)) in rules["weather_compounds"])]
+    hits = [(h.start, words[h.key]) for h in find_phrases(text, words) if not _worn(text, h.end)]
     hits += [(m.start(), kind) for m in TOKEN.finditer(text)
              for kind in [_compound_weather(fold(m.group()), words) or _y_weather(fold(m.group()), words)
-                          or _wordnet_weather(fold(m.group()), words)] if kind
-             if not ((nxt := re.match(r"[\s-]*([\w]+)", text[m.end():])) and fold(nxt.group(1)) in rules["weather_compounds"])]
+                          or _wordnet_weather(fold(m.group()), words)] if kind and not _worn(text, m.end())]
     return min(hits)[1] if hits else None
+
+
+def _worn(text: str, end: int) -> bool:
+    """The weather word ending at `end` names clothing: 'a rain jacket', 'storm-proof'."""
+    nxt = re.match(r"[\s-]*([\w]+)", text[end:])
+    return bool(nxt) and fold(nxt.group(1)) in _rules()["weather_compounds"]
 
 
 def _wordnet_weather(word: str, words: dict[str, str]) -> str | None:

@@ -122,6 +122,12 @@ def kinds(noun: str) -> list[str]:
     return [_synset(o)[0] for o in _offsets(noun) if _common(o)]
 
 
+def kind(noun: str) -> str | None:
+    """Its commonest sense's lexicographer file ('moon' -> 'noun.object'); None for a word WordNet lacks."""
+    found = kinds(noun)
+    return found[0] if found else None
+
+
 def person(noun: str) -> bool:
     """Most often a person: its first sense is, or most of its senses are ('climber' is first a plant)."""
     found = kinds(noun)
@@ -134,46 +140,38 @@ def someone(noun: str) -> bool:
     return person(noun) and "noun.artifact" not in kinds(noun)[:3]
 
 
+@functools.lru_cache(maxsize=4096)
+def _levels(noun: str, senses: int, depth: int, lexname: str | None) -> tuple[tuple[str, ...], ...]:
+    """The lowercase words of its first `senses` common senses (0: all) in `lexname` (None: any), then
+    of their hypernyms, level by level up to `depth`: WordNet's one walk up, shared by what follows."""
+    level = [o for o in _offsets(noun) if _common(o) and lexname in (None, _synset(o)[0])]
+    level = level[:senses] if senses else level
+    found: list[tuple[str, ...]] = []
+    visited: set[int] = set()
+    while level and len(found) <= depth:
+        found.append(tuple(w.lower() for o in level for w in _synset(o)[1]))
+        visited.update(level)
+        level = list(dict.fromkeys(h for o in level for h in _synset(o)[2] if h not in visited))
+    return tuple(found)
+
+
+ALL_THE_WAY = 99  # deeper than WordNet's deepest noun
+
+
 def is_a(noun: str, ancestors: set[str], senses: int = 1) -> bool:
     """One of its first `senses` senses is, or descends from, a synset with one of these words."""
-    for offset in [o for o in _offsets(noun) if _common(o)][:senses]:
-        seen, todo = set(), [offset]
-        while todo:
-            current = todo.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            _, words, hypernyms = _synset(current)
-            if ancestors & {w.lower() for w in words}:
-                return True
-            todo.extend(hypernyms)
-    return False
+    return any(ancestors & set(words) for words in _levels(noun, senses, ALL_THE_WAY, None))
 
 
 def lineage(noun: str, depth: int) -> list[str]:
     """The words of its phenomenon senses and their hypernyms up to `depth` levels, nearest first."""
-    level = [o for o in _offsets(noun) if _common(o) and _synset(o)[0] == "noun.phenomenon"]
-    found: list[str] = []
-    for _ in range(depth + 1):
-        found += [w.lower() for o in level for w in _synset(o)[1]]
-        level = [h for o in level for h in _synset(o)[2]]
-    return found
+    return [w for words in _levels(noun, 0, depth, "noun.phenomenon") for w in words]
 
 
 def ancestors(noun: str, senses: int = 1, own: bool = True) -> list[str]:
     """The words of its first common senses (unless not `own`) and of every hypernym above them,
     nearest first ('porch' -> porch, structure, construction, artifact ...)."""
-    level = [o for o in _offsets(noun) if _common(o)][:senses]
-    found: list[str] = []
-    seen: set[int] = set()
-    first = True
-    while level:
-        if own or not first:
-            found += [w.lower() for o in level for w in _synset(o)[1]]
-        seen.update(level)
-        level = [h for o in level for h in _synset(o)[2] if h not in seen]
-        first = False
-    return found
+    return [w for words in _levels(noun, senses, ALL_THE_WAY, None)[0 if own else 1:] for w in words]
 
 
 # WordNet's synsets that somewhere one can be descends from (a bakery is a workplace, a location; a
