@@ -139,7 +139,7 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
         if seen is None and wordnet.seen(phrase.head) and not wordnet.stuff(phrase.head):
             seen = key
     head = story and (said[story]["keywords"][0] if story in said else story).split()[-1].lower()
-    if story and wordnet.abstract(head):
+    if story and wordnet.unseen(head):
         story = beside or seen or story  # 'practises ballet ... while her cat watches': the cat
     elif story and wordnet.stuff(head):
         story = into or story  # 'pours a liquid into a flask': the flask ('lights incense at a shrine': incense)
@@ -190,7 +190,8 @@ def _gear(people: list[Character], scene: Scene, lead: str = "") -> str | None:
 
 def _story_object(things: list[str], scene: Scene) -> str | None:
     """What the insert shot is about: the first thing held that the prompt names, else the first thing
-    it names."""
+    it names that one sees ('scrubs in before an operation': no close-up of an operation)."""
+    things = [t for t in things if t not in scene.said or not wordnet.unseen(t.split()[-1].lower())]
     held = [t for t in things if scene.obj(t)["kind"] == "held"]
     return (held or things)[0] if held or things else None
 

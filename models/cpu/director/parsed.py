@@ -46,7 +46,8 @@ def _lighting(phrase: Phrase, text: str) -> bool:
     """'by lamplight', 'in the firelight': the light the scene is lit by, no place or thing; 'a
     flashlight' (counted) is a thing."""
     counted = phrase.plural or re.search(r"\b(an?|one)\s+$", text[:phrase.start], re.IGNORECASE)
-    return phrase.head.endswith("light") and not counted
+    # 'sleeps in the sun': sunlight ('under the stars' names stars one sees)
+    return (phrase.head.endswith("light") or (phrase.prep == "in" and wordnet.is_a(phrase.head, {"star"}))) and not counted
 
 
 def lead_mentions(reading: Reading | None, mentions: list[Mention], text: str) -> list[Mention]:
@@ -89,10 +90,10 @@ def tool_of(role: str) -> str | None:
     if made:
         return made[-1]
     word = role.split()[-1].lower() if role else ""
-    for suffix in ("er", "ist", "or"):
+    for suffix in ("er", "ist", "or", "man"):  # a boatman's boat, a cameraman's camera
         stem = word.removesuffix(suffix)
-        if stem == word or len(stem) < 3:
-            continue
+        if stem == word or len(stem) < 3 or wordnet.base(stem) not in (None, stem):
+            continue  # 'a craftsman' is no crafts
         for noun in (stem, stem[:-1] if stem[-1] == stem[-2] else "", stem + "e", stem + "o"):  # 'drumm-er', 'canoe-ist', 'cell-ist'
             if noun and not wordnet.abstract(noun) and wordnet.is_a(noun, GEAR, senses=2):  # a trade is no craft
                 return noun
@@ -147,7 +148,7 @@ def _a_person(phrase: Phrase, mentions: list[Mention], text: str) -> bool:
 def _with_partners(reading: Reading, mentions: list[Mention], text: str) -> list[Mention]:
     """'a carpenter and his apprentice': the subject's partners no table knew join the cast."""
     table = prompts.table(CAST)
-    added = [Mention(p.start, role=p.text.split()[-1] if not p.plural else p.head, end=p.end)
+    added = [Mention(p.start, role=p.text.split()[-1] if not p.plural else p.head, age=_age(p, text), end=p.end)
              for p in reading.partners if not p.proper and p.text.split()[-1].islower() and _a_person(p, mentions, text)]
     return sorted(mentions + added, key=lambda m: m.start)[: table["max_characters"]] if added else mentions
 
@@ -185,6 +186,7 @@ def things_of(reading: Reading | None, place: str, people: list[str]) -> list[Ph
                 or phrase.head in {"home", "'s"}:
             continue
         if any(p.start <= phrase.start and phrase.end <= p.end for p in found) or not phrase.text.strip("' ") or \
+                _of_what(phrase, reading) is not phrase or \
                 (find_phrases(phrase.text, _rules()["not_things"], plural=True) and phrase not in reading.objects):
             continue  # 'a cinematic story of ...' is no thing; 'reads a bedtime story' is
         found.append(phrase)
@@ -219,13 +221,20 @@ def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[s
     crossed = [p for p in reading.objects if not p.proper and wordnet.where(p.head)]
     ranked = sorted([p for p in [*places, *way] if not p.aside], key=lambda p: _not_somewhere(p.head)) + crossed + \
         wholes + [p for p in [*places, *way] if p.aside]
+    # 'In front of a cracked mirror': the mirror is a thing, and neither is the place.
+    fronted = {id(w) for p in reading.places if (w := _of_what(p, reading)) is not p and not (w.proper or wordnet.where(w.head))}
     for phrase in ranked:
-        phrase = _outermost(phrase, reading.places, text)
+        whole = _of_what(phrase, reading)
+        if id(whole) in fronted or id(phrase) in fronted:
+            continue
+        phrase = _outermost(whole, reading.places, text)
         if _timely(phrase.text, phrase.prep) or _lighting(phrase, text) or _a_thing(phrase.head) or \
                 any(_within(phrase.head, p) for p in people if p):
             continue  # a time, a thing the tables know, or someone of the cast ('reads to her son')
-        if wordnet.kind(phrase.head) == "noun.body":
-            continue  # 'catches snowflakes on her tongue': a body is nowhere to be
+        if OWNED.search(text[:phrase.start]) and not wordnet.is_a(phrase.head, LARGE):
+            continue  # 'hammers a sword at his anvil', 'at her desk': something of theirs, no place ('on his balcony' is)
+        if wordnet.kind(phrase.head) == "noun.body" or wordnet.is_a(phrase.head, {"clothing", "celestial_body"}):
+            continue  # 'catches snowflakes on her tongue', 'in a white suit', 'sleeps in the sun': nowhere to be
         in_city = any(s <= phrase.start < e or s < phrase.end <= e for s, e in city_spans)
         if phrase.proper and in_city and (not locale.match or fold(locale.match.text) in fold(phrase.text)):
             continue  # "in Provence": the city, said with the place below
@@ -238,7 +247,8 @@ def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[s
         if named and locale.match and fold(locale.match.text) not in fold(words) and not phrase.proper:
             words = f"{named} {words}"
         region = next((p.text for p in reading.places if p.proper and p.prep in ("in", "on", "at")
-                       and p.start > phrase.start and not any(s <= p.start < e for s, e in city_spans)), None)
+                       and p.start > phrase.start and not any(s <= p.start < e for s, e in city_spans)
+                       and wordnet.name_kind(p.text) != "noun.time"), None)  # 'on Christmas Eve' is no region
         if region and not (named or phrase.proper) and fold(region) not in fold(words):
             words = f"{region} {words}"  # 'a beach in Crete': a name no gazetteer lists, said with the place
         return words
@@ -248,6 +258,16 @@ def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[s
     if worksite and named and not _within(named, worksite):
         return f"{named} {worksite}"
     return worksite
+
+
+OWNED = re.compile(r"\b(?:his|her|their|my|our|your|its)\s+$", re.IGNORECASE)
+
+
+def _of_what(phrase: Phrase, reading: Reading) -> Phrase:
+    """A part of a place is said by the place it is part of ('at the edge of an orchard', 'in front of
+    a mirror', 'on top of a hill'; not 'a field of tall grass'); the part is no thing."""
+    whole = next((t for t in reading.things if t.prep == "of" and phrase.start <= t.host < phrase.end), None)
+    return whole if whole is not None and wordnet.relative(phrase.head) else phrase
 
 
 def _not_somewhere(noun: str) -> bool:
@@ -290,12 +310,22 @@ def sun_time(reading: Reading | None) -> str | None:
     return None
 
 
+def _large(noun: str) -> bool:
+    """Too big to lie on a bench in the insert: somewhere, a structure, a vehicle, water, a landform
+    or a heavenly body ('sketches the cathedral', 'watches the sea', 'drives a carriage')."""
+    return wordnet.kind(noun) in ("noun.artifact", "noun.object") and wordnet.is_a(noun, LARGE)
+
+
+# Its commonest sense (made or natural: a toenail is a body 'structure' too) descends from one of these.
+LARGE = wordnet.WHERE | {"structure", "vehicle", "body_of_water", "geological_formation", "celestial_body"}
+
+
 def said_thing(phrase: Phrase, held: bool) -> dict:
     """An objects-table entry for a thing no table lists, in the prompt's own words."""
     table = _rules()["said_thing"]
     a = phrase.text if phrase.plural or phrase.bare else an(phrase.text)  # 'grills corn': corn, not a corn
     be = "are" if phrase.plural else "is"
-    return {"keywords": [phrase.text], "a": a, "kind": "held" if held else "scene",
+    return {"keywords": [phrase.text], "a": a, "kind": "held" if held and not _large(phrase.head) else "scene",
             "action": [t.replace("{a}", a) for t in table["held_action"]],
             "ambient": cap(table["ambient"][len(phrase.text) % len(table["ambient"])]
                            .replace("{A}", cap(a)).replace("{be}", be).replace("{a}", a)),

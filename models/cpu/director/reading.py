@@ -20,7 +20,8 @@ from .text import WHEN
 
 # Prepositions that say where the reel is (their object is a place) and those that say which way
 # someone moves (kept with the action: "weaves through traffic", "race paper boats down a gutter").
-WHERE = {"in", "at", "on", "inside", "by", "beside", "near", "along", "under", "outside", "behind", "within", "atop"}
+WHERE = {"in", "at", "on", "inside", "by", "beside", "near", "along", "under", "outside", "behind", "within", "atop",
+         "between", "among", "amid", "amongst"}
 WAY = {"across", "through", "down", "up", "into", "onto", "toward", "towards", "past", "over", "around", "off",
        "out", "along", "from", "to"}
 # Of the WHERE words, those that put someone inside a place rather than beside a thing ('reads under

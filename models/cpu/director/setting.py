@@ -140,8 +140,8 @@ def _wordnet_weather(word: str, words: dict[str, str], when: bool = False) -> st
     hailstorm' a storm, 'a cloudburst' a downpour; 'it rains' says rain (the verb's noun). One of its
     two commonest senses, or any sense in a phrase that says when: 'after a summer shower' is rain,
     though a shower is first a bathroom's."""
-    if word in words or "noun.phenomenon" not in wordnet.kinds(word)[:None if when else 2]:
-        return None
+    if word in words or "noun.phenomenon" not in wordnet.kinds(word)[:None if when else 2] or wordnet.adjective(word):
+        return None  # 'a calm lake' says no wind (WordNet's calm air is a wind)
     # Nearest first, a compound of weather words read as one ('a sandstorm' is a windstorm before a
     # storm); a phenomenon whose name starts with a weather word is that weather ('raindrops', 'snowflakes').
     found = (words.get(w) or _compound_weather(w, words) for w in wordnet.lineage(word, depth=2))

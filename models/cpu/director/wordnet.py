@@ -137,6 +137,13 @@ def kinds(noun: str) -> list[str]:
     return [_synset(o)[0] for o in _offsets(noun) if _common(o)]
 
 
+def name_kind(name: str) -> str | None:
+    """A name's commonest sense's lexicographer file ('Christmas Eve' -> 'noun.time', 'Crete' ->
+    'noun.location'); None for a name WordNet lacks."""
+    found = _offsets(name)
+    return _synset(found[0])[0] if found else None
+
+
 def kind(noun: str) -> str | None:
     """Its commonest sense's lexicographer file ('moon' -> 'noun.object'); None for a word WordNet lacks."""
     found = kinds(noun)
@@ -210,6 +217,25 @@ def abstract(noun: str) -> bool:
     """Neither of its two commonest senses is a thing one sees ('ballet', 'homework', 'a game')."""
     found = kinds(noun)[:2]
     return bool(found) and not set(found) & CONCRETE
+
+
+def relative(noun: str) -> bool:
+    """A part said of something else, by its commonest sense's two nearest hypernyms: 'the edge', 'the
+    top', 'the middle', 'the foot', 'the bank' (of a river); not 'a field', 'a garden'."""
+    return bool(RELATIVE & {w for words in _levels(noun, 1, 2, None)[1:] for w in words})
+
+
+RELATIVE = {"part", "side", "boundary", "center", "extremity", "face", "region"}
+
+
+def unseen(noun: str) -> bool:
+    """Its commonest sense is something that happens or is had, no thing or group one sees ('an
+    operation', 'a game', 'a picnic'; not 'a crowd', 'a letter')."""
+    return kind(noun) in UNSEEN
+
+
+UNSEEN = {"noun.act", "noun.event", "noun.process", "noun.state", "noun.time", "noun.attribute", "noun.feeling",
+          "noun.cognition", "noun.motive", "noun.relation", "noun.quantity"}
 
 
 def seen(noun: str) -> bool:
