@@ -6,6 +6,8 @@ pipeline can run and be tested anywhere: the plan is a pure function of (prompt,
 
 from __future__ import annotations
 
+import re
+
 from models.cpu.narration_cut import shorter_line
 from reel import prompts
 from reel.errors import UserError
@@ -63,7 +65,7 @@ class HeuristicDirector(BackendBase):
         table_action = _action(text, mentions)  # the verb alone ('go' of 'go fishing'): the table's reading says more
         if action is None or (table_action and len(action.text.split()) < 2 <= len(table_action.text.split())):
             action = table_action
-        weather = detect_weather(text)
+        weather = detect_weather(_without_verb(text, parsed))
         place = place_of(parsed, locale, text, tuple(p.role or "" for p in people)) or detect_place(
             text, detect_locale(text) if reading.language else locale,  # the gloss says "in Tokyo"
             [(m.start, m.end) for m in mentions if m.role])
@@ -93,6 +95,14 @@ class HeuristicDirector(BackendBase):
         )
 
 
+def _without_verb(text: str, parsed) -> str:
+    """The prompt less its main verb when someone does it: 'winds a pocket watch' says no wind ('it
+    rains' keeps its rain)."""
+    if parsed is None or not parsed.verb or parsed.lead is None or parsed.lead.head == "it":
+        return text
+    return re.sub(rf"\b{re.escape(parsed.verb)}\b", " " * len(parsed.verb), text, count=1)
+
+
 def _action(text: str, mentions: list) -> Action | None:
     """The lead's action; after a plural subject ('two friends share', 'a man and his dog watch')
     its base-form verb."""
@@ -112,7 +122,7 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
     insert shows."""
     things = detect_things(text + (" " + action.text if action else ""))
     said: dict[str, dict] = {}
-    story, story_bare, beside, seen, into = None, False, None, None, None
+    story, story_bare, beside, seen, into, story_head = None, False, None, None, None, None
     objects = {id(p) for p in (parsed.objects if parsed else [])}
     roles = [p.role or "" for p in people] + [p.name for p in people]
     for phrase in things_of(parsed, place, roles):
@@ -132,13 +142,13 @@ def _things(text: str, action, parsed, place: str, people: list[Character]) -> t
         if id(phrase) in objects and (story is None or (story_bare and not phrase.bare)):
             # A counted object before a bare one ('practises ballet ... her cat': the cat; 'grills
             # corn': corn, there being no other): a bare singular names a stuff or an activity.
-            story, story_bare = key, phrase.bare
+            story, story_bare, story_head = key, phrase.bare, phrase.head  # its lemma: 'cards' is a game, a card a thing
         elif phrase.start in parsed.beside and beside is None and wordnet.seen(phrase.head):
             beside = key  # what the verb is done against, by or into ('leans against a basket', 'into a flask')
             into = key if phrase.prep in ("into", "onto") else None
         if seen is None and wordnet.seen(phrase.head) and not wordnet.stuff(phrase.head):
             seen = key
-    head = story and (said[story]["keywords"][0] if story in said else story).split()[-1].lower()
+    head = story and (story_head or (said[story]["keywords"][0] if story in said else story).split()[-1].lower())
     if story and wordnet.unseen(head):
         story = beside or seen or story  # 'practises ballet ... while her cat watches': the cat
     elif story and wordnet.stuff(head):

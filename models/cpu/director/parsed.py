@@ -8,6 +8,7 @@ prompt is about comes from the sentence (reading.py). A word nothing knows is ca
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from reel import prompts
 
@@ -233,15 +234,22 @@ def place_of(reading: Reading | None, locale: Locale, text: str, people: tuple[s
             continue  # a time, a thing the tables know, or someone of the cast ('reads to her son')
         if OWNED.search(text[:phrase.start]) and not wordnet.is_a(phrase.head, LARGE):
             continue  # 'hammers a sword at his anvil', 'at her desk': something of theirs, no place ('on his balcony' is)
-        if wordnet.kind(phrase.head) == "noun.body" or wordnet.is_a(phrase.head, {"clothing", "celestial_body"}):
-            continue  # 'catches snowflakes on her tongue', 'in a white suit', 'sleeps in the sun': nowhere to be
+        if wordnet.kind(phrase.head) in ("noun.body", "noun.process", "noun.phenomenon") or \
+                wordnet.is_a(phrase.head, {"clothing", "celestial_body"}):
+            continue  # 'on her tongue', 'over a roaring flame', 'in a white suit', 'in the sun': nowhere to be
+        if _small(phrase.head):
+            before = phrase.text.split()[:-1]
+            site = next((w for k in range(len(before)) if wordnet.where(w := " ".join(before[k:]))), None)
+            if site is None:
+                continue  # 'around a gift box': a thing
+            phrase = replace(phrase, text=site, head=site)  # 'at the kitchen table': the kitchen
         in_city = any(s <= phrase.start < e or s < phrase.end <= e for s, e in city_spans)
         if phrase.proper and in_city and (not locale.match or fold(locale.match.text) in fold(phrase.text)):
             continue  # "in Provence": the city, said with the place below
         words = phrase.text
         noun = _rules()["places"].get(phrase.head) or _rules()["places"].get(fold(phrase.text.split()[-1]))
         last = fold(words.split()[-1])
-        if noun and not phrase.proper and fold(noun) != last and _within(last, noun):
+        if noun and not phrase.proper and fold(noun) != last and _within(last, noun) and " of " not in f" {words} ":
             # The table's setting for a noun that names none ("lighthouse path"); its own noun otherwise.
             words = " ".join([*words.split()[:-1], noun])
         if named and locale.match and fold(locale.match.text) not in fold(words) and not phrase.proper:
@@ -280,11 +288,9 @@ NOT_SOMEWHERE = {"noun.object", "noun.animal", "noun.plant", "noun.food", "noun.
 
 
 def _a_thing(noun: str) -> bool:
-    """A thing the objects table lists, or a vessel (WordNet: a container, not a vehicle), and no
-    place: a bakery is somewhere, though the table files bread under the word; 'catches rain in a
-    bucket' is nowhere one can walk."""
-    vessel = wordnet.is_a(noun, {"container"}) and not wordnet.is_a(noun, {"vehicle", "conveyance"})
-    return (bool(detect_things(noun)) or vessel) and not wordnet.where(noun)
+    """A thing the objects table lists and no place: a bakery is somewhere (WordNet), though the
+    table files bread under the word."""
+    return bool(detect_things(noun)) and not wordnet.where(noun)
 
 
 def _outermost(phrase: Phrase, places: list[Phrase], text: str) -> Phrase:
@@ -316,6 +322,22 @@ def _large(noun: str) -> bool:
     return wordnet.kind(noun) in ("noun.artifact", "noun.object") and wordnet.is_a(noun, LARGE)
 
 
+def _in_place(noun: str) -> bool:
+    """Seen where it is, not laid on a bench: something large, or a creature ('carries a lamb')."""
+    return _large(noun) or wordnet.kind(noun) == "noun.animal"
+
+
+def _small(noun: str) -> bool:
+    """A food, or a made thing one uses, lays down or sleeps under (a pan, a sofa, a rug, a blanket): no
+    place to be ('fries eggs in a cast iron pan'); somewhere, a structure, a way, a vehicle or a roof is."""
+    kind = wordnet.kind(noun)
+    return (kind == "noun.food" or (kind == "noun.artifact" and wordnet.is_a(noun, USED))) and \
+        not (wordnet.where(noun) or wordnet.is_a(noun, LARGE | {"way"}))
+
+
+USED = {"instrumentality", "decoration", "commodity", "floor_cover", "bedclothes"}  # a roof is a covering too
+
+
 # Its commonest sense (made or natural: a toenail is a body 'structure' too) descends from one of these.
 LARGE = wordnet.WHERE | {"structure", "vehicle", "body_of_water", "geological_formation", "celestial_body"}
 
@@ -325,7 +347,7 @@ def said_thing(phrase: Phrase, held: bool) -> dict:
     table = _rules()["said_thing"]
     a = phrase.text if phrase.plural or phrase.bare else an(phrase.text)  # 'grills corn': corn, not a corn
     be = "are" if phrase.plural else "is"
-    return {"keywords": [phrase.text], "a": a, "kind": "held" if held and not _large(phrase.head) else "scene",
+    return {"keywords": [phrase.text], "a": a, "kind": "held" if held and not _in_place(phrase.head) else "scene",
             "action": [t.replace("{a}", a) for t in table["held_action"]],
             "ambient": cap(table["ambient"][len(phrase.text) % len(table["ambient"])]
                            .replace("{A}", cap(a)).replace("{be}", be).replace("{a}", a)),
