@@ -372,3 +372,37 @@ def test_another_defocused_picture_is_still_not_this_shot(judge):
     v = judge(camera_frames(dx=0.16, defocus=6), "pan_right", keyframe=other)
     assert v.measurements["first_frame_structure"] < 0.3 and not v.passes(6), v.measurements
     assert any(i.detail.startswith("not this shot") for i in v.issues), v.issues
+
+
+def open_water(zoom=0.0, dx=0.0, n=N, seed=4) -> list[np.ndarray]:
+    """Issue 18, round 8: the painter's open-water insert, a sky gradient over a horizon below the
+    middle and nothing else (shapes that run one way), filmed with a camera move, grain on top."""
+    rng = np.random.default_rng(seed)
+    ch, cw = int(H * 1.5), int(W * 1.5)
+    ys = np.linspace(0, 1, ch, dtype=np.float32)[:, None, None]
+    sky = np.float32([170, 190, 200]) * (1 - ys) + np.float32([120, 200, 240]) * ys
+    canvas = np.repeat(sky, cw, axis=1)
+    canvas[int(ch * 0.66):] = (110, 120, 120)
+    canvas = cv2.GaussianBlur(canvas, (0, 0), 1.5)
+    out = []
+    for i in range(n):
+        t = i / max(1, n - 1)
+        f = view(canvas, 1.0 + zoom * t + 0.002 * np.sin(2 * np.pi * i / 20), dx * t, 0.0).astype(np.float32)
+        out.append(np.clip(f + rng.normal(0, 2.0, f.shape), 0, 255).astype(np.uint8))
+    return out
+
+
+def test_one_way_shapes_are_judged_across_them(judge):
+    """A zoom over a bare horizon reads as any mix of scale and shift (the aperture problem: round 8's
+    open-water insert measured +5% of +18% and failed a good clip). Such a keyframe is judged on how far
+    its horizon moved across itself: the good zoom passes, a clip that ignores the zoom still fails,
+    and a pan along the horizon (nothing to see) is not judged, the notes say why."""
+    good = judge(open_water(zoom=0.18), "zoom_in")
+    assert good.measurements["keyframe_one_way"] >= 0.9, good.measurements
+    assert FailureLabel.CAMERA_IGNORED not in good.labels, good.issues
+    assert any("across the shapes only" in n for n in good.notes), good.notes
+    ignored = judge(open_water(), "zoom_in")
+    assert FailureLabel.CAMERA_IGNORED in ignored.labels, ignored.measurements
+    along = judge(open_water(dx=0.16), "pan_right")
+    assert FailureLabel.CAMERA_IGNORED not in along.labels and any("not judged" in n for n in along.notes), along.notes
+    assert judge(camera_frames(zoom=0.18), "zoom_in").measurements["keyframe_one_way"] < 0.9  # a scene with shapes every way

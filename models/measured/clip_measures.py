@@ -111,6 +111,32 @@ def view_move(total: np.ndarray, size: tuple[int, int]) -> tuple[float, float, f
     return scale - 1.0, float(-(cx - w / 2) / scale / w), float(-(cy - h / 2) / scale / h)
 
 
+def one_way(gray: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """How much the picture's shapes run one way (structure-tensor coherence: 0 every way, 1 a horizon
+    and nothing else), the unit normal of that way (the only direction a move shows in there: the
+    aperture problem) and where the shapes are (gradient-energy centroid, px)."""
+    g = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 1.2)
+    gx, gy = cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1)
+    energy = gx * gx + gy * gy
+    total = float(energy.sum())
+    h, w = gray.shape
+    if total <= 0:
+        return 0.0, np.array([0.0, 1.0]), np.array([w / 2, h / 2])
+    jxx, jyy, jxy = float((gx * gx).sum()), float((gy * gy).sum()), float((gx * gy).sum())
+    angle = 0.5 * np.arctan2(2 * jxy, jxx - jyy)  # the dominant gradient direction
+    ys, xs = np.mgrid[0:h, 0:w]
+    centroid = np.array([(xs * energy).sum(), (ys * energy).sum()]) / total
+    return float(np.hypot(jxx - jyy, 2 * jxy) / total), np.array([np.cos(angle), np.sin(angle)]), centroid
+
+
+def view_transform(zoom: float, dx: float, dy: float, size: tuple[int, int]) -> np.ndarray:
+    """The 3x3 similarity taking the first frame's pixels to the last's for a camera view move (the
+    inverse of view_move: content moves left when the view moves right)."""
+    w, h = size
+    s = 1.0 + zoom
+    return np.array([[s, 0.0, (1 - s) * w / 2 - dx * s * w], [0.0, s, (1 - s) * h / 2 - dy * s * h], [0.0, 0.0, 1.0]])
+
+
 @dataclass
 class KeyView:
     """The keyframe moved to where a frame of the clip should show it; mask = the overlap (None: all)."""

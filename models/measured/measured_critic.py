@@ -21,8 +21,8 @@ import numpy as np
 
 from models.measured.clip_measures import (
     KeyView, clipped_fraction, content_steps, crosses, delta_e, global_motion, hue_presence, keyframe_views,
-    read_frames, read_keyframe, saturation, score, structure_match, structured_cells, subject_hue, view_move,
-    weighted_harmonic_mean, worst_cut,
+    one_way, read_frames, read_keyframe, saturation, score, structure_match, structured_cells, subject_hue, view_move,
+    view_transform, weighted_harmonic_mean, worst_cut,
 )
 from reel import prompts
 from reel.camera import camera_move, move_vector
@@ -88,7 +88,7 @@ class MeasuredCritic(BackendBase):
         if measured_pairs >= t["sampling"]["min_motion_pairs"]:
             # knobs, not shot: retries rewrite the camera sentence; a hand-over clip does its move by `own`
             composition = self._camera(knobs.prompt, motion, (w, h), own / len(frames) if end_key is not None
-                                       else 1.0, t, m, issues)
+                                       else 1.0, t, m, issues, cv2.cvtColor(key, cv2.COLOR_BGR2GRAY), notes)
         else:  # mostly black: no camera to judge, and the black issue already says so
             composition = black_score
         # Is the clip this shot (and does it hand over to the next): judged with the framing, on an
@@ -182,6 +182,13 @@ class MeasuredCritic(BackendBase):
             notes.append(f"{measure.replace('_', ' ')} not judged: the keyframe has shapes in {shaped:.0%} of its "
                          f"grid cells (under {band['min_cells_with_shapes']:.0%}), too little to match a frame on")
             return 10.0
+        (key_way, key_normal, _), (frame_way, frame_normal, _) = (
+            one_way(cv2.cvtColor(x, cv2.COLOR_BGR2GRAY)) for x in (key, frame))
+        if min(key_way, frame_way) >= t["camera_move"]["one_way_coherence"] and abs(key_normal @ frame_normal) >= 0.9:
+            notes.append(f"{measure.replace('_', ' ')} not judged: the keyframe's and the frame's shapes run the "
+                         f"same one way (coherence {key_way:.2f} and {frame_way:.2f}, a horizon): any slide along "
+                         "them fits, so there is no place to match the keyframe at")
+            return 10.0
         value = structure_match(key, frame, t["colour_drift"]["min_overlap"], t["registration"])
         m[measure] = value
         return judged(value, band, issues, lambda: f"{says(value)}; threshold {band['fail']}")
@@ -206,8 +213,10 @@ class MeasuredCritic(BackendBase):
                     f"when {b['margin']} above the keyframe")))
         return result
 
-    def _camera(self, prompt, motion, size, share, t, m, issues) -> float:
-        """share: the fraction of the clip measured; that much of the asked move is due by its end."""
+    def _camera(self, prompt, motion, size, share, t, m, issues, key_gray=None, notes=None) -> float:
+        """share: the fraction of the clip measured; that much of the asked move is due by its end.
+        A keyframe whose shapes run one way (a horizon over open water) shows a move only across
+        them: the move is judged there, or not at all when it runs along them (notes say which)."""
         move = camera_move(prompt)
         asked = {k: v * share for k, v in move_vector(move).items()}
         zoom, dx, dy = view_move(motion, size)
@@ -216,6 +225,11 @@ class MeasuredCritic(BackendBase):
                     f"({dx * size[0]:+.1f}/{dy * size[1]:+.1f} px at {size[0]} px wide)")
         want = np.array([asked["zoom"], asked["dx"], asked["dy"]])
         got = np.array([zoom, dx, dy])
+        if key_gray is not None:
+            coherence, normal, centre = one_way(key_gray)
+            m["keyframe_one_way"] = coherence
+            if coherence >= t["camera_move"]["one_way_coherence"]:
+                return self._camera_across(move, want, motion, normal, centre, size, coherence, t, m, issues, notes)
         if not want.any():
             band = t["camera_static"]
             amount = float(np.abs(got).max())
@@ -232,6 +246,43 @@ class MeasuredCritic(BackendBase):
                 f"CAMERA_IGNORED: asked {move} ({asked['zoom']:+.0%} scale, {asked['dx']:+.0%} x, "
                 f"{asked['dy']:+.0%} y) but measured {measured}: {reach:+.0%} of the asked move "
                 f"(threshold {band['fail']:.0%})")))
+        return score(reach, band)
+
+    @staticmethod
+    def _camera_across(move, want, motion, normal, centre, size, coherence, t, m, issues, notes) -> float:
+        """The move across one-way shapes: how far the shapes' centre moved along their normal, asked
+        against measured (a zoom moves a horizon away from the middle; a pan along it shows nothing)."""
+        point = np.array([*centre, 1.0])
+        asked_px = float(normal @ (view_transform(*want, size) @ point - point)[:2])
+        got_px = float(normal @ (motion @ point - point)[:2])
+        m.update(across_asked_px=asked_px, across_measured_px=got_px)
+        span = float(abs(normal[0]) * size[0] + abs(normal[1]) * size[1])  # the frame's extent across the shapes
+        way = f"the keyframe's shapes run one way (coherence {coherence:.2f})"
+        if not want.any():
+            band = t["camera_static"]
+            amount = abs(got_px) / span
+            m["static_motion"] = amount
+            if notes is not None:
+                notes.append(f"camera judged across the shapes only: {way}")
+            if crosses(amount, band):
+                issues.append(Issue(label=FailureLabel.CAMERA_IGNORED, detail=(
+                    f"CAMERA_IGNORED: asked static but the shapes moved {got_px:+.1f} px across ({amount:.1%}); "
+                    f"static tolerance {band['fail']:.0%}")))
+            return score(amount, band)
+        band = t["camera_move"]
+        if abs(asked_px) < band["one_way_min_px"]:
+            if notes is not None:
+                notes.append(f"camera move not judged: {way} and the asked {move} moves them "
+                             f"{asked_px:+.1f} px across (under {band['one_way_min_px']} px)")
+            return 10.0
+        reach = got_px / asked_px
+        m["camera_reach"] = reach
+        if notes is not None:
+            notes.append(f"camera judged across the shapes only: {way}")
+        if crosses(reach, band):
+            issues.append(Issue(label=FailureLabel.CAMERA_IGNORED, detail=(
+                f"CAMERA_IGNORED: asked {move}, which moves the keyframe's one-way shapes {asked_px:+.1f} px "
+                f"across, but they moved {got_px:+.1f} px: {reach:+.0%} of the asked move (threshold {band['fail']:.0%})")))
         return score(reach, band)
 
     def _colour(self, first, last, start: KeyView, end: KeyView, shot, portraits, t, m, issues) -> tuple[float, float]:

@@ -93,6 +93,14 @@ class Band(Table):
     worst: float
 
 
+class CameraMove(Band):
+    """The camera-move band, and when a keyframe's shapes run one way (a horizon): judged across them
+    (structure-tensor coherence at least one_way_coherence), not at all under one_way_min_px across."""
+
+    one_way_coherence: float
+    one_way_min_px: float
+
+
 class Structure(Band):
     """The structure band, and when a keyframe has too few shapes to judge it on (edge-magnitude std
     over cell_edge_floor in under min_cells_with_shapes of its cells)."""
@@ -173,7 +181,7 @@ class QcThresholds(Table):
     black: Black
     flicker: Band
     camera_static: Band
-    camera_move: Band
+    camera_move: CameraMove
     colour_drift: ColourDrift
     wardrobe: Wardrobe
     stylized: Stylized
