@@ -258,32 +258,25 @@ class MeasuredCritic(BackendBase):
         m.update(across_asked_px=asked_px, across_measured_px=got_px)
         span = float(abs(normal[0]) * size[0] + abs(normal[1]) * size[1])  # the frame's extent across the shapes
         way = f"the keyframe's shapes run one way (coherence {coherence:.2f})"
-        if not want.any():
-            band = t["camera_static"]
-            amount = abs(got_px) / span
-            m["static_motion"] = amount
-            if notes is not None:
-                notes.append(f"camera judged across the shapes only: {way}")
-            if crosses(amount, band):
-                issues.append(Issue(label=FailureLabel.CAMERA_IGNORED, detail=(
-                    f"CAMERA_IGNORED: asked static but the shapes moved {got_px:+.1f} px across ({amount:.1%}); "
-                    f"static tolerance {band['fail']:.0%}")))
-            return score(amount, band)
-        band = t["camera_move"]
-        if abs(asked_px) < band["one_way_min_px"]:
+        if want.any() and abs(asked_px) < t["camera_move"]["one_way_min_px"]:
             if notes is not None:
                 notes.append(f"camera move not judged: {way} and the asked {move} moves them "
-                             f"{asked_px:+.1f} px across (under {band['one_way_min_px']} px)")
+                             f"{asked_px:+.1f} px across (under {t['camera_move']['one_way_min_px']} px)")
             return 10.0
-        reach = got_px / asked_px
-        m["camera_reach"] = reach
+        if want.any():
+            band, measure, value = t["camera_move"], "camera_reach", got_px / asked_px
+            says = (f"asked {move}, which moves the keyframe's one-way shapes {asked_px:+.1f} px across, but they "
+                    f"moved {got_px:+.1f} px: {value:+.0%} of the asked move (threshold {band['fail']:.0%})")
+        else:
+            band, measure, value = t["camera_static"], "static_motion", abs(got_px) / span
+            says = (f"asked static but the shapes moved {got_px:+.1f} px across ({value:.1%}); "
+                    f"static tolerance {band['fail']:.0%}")
+        m[measure] = value
         if notes is not None:
             notes.append(f"camera judged across the shapes only: {way}")
-        if crosses(reach, band):
-            issues.append(Issue(label=FailureLabel.CAMERA_IGNORED, detail=(
-                f"CAMERA_IGNORED: asked {move}, which moves the keyframe's one-way shapes {asked_px:+.1f} px "
-                f"across, but they moved {got_px:+.1f} px: {reach:+.0%} of the asked move (threshold {band['fail']:.0%})")))
-        return score(reach, band)
+        if crosses(value, band):
+            issues.append(Issue(label=FailureLabel.CAMERA_IGNORED, detail=f"CAMERA_IGNORED: {says}"))
+        return score(value, band)
 
     def _colour(self, first, last, start: KeyView, end: KeyView, shot, portraits, t, m, issues) -> tuple[float, float]:
         """Colour deltaE of the first and last lit frames against the keyframe as each should show it.
