@@ -29,6 +29,8 @@ def register(key: np.ndarray, frame: np.ndarray, band: dict) -> np.ndarray:
         fit = low_frequency_fit(key, frame, refined, band)
         if fit >= band["min_fit"] and (found is None or fit >= low_frequency_fit(key, frame, found, band)):
             return refined
+    if found is None and low_frequency_fit(key, frame, start, band) >= band["min_fit"]:
+        return start  # ECC sheared off a soft picture (fog over mountains): the scale search's own fit holds
     return found if found is not None else np.eye(3)
 
 
